@@ -1,0 +1,165 @@
+"""Reading a repository at a ref without checking it out (GitPython), or a plain directory.
+
+Only the files changebot governs are read (``changebot.core.layout.READ``), each within
+``Limits.max_file_bytes`` and all together within ``Limits.max_repo_bytes``; what is skipped for size becomes a
+finding, never a silent omission. Every path in the tree is listed (one ``git ls-tree``), so references to any
+file can be checked without reading it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+from changebot.core import layout
+from changebot.core.load import Limits
+from changebot.errors import RepositoryError
+from changebot.model import ChangedFile, Finding, RepoFiles, error
+
+try:
+    import git
+except ImportError as exc:  # pragma: no cover - git binary missing
+    raise RepositoryError("GitPython could not find a git executable", "install git") from exc
+
+
+def open_repo(path: Path) -> git.Repo:
+    """Open the git repository at ``path`` (not a parent of it)."""
+    if not path.exists():
+        raise RepositoryError(f"{path}: no such directory")
+    try:
+        return git.Repo(path, search_parent_directories=False)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise RepositoryError(
+            f"{path} is not a git repository",
+            "--base/--head need a git repository; drop them to read a plain directory",
+        ) from exc
+
+
+def is_repo(path: Path) -> bool:
+    """True when ``path`` is the top of a git work tree or a bare repository."""
+    try:
+        git.Repo(path, search_parent_directories=False)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+    return True
+
+
+def resolve(repo: git.Repo, ref: str) -> git.Commit:
+    """The commit ``ref`` names, or a ``RepositoryError`` saying it does not exist."""
+    if ref.startswith("-"):
+        raise RepositoryError(f"ref {ref!r} looks like an option, not a ref")
+    try:
+        commit = repo.commit(ref)
+    except (git.BadName, ValueError, git.GitCommandError) as exc:
+        raise RepositoryError(
+            f"ref {ref!r} does not exist in {repo.git_dir}",
+            "fetch it first (git fetch origin REF) or check the spelling",
+        ) from exc
+    return commit
+
+
+class _Budget:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.used = 0
+        self.findings: list[Finding] = []
+
+    def admit(self, path: str, size: int) -> bool:
+        if size > self.limits.max_file_bytes:
+            self.findings.append(
+                error(
+                    "file-too-large",
+                    f"file is {size:,} bytes; the limit is {self.limits.max_file_bytes:,} bytes (not read)",
+                    path,
+                )
+            )
+            return False
+        if self.used + size > self.limits.max_repo_bytes:
+            self.findings.append(
+                error(
+                    "repository-too-large",
+                    f"reading this file would pass the {self.limits.max_repo_bytes:,}-byte limit for one "
+                    "repository (not read)",
+                    path,
+                )
+            )
+            return False
+        self.used += size
+        return True
+
+
+def read_commit(repo: git.Repo, ref: str, limits: Limits) -> RepoFiles:
+    """The governed files of the tree at ``ref``."""
+    commit = resolve(repo, ref)
+    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(objectsize) %(path)", commit.hexsha)
+    paths: set[str] = set()
+    wanted: list[tuple[str, int]] = []
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        mode, size, path = entry.split(" ", 2)
+        paths.add(path)
+        if mode in ("100644", "100755") and layout.matches(path, layout.READ):
+            wanted.append((path, int(size)))
+    budget = _Budget(limits)
+    files: dict[str, bytes] = {}
+    for path, size in sorted(wanted):
+        if budget.admit(path, size):
+            files[path] = commit.tree[path].data_stream.read()
+    return RepoFiles(ref, commit.hexsha, files, frozenset(paths), tuple(budget.findings))
+
+
+def read_directory(root: Path, limits: Limits) -> RepoFiles:
+    """The governed files of a working tree or plain directory (``.git`` itself is never read)."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise RepositoryError(f"{root}: no such directory")
+    paths: set[str] = set()
+    wanted: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        for name in filenames:
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            paths.add(rel)
+            if layout.matches(rel, layout.READ) and full.is_file() and not full.is_symlink():
+                wanted.append((rel, full))
+    budget = _Budget(limits)
+    files: dict[str, bytes] = {}
+    for rel, full in sorted(wanted):
+        if budget.admit(rel, full.stat().st_size):
+            files[rel] = full.read_bytes()
+    return RepoFiles(None, None, files, frozenset(paths), tuple(budget.findings))
+
+
+def changed_files(repo: git.Repo, base: str, head: str) -> tuple[ChangedFile, ...]:
+    """Files changed between the merge base of ``base`` and ``head``, and ``head`` (what a PR shows)."""
+    base_commit, head_commit = resolve(repo, base), resolve(repo, head)
+    bases = repo.merge_base(base_commit, head_commit)
+    if not bases:
+        raise RepositoryError(f"{base!r} and {head!r} have no common history")
+    out = repo.git.diff("--name-status", "-z", "-M", "--no-color", bases[0].hexsha, head_commit.hexsha)
+    fields = [f for f in out.split("\0") if f != ""]
+    changes: list[ChangedFile] = []
+    i = 0
+    while i < len(fields):
+        status = fields[i]
+        letter = status[0]
+        if letter in ("R", "C"):
+            changes.append(ChangedFile(letter, fields[i + 2], fields[i + 1]))
+            i += 3
+        else:
+            changes.append(ChangedFile(letter, fields[i + 1]))
+            i += 2
+    return tuple(changes)
+
+
+def inside(root: Path, candidate: str) -> str:
+    """``candidate`` as a repository-relative POSIX path, or ``RepositoryError`` if it leaves ``root``."""
+    root = root.resolve()
+    full = (root / candidate).resolve() if not Path(candidate).is_absolute() else Path(candidate).resolve()
+    try:
+        rel = full.relative_to(root)
+    except ValueError as exc:
+        raise RepositoryError(f"{candidate}: path is outside the repository {root}") from exc
+    return PurePosixPath(rel.as_posix()).as_posix()

@@ -1,0 +1,135 @@
+"""Pieces every subcommand shares: environment defaults, common flags, output, time parsing.
+
+Every flag can also be set as ``CHANGEBOT_<NAME>`` (``--repo`` -> ``CHANGEBOT_REPO``, ``--base`` ->
+``CHANGEBOT_BASE``); a flag on the command line wins over the environment. Repeatable flags take a
+comma-separated list from the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from changebot.errors import UsageError
+
+ENV_PREFIX = "CHANGEBOT_"
+
+
+def env_name(flag: str) -> str:
+    """``--opa-url`` -> ``CHANGEBOT_OPA_URL``."""
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def env(flag: str, default: str | None = None) -> str | None:
+    """The environment's value for ``flag``, or ``default``."""
+    value = os.environ.get(env_name(flag))
+    return value if value not in (None, "") else default
+
+
+def env_list(flag: str) -> list[str]:
+    """A repeatable flag's environment value, split on commas."""
+    value = env(flag)
+    return [part.strip() for part in value.split(",") if part.strip()] if value else []
+
+
+def add_repo(parser: argparse.ArgumentParser) -> None:
+    """``--repo PATH``."""
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=Path(env("--repo", ".") or "."),
+        metavar="PATH",
+        help="repository (or plain directory) to read (default: current directory; env CHANGEBOT_REPO)",
+    )
+
+
+def add_refs(parser: argparse.ArgumentParser) -> None:
+    """``--base REF --head REF``."""
+    parser.add_argument(
+        "--base",
+        default=env("--base"),
+        metavar="REF",
+        help="ref the PR targets; governance config is read from here (env CHANGEBOT_BASE)",
+    )
+    parser.add_argument(
+        "--head",
+        default=env("--head"),
+        metavar="REF",
+        help="ref the PR proposes; bundles, plans and patches are read from here "
+        "(env CHANGEBOT_HEAD). Without --base/--head the working tree is both",
+    )
+
+
+def add_now(parser: argparse.ArgumentParser) -> None:
+    """``--now ISO8601``."""
+    parser.add_argument(
+        "--now",
+        default=env("--now"),
+        metavar="ISO8601",
+        help="evaluate as of this instant, with an offset, e.g. 2025-12-20T09:00:00-07:00 "
+        "(default: the current time; env CHANGEBOT_NOW)",
+    )
+
+
+def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "markdown", "json")) -> None:
+    """``--format`` and ``-o``."""
+    parser.add_argument(
+        "--format",
+        choices=choices,
+        default=env("--format", choices[0]),
+        help=f"output format (default: {choices[0]}; env CHANGEBOT_FORMAT)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=env("--output", "-"),
+        metavar="FILE",
+        help="write the result to FILE instead of stdout ('-' is stdout; env CHANGEBOT_OUTPUT)",
+    )
+
+
+def parse_now(value: str | None) -> datetime:
+    """``--now`` as an aware datetime; the current time when not given."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(
+            f"--now {value!r} is not an ISO 8601 date-time",
+            "write it like 2025-12-20T09:00:00Z or 2025-12-20T09:00:00-07:00",
+        ) from exc
+    if parsed.tzinfo is None:
+        raise UsageError(
+            f"--now {value!r} has no UTC offset",
+            "add 'Z' or an offset such as -07:00: changebot never guesses a time zone",
+        )
+    return parsed
+
+
+def write_output(text: str, target: str) -> None:
+    """Write ``text`` to stdout or to ``target`` atomically (a complete file or none at all)."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    if not path.parent.is_dir():
+        raise UsageError(f"-o {target}: directory {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def wants_colour(target: str) -> bool:
+    """Colour when writing to a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
+    return target == "-" and sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -1,0 +1,91 @@
+"""``changebot plan``: every gate for one pull request, and the verdict."""
+
+from __future__ import annotations
+
+import argparse
+
+from changebot import service
+from changebot.cli.common import (
+    add_format,
+    add_now,
+    add_refs,
+    add_repo,
+    env,
+    env_list,
+    parse_now,
+    wants_colour,
+    write_output,
+)
+from changebot.model import PullRequest, Verdict
+from changebot.render.json import render_json
+from changebot.render.markdown import render_markdown
+from changebot.render.text import render_text
+
+HELP = "evaluate every gate for a pull request and print the plan"
+DESCRIPTION = """\
+Evaluate the schema, rules, policy, freeze, budget and sequence gates for a pull request and print one
+verdict. Governance config (rules, policies, calendars, budget, pipeline, settings) is read from --base;
+what the PR proposes (bundles, plans, patch series) from --head. Without refs the working tree is both.
+
+exit status: 0 pass or warn, 1 a gate failed, 2 could not evaluate (bad flag, missing repository or ref)
+
+examples:
+  changebot plan --repo examples/payments
+  changebot plan --base origin/main --head HEAD --format markdown -o comment.md
+  changebot plan --base main --head feature --now 2025-12-20T09:00:00-07:00 --format json
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``plan`` subcommand."""
+    parser = sub.add_parser(
+        "plan", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_repo(parser)
+    add_refs(parser)
+    add_now(parser)
+    add_format(parser)
+    parser.add_argument(
+        "--event",
+        default=env("--event", "pull_request"),
+        help="GitHub event that triggers the run (default: pull_request; env CHANGEBOT_EVENT)",
+    )
+    parser.add_argument(
+        "--label",
+        action="append",
+        default=None,
+        metavar="LABEL",
+        help="a label on the PR; repeat for more (env CHANGEBOT_LABEL, comma-separated)",
+    )
+    parser.add_argument("--author", default=env("--author"), help="PR author login (env CHANGEBOT_AUTHOR)")
+    parser.add_argument("--title", default=env("--title", ""), help="PR title (env CHANGEBOT_TITLE)")
+    parser.add_argument(
+        "--branch",
+        default=env("--branch"),
+        metavar="NAME",
+        help="branch the PR targets, for the freeze gate (default: the --base ref's name; env CHANGEBOT_BRANCH)",
+    )
+    parser.set_defaults(run=run)
+
+
+def pull_request(args: argparse.Namespace) -> PullRequest:
+    """The PR facts given on the command line."""
+    labels = tuple(args.label if args.label is not None else env_list("--label"))
+    branch = args.branch or (args.base.removeprefix("origin/") if args.base else None)
+    return PullRequest(event=args.event, base_branch=branch, author=args.author, title=args.title, labels=labels)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and print; the exit status follows the verdict."""
+    now = parse_now(args.now)
+    co = service.checkout(args.repo, args.base, args.head)
+    ctx = service.context(co, pull_request(args), now)
+    result = service.plan(ctx, args.base, args.head)
+    if args.format == "json":
+        text = render_json(result)
+    elif args.format == "markdown":
+        text = render_markdown(result)
+    else:
+        text = render_text(result, colour=wants_colour(args.output))
+    write_output(text, args.output)
+    return 1 if result.verdict is Verdict.FAIL else 0

@@ -1,0 +1,56 @@
+"""``changebot validate``: do the governed files load and have the right shape?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from changebot import service
+from changebot.adapters.git import inside
+from changebot.cli.common import add_format, add_repo, parse_now, wants_colour, write_output
+from changebot.core.validate import file_findings
+from changebot.model import PullRequest, Severity
+from changebot.render.json import finding_to_json
+from changebot.render.markdown import findings_table
+from changebot.render.text import render_findings
+
+HELP = "check that .maestro files load and match their schemas"
+DESCRIPTION = """\
+Load every file changebot governs in the working tree (or plain directory) and check it against its JSON
+Schema and the cross-file rules. With PATHS, report only on those files (they must be inside --repo).
+
+exit status: 0 no errors (warnings allowed), 1 errors found, 2 could not run
+
+examples:
+  changebot validate
+  changebot validate --repo examples/payments .maestro/changes/20251201-ledger.yaml
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``validate`` subcommand."""
+    parser = sub.add_parser(
+        "validate", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_repo(parser)
+    add_format(parser)
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="only report on these files")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate and print the findings."""
+    root: Path = args.repo
+    only = {inside(root, p) for p in args.paths}
+    co = service.checkout(root)
+    ctx = service.context(co, PullRequest(), parse_now(None))
+    findings = [f for f in file_findings(ctx) if not only or f.path in only]
+    if args.format == "json":
+        text = json.dumps({"findings": [finding_to_json(f) for f in findings]}, indent=2) + "\n"
+    elif args.format == "markdown":
+        text = "\n".join(findings_table(tuple(findings))) + "\n"
+    else:
+        text = render_findings(findings, colour=wants_colour(args.output))
+    write_output(text, args.output)
+    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0

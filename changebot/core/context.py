@@ -1,0 +1,76 @@
+"""One immutable view of a pull request that every gate evaluates against.
+
+``Context`` pairs the two sides of the change (``base`` for governance, ``head`` for proposals, per
+DESIGN.md "Trust") with the pull-request facts, the settings read from base, and ``now``. Files are parsed on
+first use and memoised, so each file is loaded at most once per side however many gates read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from changebot.core import layout
+from changebot.core.load import Loaded, load_any
+from changebot.core.settings import DEFAULT_SETTINGS, Settings
+from changebot.model import PullRequest, RepoFiles
+
+Side = Literal["base", "head"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a gate may look at. Build it with ``make_context``."""
+
+    base: RepoFiles
+    head: RepoFiles
+    pr: PullRequest
+    now: datetime
+    settings: Settings = DEFAULT_SETTINGS
+    repo: str = "."
+    _cache: dict[tuple[Side, str], Loaded] = field(default_factory=dict, compare=False, repr=False)
+
+    def files(self, side: Side) -> RepoFiles:
+        """The files of one side."""
+        return self.base if side == "base" else self.head
+
+    def load(self, side: Side, path: str) -> Loaded | None:
+        """The parsed file at ``path`` on ``side``, or ``None`` when that side does not have it."""
+        key = (side, path)
+        if key not in self._cache:
+            raw = self.files(side).files.get(path)
+            if raw is None:
+                return None
+            self._cache[key] = load_any(path, raw, self.settings.limits)
+        return self._cache[key]
+
+    def governance(self, path: str) -> Loaded | None:
+        """A governance file as the base branch has it."""
+        return self.load("base", path)
+
+    def proposal(self, path: str) -> Loaded | None:
+        """A proposal file as the head has it."""
+        return self.load("head", path)
+
+    def paths(self, side: Side, pattern: str) -> list[str]:
+        """Paths read on ``side`` that match ``pattern``, sorted."""
+        return sorted(p for p in self.files(side).files if layout.matches(p, (pattern,)))
+
+    def changed_paths(self) -> frozenset[str]:
+        """Every path the pull request touches (both names of a rename)."""
+        out: set[str] = set()
+        for changed in self.pr.files:
+            out.add(changed.path)
+            if changed.old_path:
+                out.add(changed.old_path)
+        return frozenset(out)
+
+
+def make_context(
+    base: RepoFiles, head: RepoFiles, pr: PullRequest, now: datetime, settings: Settings, repo: str = "."
+) -> Context:
+    """Assemble a ``Context``; ``now`` must be timezone-aware."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return Context(base=base, head=head, pr=pr, now=now, settings=settings, repo=repo)

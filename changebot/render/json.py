@@ -1,0 +1,67 @@
+"""Plan -> the JSON document of DESIGN.md's contract (schema: ``schemas/plan.schema.json``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from changebot import __version__
+from changebot.model import Finding, GateResult, Plan
+
+#: Keys every gate object has; ``GateResult.detail`` may not reuse them.
+GATE_KEYS = frozenset({"id", "status", "summary", "findings"})
+
+
+def finding_to_json(finding: Finding) -> dict[str, Any]:
+    """One finding as the contract writes it."""
+    return {
+        "severity": str(finding.severity),
+        "code": finding.code,
+        "message": finding.message,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+    }
+
+
+def gate_to_json(gate: GateResult) -> dict[str, Any]:
+    """One gate: ``id``, ``status``, ``summary``, ``findings``, then its detail keys beside them."""
+    clash = GATE_KEYS & set(gate.detail)
+    if clash:
+        raise ValueError(f"gate {gate.id} detail reuses reserved key(s) {sorted(clash)}")
+    out: dict[str, Any] = {
+        "id": str(gate.id),
+        "status": str(gate.status),
+        "summary": gate.summary,
+        "findings": [finding_to_json(f) for f in gate.findings],
+    }
+    out.update(gate.detail)
+    return out
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The whole plan as a JSON-ready mapping."""
+    return {
+        "changebot": __version__,
+        "verdict": str(plan.verdict),
+        "now": plan.now.isoformat(),
+        "repo": plan.repo,
+        "base": plan.base,
+        "head": plan.head,
+        "pr": {
+            "event": plan.pr.event,
+            "number": plan.pr.number,
+            "base_branch": plan.pr.base_branch,
+            "author": plan.pr.author,
+            "title": plan.pr.title,
+            "labels": list(plan.pr.labels),
+            "files": [f.path for f in plan.pr.files],
+        },
+        "gates": [gate_to_json(g) for g in plan.gates],
+        "actions": [{"rule": a.rule, "do": a.do, "with": dict(a.with_)} for a in plan.actions],
+    }
+
+
+def render_json(plan: Plan) -> str:
+    """The plan as indented JSON text, ending in a newline."""
+    return json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,65 @@
+"""Plan -> text for a terminal. Colour only when asked (the CLI asks when stdout is a TTY)."""
+
+from __future__ import annotations
+
+from changebot.model import Finding, GateResult, Plan, Severity, Status, Verdict
+
+_COLOURS = {
+    "pass": "32",
+    "warn": "33",
+    "fail": "31",
+    "skipped": "90",
+    "error": "31",
+    "warning": "33",
+    "notice": "36",
+}
+
+
+def _paint(text: str, key: str, colour: bool) -> str:
+    return f"\x1b[{_COLOURS[key]}m{text}\x1b[0m" if colour else text
+
+
+def finding_line(finding: Finding, colour: bool = False) -> str:
+    """``path:line:col: severity[code] message``, the form editors and grep understand."""
+    label = _paint(str(finding.severity), str(finding.severity), colour)
+    return f"{finding.where()}: {label}[{finding.code}] {finding.message}"
+
+
+def gate_lines(gate: GateResult, colour: bool = False) -> list[str]:
+    """One gate: a status line, then its findings indented."""
+    status = _paint(f"{gate.status:<7}", str(gate.status), colour)
+    lines = [f"  {status} {gate.id:<9} {gate.summary}"]
+    lines.extend(f"            {finding_line(f, colour)}" for f in gate.findings)
+    return lines
+
+
+def render_text(plan: Plan, colour: bool = False) -> str:
+    """The whole plan for a terminal, ending in a newline."""
+    head = plan.head or "working tree"
+    base = plan.base or "working tree"
+    lines = [f"changebot plan for {plan.repo} ({base} -> {head}) at {plan.now.isoformat()}", ""]
+    for gate in plan.gates:
+        lines.extend(gate_lines(gate, colour))
+    if plan.actions:
+        lines += ["", "planned actions:"]
+        lines.extend(f"  - {a.rule}: {a.do} {dict(a.with_)}" for a in plan.actions)
+    verdict = _paint(plan.verdict.upper(), str(plan.verdict), colour)
+    counts = {s: sum(1 for g in plan.gates if g.status is s) for s in Status}
+    lines += [
+        "",
+        f"verdict: {verdict} ({counts[Status.FAIL]} failed, {counts[Status.WARN]} warned, "
+        f"{counts[Status.PASS]} passed, {counts[Status.SKIPPED]} skipped)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_findings(findings: list[Finding], colour: bool = False) -> str:
+    """A bare list of findings (``changebot validate``), with a closing count."""
+    lines = [finding_line(f, colour) for f in findings]
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
+    lines.append(f"{errors} error(s), {warnings} warning(s)")
+    return "\n".join(lines) + "\n"
+
+
+VERDICT_WORD = {Verdict.PASS: "pass", Verdict.WARN: "warn", Verdict.FAIL: "fail"}

@@ -1,0 +1,90 @@
+"""Use cases: read the repository, run the core, return values. One function per thing a user asks for.
+
+This is the only place that wires adapters to the core. Nothing here prints or posts: the CLI, the Action and
+the App render and publish what these functions return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from changebot.adapters import git as gitio
+from changebot.core import layout
+from changebot.core.context import Context, make_context
+from changebot.core.gate import ordered, verdict
+from changebot.core.load import Limits, load_any
+from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
+from changebot.core.validate import schema_gate
+from changebot.errors import UsageError
+from changebot.model import ChangedFile, GateId, GateResult, Plan, PullRequest, RepoFiles, skipped
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """The two sides of a pull request as read from disk, and what changed between them."""
+
+    root: Path
+    base: RepoFiles
+    head: RepoFiles
+    changed: tuple[ChangedFile, ...]
+    settings: Settings
+
+
+def _read(root: Path, base: str | None, head: str | None, limits: Limits) -> tuple[RepoFiles, RepoFiles]:
+    if base is None and head is None:
+        tree = gitio.read_directory(root, limits)
+        return tree, tree
+    repo = gitio.open_repo(root)
+    base_ref = base if base is not None else "HEAD"
+    head_ref = head if head is not None else "HEAD"
+    return gitio.read_commit(repo, base_ref, limits), gitio.read_commit(repo, head_ref, limits)
+
+
+def settings_from(base: RepoFiles) -> Settings:
+    """changebot's settings as the base side has them (defaults when absent or unreadable)."""
+    raw = base.files.get(layout.SETTINGS)
+    if raw is None:
+        return DEFAULT_SETTINGS
+    loaded = load_any(layout.SETTINGS, raw)
+    return parse_settings(loaded.document.data) if loaded.document else DEFAULT_SETTINGS
+
+
+def checkout(root: Path, base: str | None = None, head: str | None = None) -> Checkout:
+    """Read both sides. Without refs the working tree (or plain directory) is both base and head."""
+    base_files, head_files = _read(root, base, head, DEFAULT_SETTINGS.limits)
+    settings = settings_from(base_files)
+    if settings.limits != DEFAULT_SETTINGS.limits:
+        base_files, head_files = _read(root, base, head, settings.limits)
+    changed: tuple[ChangedFile, ...] = ()
+    if base is not None or head is not None:
+        changed = gitio.changed_files(gitio.open_repo(root), base or "HEAD", head or "HEAD")
+    return Checkout(root, base_files, head_files, changed, settings)
+
+
+def context(co: Checkout, pr: PullRequest, now: datetime) -> Context:
+    """The evaluation context for a checkout; the PR's changed files default to what git says changed."""
+    if not pr.files:
+        pr = replace(pr, files=co.changed)
+    if now.tzinfo is None:
+        raise UsageError("--now must include a UTC offset or 'Z' (e.g. 2025-09-20T12:00:00Z)")
+    return make_context(co.base, co.head, pr, now, co.settings, repo=str(co.root))
+
+
+def gates(ctx: Context) -> list[GateResult]:
+    """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``."""
+    return [
+        schema_gate(ctx),
+        skipped(GateId.RULES, "rules.json evaluation is not available in this version"),
+        skipped(GateId.POLICY, "Rego policy evaluation is not available in this version"),
+        skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version"),
+        skipped(GateId.BUDGET, "CI budget is not evaluated in this version"),
+        skipped(GateId.SEQUENCE, "patch series are not evaluated in this version"),
+    ]
+
+
+def plan(ctx: Context, base: str | None = None, head: str | None = None) -> Plan:
+    """The full plan for one pull request."""
+    results = ordered(gates(ctx))
+    return Plan(verdict=verdict(results), gates=results, now=ctx.now, pr=ctx.pr, repo=ctx.repo, base=base, head=head)
