@@ -13,6 +13,7 @@ from pathlib import Path
 from changebot.adapters import git as gitio
 from changebot.core import layout
 from changebot.core.context import Context, make_context
+from changebot.core.freeze_gate import freeze_gate
 from changebot.core.gate import ordered, verdict
 from changebot.core.load import Limits, load_any
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
@@ -78,7 +79,7 @@ def gates(ctx: Context) -> list[GateResult]:
         schema_gate(ctx),
         skipped(GateId.RULES, "rules.json evaluation is not available in this version"),
         skipped(GateId.POLICY, "Rego policy evaluation is not available in this version"),
-        skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version"),
+        freeze_gate(ctx, ()),
         skipped(GateId.BUDGET, "CI budget is not evaluated in this version"),
         skipped(GateId.SEQUENCE, "patch series are not evaluated in this version"),
     ]
