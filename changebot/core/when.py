@@ -121,7 +121,7 @@ class Facts:
 def _parser() -> Lark:
     from lark import Lark  # noqa: PLC0415 - lazy: keeps start-up fast
 
-    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+    return Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False)
 
 
 def _check_shape(text: str) -> None:
