@@ -15,6 +15,6 @@ def files_of(files: Mapping[str, str]) -> RepoFiles:
     return RepoFiles(None, None, {k: v.encode() for k, v in files.items()}, frozenset(files))
 
 
-def context(files: Mapping[str, str], now: str, **pr: Any) -> Context:
-    side = files_of(files)
+def context(repo_files: Mapping[str, str], now: str, **pr: Any) -> Context:
+    side = files_of(repo_files)
     return make_context(side, side, PullRequest(**pr), datetime.fromisoformat(now), service.settings_from(side))
