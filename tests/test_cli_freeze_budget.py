@@ -69,7 +69,7 @@ def test_freeze_ics_export(
     code, out, _ = run([*argv, "-o", str(target)], capsys)
     assert (code, out) == (0, "")
     calendar = Calendar.from_ical(target.read_bytes())
-    events = [c for c in calendar.walk("VEVENT")]
+    events = list(calendar.walk("VEVENT"))
     assert [(str(e["summary"]), e.decoded("dtstart").isoformat()) for e in events] == [
         ("Freeze: weekends", "2025-12-19T17:00:00+00:00"),
         ("Freeze: weekends", "2025-12-26T17:00:00+00:00"),
