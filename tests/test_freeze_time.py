@@ -272,3 +272,31 @@ def test_rrule_expansion_is_bounded_to_the_query() -> None:
     # minutes after each multiple of 7 from midnight: 00:02, 00:09, ..., 00:58 -> 9 of them in the hour
     assert [w.start for w in windows[:2]] == [Z("2030-01-01T00:02:00Z"), Z("2030-01-01T00:09:00Z")]
     assert len(windows) == 9
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;BYDAY=SA,SU",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=FR;BYHOUR=17",
+        "FREQ=DAILY;BYHOUR=22",
+        "FREQ=DAILY;INTERVAL=3;BYDAY=MO,WE,FR;BYHOUR=9,17;BYMINUTE=30",
+        "FREQ=HOURLY;INTERVAL=5;BYDAY=TU",
+        "FREQ=MINUTELY;INTERVAL=7",
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+        "FREQ=WEEKLY;COUNT=5;BYDAY=MO",
+        "FREQ=DAILY;UNTIL=20270110T000000",
+    ],
+)
+def test_bounded_expansion_matches_dateutil(rule: str) -> None:
+    from dateutil.rrule import rrulestr  # noqa: PLC0415 - the reference implementation
+
+    from changebot.core.freeze import RRULE_ANCHOR, rrule_starts  # noqa: PLC0415
+
+    parsed = rrulestr(rule, dtstart=RRULE_ANCHOR)
+    lo, hi = datetime(2026, 12, 29, 13, 0), datetime(2027, 1, 19, 8, 0)
+    if "MINUTELY" in rule or "HOURLY" in rule:  # dateutil itself walks from 2000: keep the reference cheap
+        lo, hi = datetime(2000, 2, 27, 13, 0), datetime(2000, 3, 2, 8, 0)
+    expected = parsed.between(lo, hi, inc=True)
+    assert list(rrule_starts(parsed)(lo, hi)) == expected

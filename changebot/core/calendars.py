@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -91,7 +91,7 @@ def _instant(
         )
         return None
     if parsed.tzinfo is not None:
-        return parsed.astimezone(ZoneInfo("UTC"))
+        return parsed.astimezone(UTC)
     if zone is None:
         out.findings.append(
             error(
@@ -103,7 +103,7 @@ def _instant(
             )
         )
         return None
-    return to_instant(parsed, ZoneInfo(zone)) if zone != "UTC" else parsed.replace(tzinfo=ZoneInfo("UTC"))
+    return to_instant(parsed, ZoneInfo(zone)) if zone != "UTC" else parsed.replace(tzinfo=UTC)
 
 
 def _active(entry: Mapping[str, Any], doc: Document, where: JsonPath, out: Collected) -> bool:
@@ -486,7 +486,7 @@ def code_freeze(doc: Document, out: Collected) -> None:
     if start is None:
         return
     local_end = datetime.combine(last_day + timedelta(days=1), time())
-    end = to_instant(local_end, ZoneInfo(zone)) if zone != "UTC" else local_end.replace(tzinfo=ZoneInfo("UTC"))
+    end = to_instant(local_end, ZoneInfo(zone)) if zone != "UTC" else local_end.replace(tzinfo=UTC)
     if end <= start:
         out.findings.append(
             error(

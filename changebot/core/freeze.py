@@ -24,10 +24,13 @@ frozen (fail closed). Pure: no I/O, no clock.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache, partial
+from operator import attrgetter
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 #: Most occurrences one recurring source yields in one query.
@@ -39,8 +42,32 @@ DEFAULT_HORIZON = timedelta(days=400)
 RRULE_ANCHOR = datetime(2000, 1, 3)
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_of(naive_utc: datetime) -> datetime:
+    """A naive datetime that holds UTC wall time -> the aware instant (faster than ``replace``)."""
+    return _UTC_EPOCH + (naive_utc - _NAIVE_EPOCH)
+
+
+@lru_cache(maxsize=65536)
+def _plain_offset(zone: ZoneInfo, day: date) -> timedelta | None:
+    """The UTC offset of ``zone`` on local ``day`` when it is the same all day (no DST change), else ``None``."""
+    first = datetime.combine(day, time())
+    last = datetime.combine(day, time(23, 59, 59))
+    offsets = {zone.utcoffset(first), zone.utcoffset(first.replace(fold=1)), zone.utcoffset(last)}
+    offsets.add(zone.utcoffset(last.replace(fold=1)))
+    if len(offsets) != 1:
+        return None
+    return offsets.pop()
+
+
 def to_instant(local: datetime, zone: ZoneInfo) -> datetime:
     """A naive local wall-clock time in ``zone`` -> the UTC instant (gap and fold rules in the module docs)."""
+    plain = _plain_offset(zone, local.date())
+    if plain is not None:  # the common case: no transition that day
+        return _UTC_EPOCH + (local - _NAIVE_EPOCH - plain)
     early = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
     late = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
     if early == late:
@@ -63,9 +90,12 @@ def iso(instant: datetime, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone) if zone != "UTC" else UTC).isoformat()
 
 
-@dataclass(frozen=True, order=True)
-class Window:
-    """One freeze window: ``[start, end)`` in UTC, where it came from, and whether it is enforced."""
+class Window(NamedTuple):
+    """One freeze window: ``[start, end)`` in UTC, where it came from, and whether it is enforced.
+
+    Immutable like the frozen dataclasses elsewhere, but a ``NamedTuple``: a year of a large calendar builds
+    hundreds of thousands of these, and a tuple is several times cheaper to create.
+    """
 
     start: datetime
     end: datetime
@@ -94,6 +124,10 @@ class Window:
         }
 
 
+#: Sort order of windows: by start (the sort is stable, so equal starts keep the calendar's order).
+window_key = attrgetter("start")
+
+
 @dataclass(frozen=True)
 class Recurring:
     """A recurring window: local start times from ``starts`` (a function of a naive local range), each lasting
@@ -114,16 +148,20 @@ class Recurring:
         margin = timedelta(days=2)  # a local range safely wider than the instant range, whatever the offset
         lo = _naive(start, tz) - self.length - margin
         hi = _naive(end, tz) + margin
-        for count, local in enumerate(self.starts(lo, hi), start=1):
-            first = to_instant(local, tz) if tz else local.replace(tzinfo=UTC)
-            last_local = local + self.length
+        convert = partial(to_instant, zone=tz) if tz else utc_of
+        length, name, source, line, enforced, zone, kind = (
+            self.length, self.name, self.source, self.line, self.enforced, self.zone, self.kind
+        )  # fmt: skip
+        count = 0
+        for local in self.starts(lo, hi):
+            count += 1  # noqa: SIM113 - the loop returns early, enumerate would not read better
+            first = convert(local)
             if count > MAX_OCCURRENCES:  # fail closed: the rest of the range is frozen
-                yield Window(first, max(end, first + self.length), self.name, self.source, self.line,
-                             self.enforced, self.zone, self.kind)  # fmt: skip
+                yield Window(first, max(end, first + length), name, source, line, enforced, zone, kind)
                 return
-            last = to_instant(last_local, tz) if tz else last_local.replace(tzinfo=UTC)
+            last = convert(local + length)
             if last > start and first < end and last > first:
-                yield Window(first, last, self.name, self.source, self.line, self.enforced, self.zone, self.kind)
+                yield Window(first, last, name, source, line, enforced, zone, kind)
 
 
 def _naive(instant: datetime, tz: ZoneInfo | None) -> datetime:
@@ -131,16 +169,58 @@ def _naive(instant: datetime, tz: ZoneInfo | None) -> datetime:
 
 
 def rrule_starts(rule: Any) -> Callable[[datetime, datetime], Iterator[datetime]]:
-    """Local start times of a dateutil ``rrule`` (naive, local), bounded to the asked range."""
+    """Local start times of a dateutil ``rrule`` (naive, local), bounded to the asked range.
+
+    Rules that repeat exactly in wall-clock time (``_period``) are expanded by dateutil over one period and the
+    pattern is repeated by adding whole periods; every other rule is iterated by dateutil from a DTSTART moved
+    up to the range. Both give dateutil's occurrences (a test compares them).
+    """
+    period = _period(rule)
 
     def starts(lo: datetime, hi: datetime) -> Iterator[datetime]:
-        bounded = _advance(rule, lo)
-        for occurrence in bounded.xafter(lo, inc=True):
-            if occurrence > hi:
-                return
-            yield occurrence
+        if period is None:
+            bounded = _advance(rule, lo)
+            for occurrence in bounded.xafter(lo, inc=True):
+                if occurrence > hi:
+                    return
+                yield occurrence
+            return
+        first: datetime = rule._dtstart
+        steps = max(0, (lo - first) // period)
+        block = first + steps * period
+        shifted = rule.replace(dtstart=block)
+        pattern = [o - block for o in shifted.between(block, block + period, inc=True) if o < block + period]
+        if not pattern:
+            return
+        while block <= hi:
+            for offset in pattern:
+                occurrence = block + offset
+                if occurrence > hi:
+                    return
+                if occurrence >= lo:
+                    yield occurrence
+            block += period
 
     return starts
+
+
+def _period(rule: Any) -> timedelta | None:
+    """The wall-clock period after which ``rule`` repeats exactly, when there is one.
+
+    DAILY/WEEKLY and finer rules with no COUNT, UNTIL or calendar-based filters (BYMONTH, BYMONTHDAY,
+    BYYEARDAY, BYWEEKNO, BYSETPOS, BYEASTER) repeat every lcm(interval x unit, one week): their only filters
+    are the weekday and the time of day.
+    """
+    from dateutil.rrule import DAILY, HOURLY, MINUTELY, SECONDLY, WEEKLY  # noqa: PLC0415 - lazy: fast start-up
+
+    units = {WEEKLY: 604_800, DAILY: 86_400, HOURLY: 3_600, MINUTELY: 60, SECONDLY: 1}
+    if rule._freq not in units or rule._count is not None or rule._until is not None:
+        return None
+    calendar_filters = (rule._bymonth, rule._bymonthday, rule._bynmonthday, rule._byyearday, rule._byweekno)
+    if any(calendar_filters) or rule._bysetpos or getattr(rule, "_byeaster", None) or rule._bynweekday:
+        return None
+    seconds = units[rule._freq] * rule._interval
+    return timedelta(seconds=math.lcm(seconds, 604_800))
 
 
 def _advance(rule: Any, lo: datetime) -> Any:
@@ -207,7 +287,7 @@ class Calendar:
     @staticmethod
     def of(fixed: Iterable[Window], recurring: Iterable[Recurring] = ()) -> Calendar:
         """A calendar with its fixed windows sorted for range queries."""
-        ordered = tuple(sorted(fixed))
+        ordered = tuple(sorted(fixed, key=attrgetter("start", "end", "name")))
         longest = max((w.end - w.start for w in ordered), default=timedelta(0))
         return Calendar(ordered, tuple(recurring), tuple(w.start for w in ordered), longest)
 
@@ -222,7 +302,7 @@ class Calendar:
         found = [w for w in self.fixed[lo:hi] if w.end > start]
         for source in self.recurring:
             found.extend(source.windows(start, end))
-        found.sort()
+        found.sort(key=window_key)
         return found
 
 
@@ -241,16 +321,24 @@ class Timeline:
     def build(calendar: Calendar, start: datetime, end: datetime) -> Timeline:
         """Expand ``calendar`` over ``[start, end)``."""
         windows = tuple(calendar.windows(start, end))
-        longest = max((w.end - w.start for w in windows), default=timedelta(0))
+        longest = timedelta(0)
         merged: list[tuple[datetime, datetime]] = []
-        for w in windows:
-            if not w.enforced:
+        last_start = last_end = None
+        for window in windows:
+            w_start, w_end = window.start, window.end
+            if w_end - w_start > longest:  # noqa: PLR1730 - a comparison is cheaper than max() in this hot loop
+                longest = w_end - w_start
+            if not window.enforced:
                 continue
-            if merged and w.start <= merged[-1][1]:
-                if w.end > merged[-1][1]:
-                    merged[-1] = (merged[-1][0], w.end)
+            if last_end is not None and w_start <= last_end:
+                if w_end > last_end:  # noqa: PLR1730 - see above
+                    last_end = w_end
             else:
-                merged.append((w.start, w.end))
+                if last_end is not None and last_start is not None:
+                    merged.append((last_start, last_end))
+                last_start, last_end = w_start, w_end
+        if last_end is not None and last_start is not None:
+            merged.append((last_start, last_end))
         return Timeline(
             start.astimezone(UTC),
             end.astimezone(UTC),
@@ -264,7 +352,7 @@ class Timeline:
         """Windows (enforced or not) that cover ``instant``."""
         lo = bisect.bisect_left(self._starts, instant - self._longest)
         hi = bisect.bisect_right(self._starts, instant)
-        return [w for w in self.windows[lo:hi] if w.covers(instant)]
+        return [w for w in self.windows[lo:hi] if w.end > instant]
 
     def frozen(self, instant: datetime) -> bool:
         """True when an enforced window covers ``instant``."""
