@@ -246,3 +246,31 @@ def test_pipeline_findings_name_the_line() -> None:
     assert [r.runs for r in runs] == ["maybe"] * 4
     assert "pipeline.budgets.hard_cap_usd must be a non-negative number, found -3" in findings[0].message
     assert "d.cost_usd must be a non-negative number, found 'cheap'" in findings[1].message
+
+
+def test_precomputed_parser_tables_are_current() -> None:
+    from lark.exceptions import LarkError  # noqa: PLC0415
+
+    from changebot.core import _when_tables  # noqa: PLC0415 - the generated module under test
+    from changebot.core.when import _build, _parser, grammar_digest  # noqa: PLC0415
+
+    regenerate = (
+        'changebot/core/_when_tables.py is stale: regenerate it with python -c "from changebot.core.when import '
+        "tables_source; open('changebot/core/_when_tables.py', 'w').write(tables_source())\""
+    )
+    assert grammar_digest() == _when_tables.DIGEST, regenerate
+    shipped, fresh = _parser(), _build()
+    assert shipped is not fresh
+    good = [
+        'event == "push" || event == "pull_request"',
+        'step_succeeded("canary-analyze") && !step_succeeded("x") && canary_slo_passed',
+        "(a.b.c != 'x') || true && false || 3 == -1.5",
+        r'tag =~ "^v[0-9]+\\.[0-9]+$"',
+    ]
+    for text in good:
+        assert shipped.parse(text) == fresh.parse(text), text
+    for text in ["a ==", "&& b", "a = b", "f(,)"]:
+        with pytest.raises(LarkError):
+            shipped.parse(text)
+        with pytest.raises(LarkError):
+            fresh.parse(text)
