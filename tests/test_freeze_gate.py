@@ -245,6 +245,20 @@ BAD = [
         "calendar file '.maestro/holidays.json' is not in the base branch",
     ),
     (
+        "release-policy.yml",
+        "freeze:\n  windows:\n    - name: w\n      rrule: FREQ=SECONDLY\n      duration: PT1S\n",
+        "freeze-too-frequent",
+        4,
+        "window 'w': rrule 'FREQ=SECONDLY' starts more than 2016 windows a week",
+    ),
+    (
+        ".maestro/changebot.yaml",
+        "freeze:\n  calendars:\n    - name: c\n      cron: '* * * * *'\n      duration: PT1M\n",
+        "freeze-too-frequent",
+        4,
+        "window 'c': cron '* * * * *' starts more than 2016 windows a week",
+    ),
+    (
         ".maestro/plan-x.yaml",
         "plan: x\nwindow: {start: 2025-09-15, end: 2025-09-20, tz: America/Denver}\nfreeze:\n"
         "  code_freeze: 2025-09-27T17:00:00-06:00\n",

@@ -28,7 +28,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from changebot.core.freeze import RRULE_ANCHOR, Recurring, Window, cron_starts, rrule_starts, to_instant
+from changebot.core.freeze import (
+    MAX_PER_WEEK,
+    RRULE_ANCHOR,
+    Recurring,
+    Window,
+    cron_starts,
+    rrule_starts,
+    to_instant,
+    too_frequent,
+)
 from changebot.core.load import Document, JsonPath
 from changebot.model import Finding, error
 
@@ -352,10 +361,28 @@ def recurrence(
         return
     else:
         length = timedelta(days=1)  # whole local days
+    starts = rrule_starts(rule)
+    if _too_frequent(starts, rule._dtstart, name, f"rrule {text!r}", doc, (*where, "rrule"), out):
+        return
     active = _active(entry, doc, where, out)
-    out.recurring.append(
-        Recurring(name, doc.path, doc.line(where), zone, length, rrule_starts(rule), active and enforced, "rrule")
+    out.recurring.append(Recurring(name, doc.path, doc.line(where), zone, length, starts, active and enforced, "rrule"))
+
+
+def _too_frequent(
+    starts: Any, anchor: datetime, name: str, what: str, doc: Document, where: JsonPath, out: Collected
+) -> bool:
+    if not too_frequent(starts, anchor):
+        return False
+    out.findings.append(
+        error(
+            "freeze-too-frequent",
+            f"window {name!r}: {what} starts more than {MAX_PER_WEEK} windows a week; "
+            "use a longer duration with a coarser rule",
+            doc.path,
+            doc.line(where),
+        )
     )
+    return True
 
 
 def cron(
@@ -393,10 +420,11 @@ def cron(
     length = duration(entry["duration"], doc, (*where, "duration"), out)
     if length is None:
         return
+    starts = cron_starts(expression)
+    if _too_frequent(starts, RRULE_ANCHOR, name, f"cron {expression!r}", doc, (*where, "cron"), out):
+        return
     active = _active(entry, doc, where, out)
-    out.recurring.append(
-        Recurring(name, doc.path, doc.line(where), zone or "UTC", length, cron_starts(expression), active, "cron")
-    )
+    out.recurring.append(Recurring(name, doc.path, doc.line(where), zone or "UTC", length, starts, active, "cron"))
 
 
 def release_policy(doc: Document, out: Collected) -> None:

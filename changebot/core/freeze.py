@@ -29,12 +29,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache, partial
+from itertools import islice, takewhile
 from operator import attrgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 #: Most occurrences one recurring source yields in one query.
 MAX_OCCURRENCES = 200_000
+#: Most occurrences kept as one period's pattern of a periodic rule.
+MAX_PATTERN = 10_000
+#: Most occurrences a recurring window may have in one week (one every 5 minutes); denser ones are refused.
+MAX_PER_WEEK = 2016
 #: How far ahead ``open_at`` looks before saying "not within the horizon" (None).
 DEFAULT_HORIZON = timedelta(days=400)
 #: The DTSTART of a rule that has none: a Monday at local midnight (only the phase of INTERVAL>1 rules and the
@@ -179,17 +184,17 @@ def rrule_starts(rule: Any) -> Callable[[datetime, datetime], Iterator[datetime]
 
     def starts(lo: datetime, hi: datetime) -> Iterator[datetime]:
         if period is None:
-            bounded = _advance(rule, lo)
-            for occurrence in bounded.xafter(lo, inc=True):
-                if occurrence > hi:
-                    return
-                yield occurrence
+            yield from _walk(rule, lo, hi)
             return
         first: datetime = rule._dtstart
         steps = max(0, (lo - first) // period)
         block = first + steps * period
         shifted = rule.replace(dtstart=block)
-        pattern = [o - block for o in shifted.between(block, block + period, inc=True) if o < block + period]
+        within = takewhile(lambda o: o < block + period, shifted.xafter(block, inc=True))
+        pattern = [o - block for o in islice(within, MAX_PATTERN + 1)]
+        if len(pattern) > MAX_PATTERN:  # too dense to keep in memory: let dateutil walk it (still capped)
+            yield from _walk(rule, lo, hi)
+            return
         if not pattern:
             return
         while block <= hi:
@@ -202,6 +207,13 @@ def rrule_starts(rule: Any) -> Callable[[datetime, datetime], Iterator[datetime]
             block += period
 
     return starts
+
+
+def _walk(rule: Any, lo: datetime, hi: datetime) -> Iterator[datetime]:
+    for occurrence in _advance(rule, lo).xafter(lo, inc=True):
+        if occurrence > hi:
+            return
+        yield occurrence
 
 
 def _period(rule: Any) -> timedelta | None:
@@ -257,6 +269,11 @@ def _advance(rule: Any, lo: datetime) -> Any:
     if steps <= 0:
         return rule
     return rule.replace(dtstart=dtstart + relativedelta(months=steps * unit))
+
+
+def too_frequent(starts: Callable[[datetime, datetime], Iterator[datetime]], anchor: datetime) -> bool:
+    """True when ``starts`` yields more than ``MAX_PER_WEEK`` occurrences in the week from ``anchor``."""
+    return sum(1 for _ in islice(starts(anchor, anchor + timedelta(weeks=1)), MAX_PER_WEEK + 1)) > MAX_PER_WEEK
 
 
 def cron_starts(expression: str) -> Callable[[datetime, datetime], Iterator[datetime]]:
