@@ -300,3 +300,18 @@ def test_bounded_expansion_matches_dateutil(rule: str) -> None:
         lo, hi = datetime(2000, 2, 27, 13, 0), datetime(2000, 3, 2, 8, 0)
     expected = parsed.between(lo, hi, inc=True)
     assert list(rrule_starts(parsed)(lo, hi)) == expected
+
+
+def test_next_windows_in_order() -> None:
+    from changebot.core.freeze import next_windows  # noqa: PLC0415
+
+    calendar, _, _ = read_calendar(context(OVERLAP, "2026-01-01T00:00:00Z"))
+    found = next_windows(calendar, Z("2026-01-01T00:00:00Z"), 4)
+    # weekends start every Friday 17:00Z: 01-02, 01-09, 01-16, 01-23 (EOQ started before, so it is not "next")
+    assert [(w.name, w.start) for w in found] == [
+        ("weekends", Z("2026-01-02T17:00:00Z")),
+        ("weekends", Z("2026-01-09T17:00:00Z")),
+        ("weekends", Z("2026-01-16T17:00:00Z")),
+        ("weekends", Z("2026-01-23T17:00:00Z")),
+    ]
+    assert next_windows(calendar, Z("2026-01-01T00:00:00Z"), 0) == []

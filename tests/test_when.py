@@ -274,3 +274,23 @@ def test_precomputed_parser_tables_are_current() -> None:
             shipped.parse(text)
         with pytest.raises(LarkError):
             fresh.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("when", "code"),
+    [
+        ("(" * 10_000 + "x" + ")" * 10_000, "when-too-long"),
+        ("(" * 1_000 + "x" + ")" * 1_000, "when-too-deep"),
+        ("!" * 3_000 + "x", "when-too-deep"),
+        ('event == "' + "x" * 100_000 + '"', "when-too-long"),
+    ],
+)
+def test_hostile_when_in_a_pipeline_is_a_finding_with_line(when: str, code: str) -> None:
+    text = f"pipeline:\n  steps:\n    - id: ok\n      run: x\n    - id: evil\n      run: y\n      when: '{when}'\n"
+    loaded = load_yaml(".maestro/pipeline.yaml", text.encode())
+    assert loaded.document is not None
+    pipeline, findings = read_pipeline(loaded.document)
+    assert pipeline is not None
+    runs, more = plan_steps(pipeline, run_facts(PullRequest(), "main", frozenset()))
+    assert [(f.code, f.path, f.line) for f in findings + more] == [(code, ".maestro/pipeline.yaml", 7)]
+    assert [r.runs for r in runs] == ["yes", "maybe"]

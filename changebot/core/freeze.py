@@ -409,3 +409,17 @@ def open_at(calendar: Calendar, instant: datetime, horizon: timedelta = DEFAULT_
 def enforced_only(windows: Sequence[Window]) -> list[Window]:
     """The enforced windows of a list."""
     return [w for w in windows if w.enforced]
+
+
+def next_windows(
+    calendar: Calendar, instant: datetime, count: int, horizon: timedelta = DEFAULT_HORIZON
+) -> list[Window]:
+    """The first ``count`` windows that start after ``instant`` (within ``horizon``), in order of start."""
+    instant = instant.astimezone(UTC)
+    span = timedelta(days=7)
+    while True:
+        span = min(span, horizon)
+        found = [w for w in calendar.windows(instant, instant + span) if w.start > instant]
+        if len(found) >= count or span >= horizon:
+            return found[:count]
+        span *= 4
