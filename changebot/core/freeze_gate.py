@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
-from changebot.core import calendars, layout
+from changebot.core import calendar_rules, calendars, layout
 from changebot.core.context import Context
 from changebot.core.freeze import DEFAULT_HORIZON, Calendar, Timeline, Window, iso, open_at
 from changebot.core.load import Document, JsonPath
@@ -121,13 +121,13 @@ def _entry(doc: Document, entry: Mapping[str, Any], where: JsonPath, index: int,
     if "rrule" in entry:
         zone = calendars.zone_of(entry.get("timezone", "UTC"), doc, (*where, "timezone"), out)
         if zone is not None:
-            calendars.recurrence(doc, entry, where, index, zone, out)
+            calendar_rules.recurrence(doc, entry, where, index, zone, out)
     elif "cron" in entry:
-        calendars.cron(doc, entry, where, index, None, out)
+        calendar_rules.cron(doc, entry, where, index, None, out)
     elif "from" in entry or "to" in entry:
         calendars.absolute(doc, entry, where, index, None, out)
     else:
-        calendars.weekly(doc, entry, where, index, out)
+        calendar_rules.weekly(doc, entry, where, index, out)
 
 
 def _pipeline_entries(ctx: Context, out: calendars.Collected) -> list[str]:
@@ -172,7 +172,7 @@ def read_calendar(ctx: Context) -> tuple[Calendar, list[Finding], list[str]]:
             continue
         sources.append(path)
         if path.endswith((".yml", ".yaml")) and isinstance(doc.data, Mapping) and "freeze" in doc.data:
-            calendars.release_policy(doc, out)
+            calendar_rules.release_policy(doc, out)
         else:
             calendars.absolute_file(doc, out)
     _policy_plans_settings(ctx, out, sources)
@@ -183,7 +183,7 @@ def _policy_plans_settings(ctx: Context, out: calendars.Collected, sources: list
     policy = _document(ctx, layout.RELEASE_POLICY, out)
     if policy is not None and isinstance(policy.data, Mapping) and "freeze" in policy.data:
         sources.append(layout.RELEASE_POLICY)
-        calendars.release_policy(policy, out)
+        calendar_rules.release_policy(policy, out)
     for path in ctx.paths("base", layout.PLANS):
         doc = _document(ctx, path, out)
         if doc is not None and isinstance(doc.data, Mapping) and isinstance(doc.data.get("freeze"), Mapping):
