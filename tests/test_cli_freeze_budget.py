@@ -172,3 +172,15 @@ def test_plan_carries_freeze_and_budget(
     assert gates["freeze"]["open_at"] == "2025-12-22T09:00:00+00:00"
     assert gates["budget"]["status"] == "pass"
     assert gates["budget"]["month"]["spent_usd"] == 10.0
+
+
+def test_freeze_calendar_errors_exit_1_with_file_and_line(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({"release-policy.yml": "freeze:\n  timezone: America/Denvr\n  windows: []\n"})
+    code, out, _ = run(["freeze", "--repo", str(repo.path), "--now", "2025-12-17T12:00:00Z"], capsys)
+    assert code == 1
+    assert (
+        "  release-policy.yml:2: error[freeze-unknown-zone] unknown time zone 'America/Denvr': expected an IANA "
+        "zone name such as America/Denver or UTC"
+    ) in out.splitlines()

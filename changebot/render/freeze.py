@@ -31,7 +31,7 @@ def render_freeze_text(gate: GateResult, windows: Sequence[Window], now: datetim
     lines = [f"branch {detail.get('branch')} at {now.isoformat()}: {state}", f"  {gate.summary}"]
     if detail.get("frozen"):
         lines.append(f"  opens at: {detail.get('open_at') or 'not within the horizon'}")
-    lines += ["", f"freeze windows in the next {days} day(s):"]
+    lines += ["", f"freeze windows from now to {days} day(s) ahead:"]
     if not windows:
         lines.append("  (none)")
     for window in windows:
