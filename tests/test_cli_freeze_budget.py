@@ -184,3 +184,19 @@ def test_freeze_calendar_errors_exit_1_with_file_and_line(
         "  release-policy.yml:2: error[freeze-unknown-zone] unknown time zone 'America/Denvr': expected an IANA "
         "zone name such as America/Denver or UTC"
     ) in out.splitlines()
+
+
+def test_calendar_and_pipeline_come_from_the_base_branch(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(FILES)
+    repo.branch("feature")
+    # the PR deletes the weekend freeze and makes every step free: neither counts while it is a proposal
+    relaxed = PIPELINE.replace("minutes: 12", "cost_usd: 0").split("freeze_windows:")[0]
+    repo.commit({".maestro/pipeline.yaml": relaxed})
+    argv = ["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"]
+    code, out, _ = run([*argv, "--now", "2025-12-20T12:00:00Z"], capsys)
+    gates = {g["id"]: g for g in json.loads(out)["gates"]}
+    assert code == 1
+    assert gates["freeze"]["status"] == "fail"
+    assert gates["budget"]["steps"][0]["basis"] == "12 min x $0.008/min"

@@ -278,3 +278,29 @@ def test_bad_calendar_entries_are_findings_and_fail_closed(
     assert [(f.code, f.path, f.line) for f in gate.findings] == [(code, path, line)]
     assert message in gate.findings[0].message
     assert gate.summary == "the freeze calendar has errors; failing closed"
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        (".maestro/freeze_windows.json", ""),
+        (".maestro/freeze_windows.json", "@925bea1d"),
+        ("release-policy.yml", ""),
+        ("release-policy.yml", "@1afa1e56"),
+        (".maestro/pipeline.yaml", ""),
+        (".maestro/pipeline.yaml", "@64e65415"),
+        (".maestro/plan-20250915-rc1.yaml", ""),
+        (".maestro/plan-20250915-rc1.yaml", "@925bea1d"),
+    ],
+)
+def test_every_corpus_calendar_version_reads_cleanly(path: str, version: str) -> None:
+    source = CORPUS / (path + version)
+    if not source.is_file():
+        pytest.skip(f"corpus file {source} is not present")
+    files = {path: source.read_text(encoding="utf-8")}
+    if path.endswith("pipeline.yaml"):
+        files[".maestro/freeze_windows.json"] = (CORPUS / ".maestro/freeze_windows.json").read_text(encoding="utf-8")
+    gate = freeze_gate(context(files, "2025-12-17T12:00:00Z"), ())
+    assert [f for f in gate.findings if f.severity == "error" and f.code != "freeze-active"] == []
+    assert gate.status in (Status.PASS, Status.WARN, Status.FAIL)
+    assert gate.detail["sources"]
