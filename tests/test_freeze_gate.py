@@ -76,6 +76,8 @@ def test_other_branches_are_not_frozen_and_settings_choose_branches() -> None:
     assert gate.status is Status.PASS
     assert gate.summary == "branch 'develop' is not a frozen branch (frozen: main)"
     assert gate.detail["frozen"] is False
+    assert gate.detail["open_at"] == "2025-12-20T12:00:00+00:00"
+    assert [w["name"] for w in gate.detail["windows"]] == ["weekends"]
     files = {**FILES, ".maestro/changebot.yaml": "freeze: {branches: [main, 'release/*']}\n"}
     gate = freeze_gate(context(files, "2025-12-20T12:00:00Z", base_branch="release/1.2"), ())
     assert gate.status is Status.FAIL
@@ -109,6 +111,18 @@ def test_override_in_force_warns_and_names_actor() -> None:
             "expires_at": "2025-12-21T00:00:00+00:00",
         }
     ]
+
+
+def test_frozen_past_the_horizon_has_no_open_at() -> None:
+    files = {
+        ".maestro/freeze_windows.json": (
+            '[{"name": "forever", "from": "2025-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}]'
+        ),
+        ".maestro/changebot.yaml": "freeze: {horizon_days: 30}\n",
+    }
+    gate = freeze_gate(context(files, "2025-12-20T12:00:00Z"), ())
+    assert gate.detail["open_at"] is None
+    assert gate.summary == "frozen by 'forever'; it stays frozen past the horizon (freeze.horizon_days)"
 
 
 def test_inactive_window_is_listed_not_enforced() -> None:

@@ -214,7 +214,7 @@ def _human(delta: timedelta) -> str:
 
 def _opens_text(opens: datetime | None, windows: Sequence[Window]) -> str:
     if opens is None:
-        return "it does not open within the look-ahead horizon"
+        return "it stays frozen past the horizon (freeze.horizon_days)"
     zone = max(windows, key=lambda w: w.end).zone if windows else "UTC"
     return f"the branch opens at {iso(opens, zone)}"
 
@@ -318,7 +318,7 @@ def freeze_gate(ctx: Context, overrides: Sequence[Override]) -> GateResult:
     active = timeline.active(now)
     enforced = [w for w in active if w.enforced]
     frozen = governed and bool(enforced)
-    opens = open_at(calendar, now, settings.horizon) if enforced else now
+    opens = open_at(calendar, now, settings.horizon) if frozen else now
     upcoming = timeline.starting(now, now + settings.lookahead)
     applied = in_force(overrides, GateId.FREEZE, now, ctx.pr.head_sha) if frozen else []
     opens_text = _opens_text(opens, enforced)
