@@ -318,3 +318,117 @@ def test_every_corpus_calendar_version_reads_cleanly(path: str, version: str) ->
     assert [f for f in gate.findings if f.severity == "error" and f.code != "freeze-active"] == []
     assert gate.status in (Status.PASS, Status.WARN, Status.FAIL)
     assert gate.detail["sources"]
+
+
+MORE_BAD = [
+    (
+        ".maestro/pipeline.yaml",
+        "freeze_windows:\n  - name: w\n    start: FRI 17:00 UTC\n    end: MON 09:00 Europe/Berlin\n",
+        "freeze-bad-weekly",
+        4,
+        "window 'w': start is in UTC but end is in Europe/Berlin; use one zone for both",
+    ),
+    (
+        ".maestro/pipeline.yaml",
+        "freeze_windows:\n  - name: w\n    start: FRI 17:00 UTC\n    end: FRI 17:00 UTC\n",
+        "freeze-end-before-start",
+        4,
+        "window 'w': start and end are the same weekly time",
+    ),
+    (
+        ".maestro/pipeline.yaml",
+        "freeze_windows: weekends\n",
+        "freeze-shape",
+        1,
+        "'freeze_windows' must be a list",
+    ),
+    (
+        ".maestro/pipeline.yaml",
+        "freeze_windows:\n  - {name: h, file: ../../etc/passwd}\n",
+        "freeze-bad-file",
+        2,
+        "'file' '../../etc/passwd' must be a repository-relative path",
+    ),
+    (
+        "release-policy.yml",
+        "freeze:\n  windows:\n    - name: w\n      rrule: FREQ=DAILY\n      dtstart: 2025-01-06T17:00:00Z\n"
+        "      duration: PT1H\n",
+        "freeze-bad-datetime",
+        5,
+        "'dtstart' '2025-01-06T17:00:00Z' must be a local date-time without offset",
+    ),
+    ("release-policy.yml", "freeze:\n  enabled: maybe\n", "freeze-bad-active", 2, "'enabled' must be true or false"),
+    ("release-policy.yml", "freeze: [1, 2]\n", "freeze-shape", 1, "'freeze' must be a mapping"),
+    ("release-policy.yml", "freeze:\n  windows: none\n", "freeze-shape", 2, "'freeze.windows' must be a list"),
+    ("release-policy.yml", "freeze:\n  windows:\n    - 5\n", "freeze-shape", 3, "a window must be a mapping"),
+    (
+        "release-policy.yml",
+        "freeze:\n  windows:\n    - {name: w, rrule: 5}\n",
+        "freeze-bad-rrule",
+        3,
+        "rrule 5 is not an RFC 5545 recurrence rule (not a string)",
+    ),
+    (
+        "release-policy.yml",
+        "freeze:\n  windows:\n    - name: w\n      rrule: FREQ=DAILY\n      timezone: Nowhere/City\n",
+        "freeze-unknown-zone",
+        5,
+        "unknown time zone 'Nowhere/City'",
+    ),
+    (
+        ".maestro/freeze_windows.json",
+        '[{"name": "x", "from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z", "active": "no"}]',
+        "freeze-bad-active",
+        1,
+        "'active' must be true or false, found 'no'",
+    ),
+    (".maestro/freeze_windows.json", '{"windows": "x"}', "freeze-shape", 1, "expected a list of {name, from, to}"),
+    (".maestro/freeze_windows.json", "[1]", "freeze-shape", 1, "a window must be a mapping {name, from, to}"),
+    (
+        ".maestro/freeze_windows.json",
+        '{"timezone": "Europe/Berlin", "windows": [{"name": "x", "from": "2025-12-20T12:00:00",'
+        ' "to": "2025-12-20T10:00:00"}]}',
+        "freeze-end-before-start",
+        1,
+        "window 'x': 'to' (2025-12-20T10:00:00) is not after 'from' (2025-12-20T12:00:00)",
+    ),
+    (
+        ".maestro/plan-x.yaml",
+        "plan: x\nfreeze:\n  code_freeze: 2025-09-27T17:00:00-06:00\n",
+        "freeze-plan-no-end",
+        3,
+        "a plan with freeze.code_freeze needs window.end",
+    ),
+    (
+        ".maestro/plan-x.yaml",
+        "plan: x\nwindow: {end: soon}\nfreeze:\n  code_freeze: 2025-09-27T17:00:00-06:00\n",
+        "freeze-bad-datetime",
+        2,
+        "window.end 'soon' is not a date (expected YYYY-MM-DD)",
+    ),
+    (
+        ".maestro/plan-x.yaml",
+        "plan: x\nwindow: {end: 2025-09-29, tz: Mountain}\nfreeze:\n  code_freeze: 2025-09-27T17:00:00\n",
+        "freeze-unknown-zone",
+        2,
+        "unknown time zone 'Mountain'",
+    ),
+    (
+        ".maestro/changebot.yaml",
+        "freeze:\n  calendars:\n    - name: c\n      cron: '0 1 * * *'\n",
+        "freeze-bad-duration",
+        3,
+        "window 'c': a cron window needs a 'duration' (e.g. PT64H)",
+    ),
+    (".maestro/changebot.yaml", "freeze:\n  calendars:\n    - 5\n", "freeze-shape", 3, "a calendar must be a mapping"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "code", "line", "message"), MORE_BAD, ids=[f"{b[2]}:{b[0]}:{i}" for i, b in enumerate(MORE_BAD)]
+)
+def test_malformed_calendar_shapes(path: str, text: str, code: str, line: int, message: str) -> None:
+    gate = freeze_gate(context({path: text}, "2025-12-20T12:00:00Z"), ())
+    assert [(f.code, f.path, f.line) for f in gate.findings] == [(code, path, line)]
+    assert message in gate.findings[0].message
+    assert gate.status is Status.FAIL

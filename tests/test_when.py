@@ -294,3 +294,31 @@ def test_hostile_when_in_a_pipeline_is_a_finding_with_line(when: str, code: str)
     runs, more = plan_steps(pipeline, run_facts(PullRequest(), "main", frozenset()))
     assert [(f.code, f.path, f.line) for f in findings + more] == [(code, ".maestro/pipeline.yaml", 7)]
     assert [r.runs for r in runs] == ["yes", "maybe"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: x\n", [("pipeline-shape", 1)]),
+        ("pipeline:\n  steps: build\n", [("pipeline-shape", 2)]),
+        ("pipeline:\n  steps:\n    - run: x\n", [("pipeline-step-shape", 3)]),
+        ("pipeline:\n  steps:\n    - id: a\n    - id: a\n", [("pipeline-duplicate-step", 4)]),
+        ("pipeline:\n  steps:\n    - id: a\n      when: [1]\n", [("when-syntax", 3)]),
+    ],
+)
+def test_pipeline_shape_findings(text: str, expected: list[tuple[str, int]]) -> None:
+    loaded = load_yaml(".maestro/pipeline.yaml", text.encode())
+    assert loaded.document is not None
+    _, findings = read_pipeline(loaded.document)
+    assert [(f.code, f.line) for f in findings] == expected
+
+
+def test_yaml_boolean_when() -> None:
+    loaded = load_yaml(
+        ".maestro/pipeline.yaml", b"pipeline:\n  steps:\n    - {id: a, when: false}\n    - {id: b, when: true}\n"
+    )
+    assert loaded.document is not None
+    pipeline, _ = read_pipeline(loaded.document)
+    assert pipeline is not None
+    runs, _ = plan_steps(pipeline, run_facts(PullRequest(), "main", frozenset()))
+    assert [r.runs for r in runs] == ["no", "yes"]
