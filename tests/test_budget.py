@@ -214,3 +214,14 @@ def test_corpus_shape_push_to_main() -> None:
     assert gate.detail["high_usd"] == pytest.approx(1.36)
     assert gate.status is Status.WARN
     assert [f.code for f in gate.findings] == ["budget-month-soft"]
+
+
+def test_may_run_steps_can_risk_the_hard_limit() -> None:
+    gate = budget_gate(context(FILES, NOW, event="push", base_branch="main"), ledger("2025-12-01,main,998.00,"))
+    # lane main: hard 1000 x 1.0 x 1.0 = $1,000. 998 + low 0.666 = 998.67 (under); 998 + high 2.666 = 1000.67 (over)
+    assert gate.status is Status.WARN
+    finding = next(f for f in gate.findings if f.code == "budget-month-hard-risk")
+    assert finding.message == (
+        "lane 'main': month-to-date $998.00 + this run up to $2.67 = $1,000.67 is over the hard limit $1,000.00 "
+        "(monthlyUsd 1000 x prio[main] 1 x hardPct 1)"
+    )
