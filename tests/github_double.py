@@ -106,6 +106,7 @@ class SpecChecker:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
+        self._validators: dict[str, Any] = {}
         self._registry: Any = Registry().with_resource("urn:github", Resource.from_contents(spec, DRAFT7))
 
     def operation(self, method: str, template: str) -> dict[str, Any] | None:
@@ -153,7 +154,10 @@ class SpecChecker:
                     "schema",
                 ]
             )
-            validator = jsonschema.Draft7Validator({"$ref": f"urn:github#/{pointer}"}, registry=self._registry)
+            validator = self._validators.get(pointer)
+            if validator is None:
+                validator = jsonschema.Draft7Validator({"$ref": f"urn:github#/{pointer}"}, registry=self._registry)
+                self._validators[pointer] = validator
             problems.extend(
                 f"{where}: body{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
                 for e in validator.iter_errors(call.body)
@@ -171,11 +175,12 @@ class GitHubDouble:
         self,
         token: str = "test-token",  # noqa: S107 - a test double's fixed token
         spec: dict[str, Any] | None = None,
+        checker: SpecChecker | None = None,
         bot_login: str = "changebot[bot]",
     ) -> None:
         self.token = token
         self.bot_login = bot_login
-        self.checker = SpecChecker(spec) if spec is not None else None
+        self.checker = checker or (SpecChecker(spec) if spec is not None else None)
         self.lock = threading.RLock()
         self.requests: list[Call] = []
         self.violations: list[str] = []
@@ -533,6 +538,7 @@ class GitHubDouble:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # one write per response: no Nagle / delayed-ACK stalls on keep-alive connections
     double: GitHubDouble
 
     def _any(self) -> None:
