@@ -423,6 +423,7 @@ class GitHubDouble:
             "head_sha": body["head_sha"],
             "status": body.get("status", "queued"),
             "conclusion": body.get("conclusion"),
+            "external_id": body.get("external_id"),
             "_annotations": list(output.pop("annotations", [])),
         }
         run["output"] = {"title": output.get("title"), "summary": output.get("summary"), "text": output.get("text")}
@@ -439,7 +440,7 @@ class GitHubDouble:
         output = dict(body.pop("output", None) or {})
         run["_annotations"].extend(output.pop("annotations", []))  # GitHub appends annotations on update
         run["output"].update(output)
-        for key in ("status", "conclusion", "name"):
+        for key in ("status", "conclusion", "name", "external_id"):
             if key in body:
                 run[key] = body[key]
         if run.get("conclusion"):

@@ -57,6 +57,7 @@ class CheckRun:
     title: str | None
     summary: str | None
     annotations_count: int
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def _check_run(raw: Any) -> CheckRun:
         title=str(output.title) if output is not None and output.title else None,
         summary=str(output.summary) if output is not None and output.summary else None,
         annotations_count=int(output.annotations_count or 0) if output is not None else 0,
+        external_id=str(raw.external_id) if raw.external_id else None,
     )
 
 
