@@ -223,6 +223,42 @@ class GitHubDouble:
         self.comments.setdefault(repo, {}).setdefault(number, []).append(comment)
         return comment
 
+    def add_run(
+        self,
+        repo: str,
+        event: str,
+        created_at: str,
+        job_ms: dict[str, list[int]],
+        head_branch: str = "main",
+        status: str = "completed",
+    ) -> int:
+        """A workflow run whose jobs took ``job_ms`` milliseconds per runner OS (``UBUNTU``, ``MACOS``...)."""
+        run_id = self.new_id()
+        self.workflow_runs.setdefault(repo, []).append(
+            {
+                "id": run_id,
+                "name": "ci",
+                "event": event,
+                "head_branch": head_branch,
+                "status": status,
+                "conclusion": "success" if status == "completed" else None,
+                "created_at": created_at,
+                "url": f"{self.base_url}/repos/{repo}/actions/runs/{run_id}",
+            }
+        )
+        self.timings[run_id] = {
+            "billable": {
+                os_name: {
+                    "total_ms": sum(durations),
+                    "jobs": len(durations),
+                    "job_runs": [{"job_id": i + 1, "duration_ms": ms} for i, ms in enumerate(durations)],
+                }
+                for os_name, durations in job_ms.items()
+            },
+            "run_duration_ms": sum(sum(d) for d in job_ms.values()),
+        }
+        return run_id
+
     def fail_next(
         self,
         method: str,

@@ -373,6 +373,24 @@ class GitHubClient:
 
         return dict(self._read(f"GET timing of run {run_id}", fetch))
 
+    def run_billable_minutes(self, repo: str, run_id: int) -> dict[str, int]:
+        """Billable minutes per runner OS of one run, each job rounded up to a whole minute as GitHub bills (1 call)."""
+        run = self._repo(repo).get_workflow_run(run_id)
+
+        def fetch() -> dict[str, int]:
+            out: dict[str, int] = {}
+            billable: dict[str, Any] = dict(run.timing().billable or {})
+            for os_name, raw in billable.items():
+                entry: dict[str, Any] = raw if isinstance(raw, dict) else {}
+                job_runs: list[Any] = entry.get("job_runs") or []
+                jobs = [int(j.get("duration_ms") or 0) for j in job_runs if isinstance(j, dict)]
+                if not jobs and entry.get("total_ms"):
+                    jobs = [int(entry["total_ms"])]
+                out[str(os_name)] = sum(-(-ms // 60_000) for ms in jobs)
+            return out
+
+        return dict(self._read(f"GET timing of run {run_id}", fetch))
+
 
 def _with_files(pr: PullRequest, files: tuple[ChangedFile, ...]) -> PullRequest:
     return replace(pr, files=files)
