@@ -125,16 +125,35 @@ class AppAuth:
             self.invalidate(installation_id, token)
             return fn(self.token(installation_id))
 
-    def _fetch(self, installation_id: int) -> InstallationToken:
-        url = f"{self.api_url}/app/installations/{int(installation_id)}/access_tokens"
-        headers = {
+    def bot_login(self) -> str:
+        """The login the App posts as, ``<slug>[bot]`` (``GET /app`` with the JWT)."""
+        try:
+            response = self._http.get(f"{self.api_url}/app", headers=self._jwt_headers())
+        except httpx.HTTPError as exc:
+            raise AppAuthError(f"could not reach {self.api_url} to identify the App ({type(exc).__name__})") from exc
+        if response.status_code != 200:
+            raise AppAuthError(
+                f"GitHub answered {response.status_code} when asked which App this is",
+                "check CHANGEBOT_APP_ID, the private key and this host's clock",
+            )
+        try:
+            slug = str(response.json()["slug"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AppAuthError("GitHub's answer to GET /app could not be read") from exc
+        return f"{slug}[bot]"
+
+    def _jwt_headers(self) -> dict[str, str]:
+        return {
             "Authorization": f"Bearer {self.jwt()}",
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": "changebot",
         }
+
+    def _fetch(self, installation_id: int) -> InstallationToken:
+        url = f"{self.api_url}/app/installations/{int(installation_id)}/access_tokens"
         try:
-            response = self._http.post(url, headers=headers)
+            response = self._http.post(url, headers=self._jwt_headers())
         except httpx.HTTPError as exc:
             raise AppAuthError(
                 f"could not reach {self.api_url} for an installation token ({type(exc).__name__})"
