@@ -68,6 +68,7 @@ class Call:
     headers: dict[str, str]
     status: int = 0
     faulted: bool = False
+    response: Any = None
 
 
 @dataclass
@@ -101,6 +102,25 @@ class Pull:
     teams: list[str] = field(default_factory=list)
 
 
+def _nullable_type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    if instance is None and schema.get("nullable"):
+        return
+    yield from jsonschema.Draft7Validator.VALIDATORS["type"](validator, types, instance, schema)
+
+
+#: For answers: OpenAPI 3.0 ``nullable`` honoured, ``required`` not enforced (the double answers only the fields
+#: changebot reads, and GitHub's objects have dozens), so what it does answer must have GitHub's types and shapes.
+AnswerValidator = jsonschema.validators.extend(
+    jsonschema.Draft7Validator,
+    {
+        "type": _nullable_type,
+        "required": lambda *args: iter(()),
+        # Without ``required`` several alternatives may match; one is enough.
+        "oneOf": jsonschema.Draft7Validator.VALIDATORS["anyOf"],
+    },
+)
+
+
 class SpecChecker:
     """Validates requests and answers against an OpenAPI subset (see ``tests/octokit.py``)."""
 
@@ -122,6 +142,32 @@ class SpecChecker:
                 node = node[part]
             return dict(node)
         return param
+
+    def _check_answer(self, call: Call, op: dict[str, Any], where: str) -> list[str]:
+        if call.faulted or call.response is None:
+            return []
+        assert call.template is not None
+        response = op.get("responses", {}).get(str(call.status))
+        if not isinstance(response, dict):
+            return []
+        base = ["paths", call.template, call.method.lower(), "responses", str(call.status)]
+        if isinstance(response.get("$ref"), str):
+            base = response["$ref"].removeprefix("#/").split("/")
+            response = self._param(response)
+        if "application/json" not in response.get("content", {}):
+            return []
+        pointer = "/".join(
+            p.replace("~", "~0").replace("/", "~1") for p in [*base, "content", "application/json", "schema"]
+        )
+        key = "answer:" + pointer
+        validator = self._validators.get(key)
+        if validator is None:
+            validator = AnswerValidator({"$ref": f"urn:github#/{pointer}"}, registry=self._registry)
+            self._validators[key] = validator
+        return [
+            f"{where}: answer{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
+            for e in validator.iter_errors(call.response)
+        ]
 
     def check(self, call: Call) -> list[str]:
         assert call.template is not None
@@ -162,6 +208,7 @@ class SpecChecker:
                 f"{where}: body{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
                 for e in validator.iter_errors(call.body)
             )
+        problems.extend(self._check_answer(call, op, where))
         # Injected faults (rate limits, 5xx) can answer any operation, listed or not.
         if str(call.status) not in op.get("responses", {}) and not call.faulted and call.status != 401:
             problems.append(f"{where}: answered {call.status}, which the spec does not list")
@@ -562,7 +609,7 @@ class GitHubDouble:
                 status, payload = 401, {"message": "Bad credentials"}
             else:
                 status, payload, extra = self._answer(call, handler)
-            call.status = status
+            call.status, call.response = status, payload
             if self.checker is not None and call.template is not None and status != 401:
                 self.violations.extend(self.checker.check(call))
         data = json.dumps(payload).encode()
