@@ -47,6 +47,7 @@ class TokenServer:
     def __init__(self, clock: Clock, fixed_token: str | None = None, slug: str = "changebot") -> None:
         self.clock = clock
         self.fixed_token = fixed_token
+        self.queue: list[str] = []  # tokens handed out first, in order (e.g. one GitHub will refuse)
         self.slug = slug
         self.issued: list[str] = []
         self.revoked: set[str] = set()
@@ -73,7 +74,11 @@ class TokenServer:
         if claims["iss"] != APP_ID:
             return JSONResponse({"message": "Integration not found"}, 404)
         self.claims.append(claims)
-        token = self.fixed_token or f"ghs_{request.path_params['installation']}_{next(self.counter)}"
+        token = (
+            self.queue.pop(0)
+            if self.queue
+            else self.fixed_token or f"ghs_{request.path_params['installation']}_{next(self.counter)}"
+        )
         self.issued.append(token)
         expires = datetime.fromtimestamp(int(now) + 3600, tz=UTC).isoformat().replace("+00:00", "Z")
         return JSONResponse({"token": token, "expires_at": expires}, 201)

@@ -119,7 +119,11 @@ SETTINGS = "version: 1\n"
 
 
 def build_world(
-    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path, settings: str = SETTINGS
+    github: GitHubDouble,
+    make_repo: Callable[..., GitRepo],
+    tmp_path: Path,
+    settings: str = SETTINGS,
+    first_tokens: tuple[str, ...] = (),
 ) -> Iterator[World]:
     upstream = make_repo(
         {
@@ -137,6 +141,7 @@ def build_world(
     github.permissions[REPO] = {"alice": "maintain", "mallory": "read", "root": "admin"}
     clock = [NOW]
     tokens = TokenServer(Clock(), fixed_token=github.token)
+    tokens.queue.extend(first_tokens)
     with serve(tokens.app()) as token_url:
         auth = AppAuth(APP_ID, KEY_PEM, token_url)
         try:
@@ -338,3 +343,14 @@ def test_settings_on_the_base_branch_decide_who_and_whether_overrides_lapse(stic
     assert "granted" in world.replies()[1]
     stored = decode(world.sticky()["body"])
     assert [o.expires_at for o in stored] == [NOW + timedelta(days=7)]
+
+
+def test_a_refused_installation_token_is_renewed_once(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path
+) -> None:
+    for world in build_world(github, make_repo, tmp_path, first_tokens=("ghs_revoked",)):
+        world.post("pull_request", world.pr_event("opened"))
+        assert len(world.check_runs(world.head)) == 1
+        refused = [c for c in github.requests if c.status == 401]
+        assert len(refused) == 1
+        assert refused[0].headers.get("Authorization", refused[0].headers.get("authorization")) == "token ghs_revoked"
