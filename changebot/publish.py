@@ -76,15 +76,18 @@ def _publish_check(
     output = gh.check_output(plan, in_force)
     notes = gh.annotation_list(plan)
     existing = client.check_runs(repo, head_sha, name)
+    # external_id fingerprints the annotations sent, because GitHub appends annotations and cannot replace them.
+    fingerprint = gh.annotations_fingerprint(notes)
     fields: dict[str, Any] = {
         "status": "completed",
         "conclusion": gh.conclusion(plan.verdict),
         "completed_at": plan.now,
+        "external_id": fingerprint,
     }
     if existing:
         run = existing[0]
-        if run.annotations_count and run.title == output["title"] and run.summary == output["summary"]:
-            notes = []  # this exact result is already shown, annotations included
+        if run.external_id == fingerprint:
+            notes = []  # these annotations are already on the check run
         batches = gh.batches(notes)
         run = client.update_check_run(repo, run.id, {**fields, "output": {**output, "annotations": batches[0]}})
     else:

@@ -92,4 +92,4 @@ def copy_tree(source: Path, target: Path) -> dict[str, bytes]:
     return out
 
 
-from github_fixtures import github, github_spec  # noqa: E402, F401 - the GitHub REST double's fixtures
+from github_fixtures import github, github_checker, github_spec  # noqa: E402, F401 - the GitHub REST double's fixtures

@@ -106,6 +106,7 @@ class SpecChecker:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
+        self._validators: dict[str, Any] = {}
         self._registry: Any = Registry().with_resource("urn:github", Resource.from_contents(spec, DRAFT7))
 
     def operation(self, method: str, template: str) -> dict[str, Any] | None:
@@ -153,7 +154,10 @@ class SpecChecker:
                     "schema",
                 ]
             )
-            validator = jsonschema.Draft7Validator({"$ref": f"urn:github#/{pointer}"}, registry=self._registry)
+            validator = self._validators.get(pointer)
+            if validator is None:
+                validator = jsonschema.Draft7Validator({"$ref": f"urn:github#/{pointer}"}, registry=self._registry)
+                self._validators[pointer] = validator
             problems.extend(
                 f"{where}: body{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
                 for e in validator.iter_errors(call.body)
@@ -171,11 +175,12 @@ class GitHubDouble:
         self,
         token: str = "test-token",  # noqa: S107 - a test double's fixed token
         spec: dict[str, Any] | None = None,
+        checker: SpecChecker | None = None,
         bot_login: str = "changebot[bot]",
     ) -> None:
         self.token = token
         self.bot_login = bot_login
-        self.checker = SpecChecker(spec) if spec is not None else None
+        self.checker = checker or (SpecChecker(spec) if spec is not None else None)
         self.lock = threading.RLock()
         self.requests: list[Call] = []
         self.violations: list[str] = []
@@ -217,6 +222,42 @@ class GitHubDouble:
         comment = self._comment_json(repo, self.new_id(), body, author, author_type)
         self.comments.setdefault(repo, {}).setdefault(number, []).append(comment)
         return comment
+
+    def add_run(
+        self,
+        repo: str,
+        event: str,
+        created_at: str,
+        job_ms: dict[str, list[int]],
+        head_branch: str = "main",
+        status: str = "completed",
+    ) -> int:
+        """A workflow run whose jobs took ``job_ms`` milliseconds per runner OS (``UBUNTU``, ``MACOS``...)."""
+        run_id = self.new_id()
+        self.workflow_runs.setdefault(repo, []).append(
+            {
+                "id": run_id,
+                "name": "ci",
+                "event": event,
+                "head_branch": head_branch,
+                "status": status,
+                "conclusion": "success" if status == "completed" else None,
+                "created_at": created_at,
+                "url": f"{self.base_url}/repos/{repo}/actions/runs/{run_id}",
+            }
+        )
+        self.timings[run_id] = {
+            "billable": {
+                os_name: {
+                    "total_ms": sum(durations),
+                    "jobs": len(durations),
+                    "job_runs": [{"job_id": i + 1, "duration_ms": ms} for i, ms in enumerate(durations)],
+                }
+                for os_name, durations in job_ms.items()
+            },
+            "run_duration_ms": sum(sum(d) for d in job_ms.values()),
+        }
+        return run_id
 
     def fail_next(
         self,
@@ -418,6 +459,7 @@ class GitHubDouble:
             "head_sha": body["head_sha"],
             "status": body.get("status", "queued"),
             "conclusion": body.get("conclusion"),
+            "external_id": body.get("external_id"),
             "_annotations": list(output.pop("annotations", [])),
         }
         run["output"] = {"title": output.get("title"), "summary": output.get("summary"), "text": output.get("text")}
@@ -434,7 +476,7 @@ class GitHubDouble:
         output = dict(body.pop("output", None) or {})
         run["_annotations"].extend(output.pop("annotations", []))  # GitHub appends annotations on update
         run["output"].update(output)
-        for key in ("status", "conclusion", "name"):
+        for key in ("status", "conclusion", "name", "external_id"):
             if key in body:
                 run[key] = body[key]
         if run.get("conclusion"):
@@ -533,6 +575,7 @@ class GitHubDouble:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # one write per response: no Nagle / delayed-ACK stalls on keep-alive connections
     double: GitHubDouble
 
     def _any(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from github_double import ROUTES, GitHubDouble
+from github_double import ROUTES, GitHubDouble, SpecChecker
 from octokit import openapi
 
 
@@ -16,10 +16,16 @@ def github_spec() -> dict[str, Any]:
     return openapi(tuple(sorted({t for _, t in ROUTES})))
 
 
+@pytest.fixture(scope="session")
+def github_checker(github_spec: dict[str, Any]) -> SpecChecker:
+    """One validator set for the session (compiled schemas are reused across tests)."""
+    return SpecChecker(github_spec)
+
+
 @pytest.fixture
-def github(github_spec: dict[str, Any]) -> Iterator[GitHubDouble]:
+def github(github_checker: SpecChecker) -> Iterator[GitHubDouble]:
     """A running GitHub double (``github.base_url``); fails the test if any request broke GitHub's spec."""
-    double = GitHubDouble(token="test-token", spec=github_spec)
+    double = GitHubDouble(token="test-token", checker=github_checker)
     server = double.serve()
     try:
         yield double

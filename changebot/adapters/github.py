@@ -57,6 +57,7 @@ class CheckRun:
     title: str | None
     summary: str | None
     annotations_count: int
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def _check_run(raw: Any) -> CheckRun:
         title=str(output.title) if output is not None and output.title else None,
         summary=str(output.summary) if output is not None and output.summary else None,
         annotations_count=int(output.annotations_count or 0) if output is not None else 0,
+        external_id=str(raw.external_id) if raw.external_id else None,
     )
 
 
@@ -368,6 +370,24 @@ class GitHubClient:
         def fetch() -> dict[str, int]:
             billable = run.timing().billable or {}
             return {str(os): int((v or {}).get("total_ms") or 0) for os, v in billable.items()}
+
+        return dict(self._read(f"GET timing of run {run_id}", fetch))
+
+    def run_billable_minutes(self, repo: str, run_id: int) -> dict[str, int]:
+        """Billable minutes per runner OS of one run, each job rounded up to a whole minute as GitHub bills (1 call)."""
+        run = self._repo(repo).get_workflow_run(run_id)
+
+        def fetch() -> dict[str, int]:
+            out: dict[str, int] = {}
+            billable: dict[str, Any] = dict(run.timing().billable or {})
+            for os_name, raw in billable.items():
+                entry: dict[str, Any] = raw if isinstance(raw, dict) else {}
+                job_runs: list[Any] = entry.get("job_runs") or []
+                jobs = [int(j.get("duration_ms") or 0) for j in job_runs if isinstance(j, dict)]
+                if not jobs and entry.get("total_ms"):
+                    jobs = [int(entry["total_ms"])]
+                out[str(os_name)] = sum(-(-ms // 60_000) for ms in jobs)
+            return out
 
         return dict(self._read(f"GET timing of run {run_id}", fetch))
 

@@ -58,8 +58,8 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
 def _hint(status: int | None) -> str | None:
     return {
         401: "the token is missing, expired or revoked: check the 'token' input or GITHUB_TOKEN",
-        403: "the token lacks a permission: give the workflow 'checks: write' and 'pull-requests: write' "
-        "(and 'issues: write' for labels)",
+        403: "the token lacks a permission; in the workflow, give the job:\n  permissions:\n    contents: read\n"
+        "    checks: write\n    pull-requests: write\n    issues: write",
         404: "the repository, pull request or object does not exist, or the token cannot see it",
         422: "GitHub refused the request body; this is a changebot bug, please report it",
     }.get(status or 0)

@@ -13,6 +13,7 @@ The sticky comment carries three hidden HTML comments after the visible plan::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -116,6 +117,12 @@ def annotation_list(plan: Plan) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def annotations_fingerprint(items: Sequence[dict[str, Any]]) -> str:
+    """A short, stable fingerprint of a list of annotations (stored as the check run's ``external_id``)."""
+    digest = hashlib.sha256(json.dumps(list(items), sort_keys=True).encode("utf-8")).hexdigest()
+    return f"changebot:{digest[:24]}"
 
 
 def batches(items: Sequence[dict[str, Any]], size: int = ANNOTATIONS_PER_CALL) -> list[list[dict[str, Any]]]:
