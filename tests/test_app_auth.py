@@ -2,99 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from changebot.adapters.app_auth import AppAuth, AppAuthError, Unauthorized
+from tests.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY, Clock, TokenServer, make_key
 from tests.asgi_server import serve
-
-APP_ID = "12345"
-
-
-def make_key() -> tuple[str, Any]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return pem, key.public_key()
-
-
-KEY_PEM, PUBLIC_KEY = make_key()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-class TokenServer:
-    """``POST /app/installations/{id}/access_tokens`` and ``GET /whoami`` as GitHub answers them."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.issued: list[str] = []
-        self.revoked: set[str] = set()
-        self.refuse_all = False
-        self.claims: list[dict[str, Any]] = []
-        self.counter = itertools.count(1)
-
-    async def access_tokens(self, request: Request) -> JSONResponse:
-        auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer "):
-            return JSONResponse({"message": "A JSON web token could not be decoded"}, 401)
-        now = self.clock()
-        try:
-            claims = jwt.decode(
-                auth.removeprefix("Bearer "),
-                PUBLIC_KEY,
-                algorithms=["RS256"],
-                options={"require": ["iat", "exp", "iss"], "verify_iat": False, "verify_exp": False},
-            )
-        except jwt.PyJWTError:
-            return JSONResponse({"message": "A JSON web token could not be decoded"}, 401)
-        if not (claims["iat"] <= now < claims["exp"]) or claims["exp"] - claims["iat"] > 600:
-            return JSONResponse({"message": "'Expiration time' claim ('exp') is too far in the future"}, 401)
-        if claims["iss"] != APP_ID:
-            return JSONResponse({"message": "Integration not found"}, 404)
-        self.claims.append(claims)
-        token = f"ghs_{request.path_params['installation']}_{next(self.counter)}"
-        self.issued.append(token)
-        expires = datetime.fromtimestamp(int(now) + 3600, tz=UTC).isoformat().replace("+00:00", "Z")
-        return JSONResponse({"token": token, "expires_at": expires}, 201)
-
-    async def whoami(self, request: Request) -> JSONResponse:
-        token = request.headers.get("authorization", "").removeprefix("token ")
-        if self.refuse_all or token not in self.issued or token in self.revoked:
-            return JSONResponse({"message": "Bad credentials"}, 401)
-        return JSONResponse({"token_used": token})
-
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/app/installations/{installation:int}/access_tokens", self.access_tokens, methods=["POST"]),
-                Route("/whoami", self.whoami),
-            ]
-        )
 
 
 @pytest.fixture
-def github() -> Iterator[tuple[str, TokenServer, Clock]]:
+def app_api() -> Iterator[tuple[str, TokenServer, Clock]]:
     clock = Clock()
     server = TokenServer(clock)
     with serve(server.app()) as url:
@@ -110,9 +31,9 @@ def test_jwt_is_backdated_and_short_lived() -> None:
 
 
 def test_installation_tokens_are_cached_per_installation_until_near_expiry(
-    github: tuple[str, TokenServer, Clock], request: pytest.FixtureRequest
+    app_api: tuple[str, TokenServer, Clock], request: pytest.FixtureRequest
 ) -> None:
-    url, server, clock = github
+    url, server, clock = app_api
     auth = AppAuth(APP_ID, KEY_PEM, url, clock=clock)
     request.addfinalizer(auth.close)
     assert auth.token(1) == "ghs_1_1"
@@ -126,9 +47,9 @@ def test_installation_tokens_are_cached_per_installation_until_near_expiry(
 
 
 def test_a_401_refreshes_the_token_once_and_retries(
-    github: tuple[str, TokenServer, Clock], request: pytest.FixtureRequest
+    app_api: tuple[str, TokenServer, Clock], request: pytest.FixtureRequest
 ) -> None:
-    url, server, clock = github
+    url, server, clock = app_api
     auth = AppAuth(APP_ID, KEY_PEM, url, clock=clock)
     request.addfinalizer(auth.close)
     calls: list[str] = []
@@ -151,8 +72,8 @@ def test_a_401_refreshes_the_token_once_and_retries(
     assert len(calls) == 5
 
 
-def test_wrong_app_id_and_bad_key_are_clear_errors(github: tuple[str, TokenServer, Clock]) -> None:
-    url, _, clock = github
+def test_wrong_app_id_and_bad_key_are_clear_errors(app_api: tuple[str, TokenServer, Clock]) -> None:
+    url, _, clock = app_api
     with pytest.raises(AppAuthError) as wrong, AppAuth("999", KEY_PEM, url, clock=clock) as auth:
         auth.token(1)
     assert str(wrong.value) == "GitHub answered 404 to the installation token request for installation 1"
@@ -166,8 +87,8 @@ def test_wrong_app_id_and_bad_key_are_clear_errors(github: tuple[str, TokenServe
     assert str(bad.value) == "the App's private key cannot sign a JWT"
 
 
-def test_a_host_clock_far_ahead_is_refused_by_github(github: tuple[str, TokenServer, Clock]) -> None:
-    url, _, _clock = github
+def test_a_host_clock_far_ahead_is_refused_by_github(app_api: tuple[str, TokenServer, Clock]) -> None:
+    url, _, _clock = app_api
     ahead = Clock()
     ahead.offset = 3600
     with pytest.raises(AppAuthError) as exc, AppAuth(APP_ID, KEY_PEM, url, clock=ahead) as auth:
