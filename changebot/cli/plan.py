@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     spend = ledger(args)
     co = service.checkout(args.repo, args.base, args.head)
     ctx = service.context(co, pull_request(args), now)
-    result = service.plan(ctx, args.base, args.head, spend)
+    result = service.plan(ctx, args.base, args.head, spend=spend)
     if args.format == "json":
         text = render_json(result)
     elif args.format == "markdown":
