@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import islice, takewhile
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -153,20 +153,62 @@ class Recurring:
         margin = timedelta(days=2)  # a local range safely wider than the instant range, whatever the offset
         lo = _naive(start, tz) - self.length - margin
         hi = _naive(end, tz) + margin
-        convert = partial(to_instant, zone=tz) if tz else utc_of
+        convert = _Converter(tz)
         length, name, source, line, enforced, zone, kind = (
             self.length, self.name, self.source, self.line, self.enforced, self.zone, self.kind
         )  # fmt: skip
         count = 0
         for local in self.starts(lo, hi):
             count += 1  # noqa: SIM113 - the loop returns early, enumerate would not read better
-            first = convert(local)
+            first = convert.instant(local)
             if count > MAX_OCCURRENCES:  # fail closed: the rest of the range is frozen
                 yield Window(first, max(end, first + length), name, source, line, enforced, zone, kind)
                 return
-            last = convert(local + length)
+            last = convert.instant(local + length)
             if last > start and first < end and last > first:
                 yield Window(first, last, name, source, line, enforced, zone, kind)
+
+
+class _Converter:
+    """``to_instant`` for many local times in one zone, in a hot loop.
+
+    Remembers the current run of days with one fixed UTC offset (between two DST changes), so most
+    conversions are two comparisons and two additions; days with a change go through ``to_instant``.
+    """
+
+    def __init__(self, zone: ZoneInfo | None) -> None:
+        self.zone = zone
+        self.lo = self.hi = _NAIVE_EPOCH
+        self.base = _NAIVE_EPOCH
+
+    def instant(self, local: datetime) -> datetime:
+        if self.zone is None:
+            return _UTC_EPOCH + (local - _NAIVE_EPOCH)
+        if self.lo <= local < self.hi:
+            return _UTC_EPOCH + (local - self.base)
+        for lo, hi, offset in _plain_runs(self.zone, local.year):
+            if lo <= local < hi:
+                self.lo, self.hi, self.base = lo, hi, _NAIVE_EPOCH + offset
+                return _UTC_EPOCH + (local - self.base)
+        return to_instant(local, self.zone)
+
+
+@lru_cache(maxsize=1024)
+def _plain_runs(zone: ZoneInfo, year: int) -> tuple[tuple[datetime, datetime, timedelta], ...]:
+    """Runs of whole local days in ``year`` with one unchanging UTC offset: ``(first midnight, end, offset)``."""
+    runs: list[tuple[datetime, datetime, timedelta]] = []
+    day = date(year, 1, 1)
+    one = timedelta(days=1)
+    while day.year == year:
+        offset = _plain_offset(zone, day)
+        if offset is not None:
+            midnight = datetime.combine(day, time())
+            if runs and runs[-1][1] == midnight and runs[-1][2] == offset:
+                runs[-1] = (runs[-1][0], midnight + one, offset)
+            else:
+                runs.append((midnight, midnight + one, offset))
+        day += one
+    return tuple(runs)
 
 
 def _naive(instant: datetime, tz: ZoneInfo | None) -> datetime:
