@@ -200,3 +200,17 @@ def test_calendar_and_pipeline_come_from_the_base_branch(
     assert code == 1
     assert gates["freeze"]["status"] == "fail"
     assert gates["budget"]["steps"][0]["basis"] == "12 min x $0.008/min"
+
+
+@pytest.mark.parametrize("now", ["9999-12-30T00:00:00Z", "0001-01-02T00:00:00Z"])
+def test_instants_at_the_ends_of_time_are_refused_not_crashed(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], now: str
+) -> None:
+    repo = make_repo(FILES)
+    code, out, err = run(["freeze", "--repo", str(repo.path), "--now", now], capsys)
+    assert (code, out) == (2, "")
+    assert "is out of range: use a year from 1901 to 8989" in err
+    code, out, _ = run(["plan", "--repo", str(repo.path), "--now", now, "--format", "json"], capsys)
+    assert code == 1
+    (freeze,) = [g for g in json.loads(out)["gates"] if g["id"] == "freeze"]
+    assert [f["code"] for f in freeze["findings"]] == ["freeze-now-out-of-range"]

@@ -125,6 +125,19 @@ def test_frozen_past_the_horizon_has_no_open_at() -> None:
     assert gate.summary == "frozen by 'forever'; it stays frozen past the horizon (freeze.horizon_days)"
 
 
+def test_a_window_spanning_centuries_does_not_overflow() -> None:
+    files = {
+        ".maestro/freeze_windows.json": (
+            '[{"name": "long", "from": "1900-01-01T00:00:00Z", "to": "8999-01-01T00:00:00Z"},'
+            ' {"name": "short", "from": "1900-01-01T00:00:00Z", "to": "1900-01-02T00:00:00Z"}]'
+        ),
+    }
+    gate = freeze_gate(context(files, "1901-01-01T00:00:00Z"), ())
+    assert gate.status is Status.FAIL
+    assert [w["name"] for w in gate.detail["windows"]] == ["long"]
+    assert gate.detail["open_at"] is None
+
+
 def test_inactive_window_is_listed_not_enforced() -> None:
     files = {
         "release-policy.yml": """\
@@ -421,6 +434,27 @@ MORE_BAD = [
         "window 'c': a cron window needs a 'duration' (e.g. PT64H)",
     ),
     (".maestro/changebot.yaml", "freeze:\n  calendars:\n    - 5\n", "freeze-shape", 3, "a calendar must be a mapping"),
+    (
+        ".maestro/changebot.yaml",
+        "freeze:\n  calendars:\n    - name: c\n      cron: '0 1 * * *'\n      duration: P999999999D\n",
+        "freeze-bad-duration",
+        5,
+        "is not a positive duration of at most 366 days",
+    ),
+    (
+        ".maestro/freeze_windows.json",
+        '[{"name": "x", "from": "0001-01-01T00:00:00+01:00", "to": "2025-01-02T00:00:00Z"}]',
+        "freeze-bad-datetime",
+        1,
+        "'from' '0001-01-01T00:00:00+01:00' is out of range: use a year from 1900 to 8999",
+    ),
+    (
+        ".maestro/plan-x.yaml",
+        "plan: x\nwindow: {end: 9999-12-31}\nfreeze:\n  code_freeze: 2025-09-27T17:00:00Z\n",
+        "freeze-bad-datetime",
+        2,
+        "window.end '9999-12-31' is not a date from 1900 to 8999",
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from changebot import service
 from changebot.cli.common import add_format, add_now, add_repo, env, parse_now, write_output
+from changebot.core.freeze import SUPPORTED_YEARS
 from changebot.core.freeze_gate import freeze_gate, read_calendar
 from changebot.errors import UsageError
 from changebot.model import PullRequest, Status
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the calendar and print it."""
     days = _days(str(args.days))
     now = parse_now(args.now)
+    if not (SUPPORTED_YEARS.start + 1 <= now.year < SUPPORTED_YEARS.stop - 10):
+        raise UsageError(f"--now {args.now!r} is out of range: use a year from 1901 to 8989")
     co = service.checkout(args.repo)
     ctx = service.context(co, PullRequest(base_branch=args.branch), now)
     gate = freeze_gate(ctx, ())

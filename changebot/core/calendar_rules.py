@@ -22,6 +22,8 @@ _DAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
 _WEEKLY = re.compile(r"^\s*([A-Za-z]{3})[A-Za-z]*\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(\S+)?\s*$")
 _SHORT_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+#: Longest recurring window.
+MAX_DURATION = timedelta(days=366)
 
 
 def duration(value: Any, doc: Document, where: JsonPath, out: Collected) -> timedelta | None:
@@ -30,20 +32,24 @@ def duration(value: Any, doc: Document, where: JsonPath, out: Collected) -> time
     if isinstance(value, str):
         short = _SHORT_DURATION.match(value)
         if short:
-            found = timedelta(**{_UNITS[short.group(2)]: float(short.group(1))})
+            try:
+                found = timedelta(**{_UNITS[short.group(2)]: float(short.group(1))})
+            except OverflowError:
+                found = None
         else:
             from icalendar.prop import vDuration  # noqa: PLC0415 - lazy: keeps start-up fast
 
             try:
                 parsed = vDuration.from_ical(value.strip())  # type: ignore[no-untyped-call]
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):
                 parsed = None
             found = parsed if isinstance(parsed, timedelta) else None
-    if found is None or found <= timedelta(0):
+    if found is None or found <= timedelta(0) or found > MAX_DURATION:
         out.findings.append(
             error(
                 "freeze-bad-duration",
-                f"duration {value!r} is not a positive duration (expected ISO 8601 like PT8H or P2D, or 8h/90m/2d)",
+                f"duration {value!r} is not a positive duration of at most 366 days (expected ISO 8601 like PT8H "
+                "or P2D, or 8h/90m/2d)",
                 doc.path,
                 doc.line(where),
             )

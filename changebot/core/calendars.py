@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from changebot.core.freeze import Recurring, Window, to_instant
+from changebot.core.freeze import SUPPORTED_YEARS, Recurring, Window, to_instant
 from changebot.core.load import Document, JsonPath
 from changebot.model import Finding, error
 
@@ -80,6 +80,17 @@ def instant(value: Any, zone: str | None, doc: Document, where: JsonPath, what: 
             error(
                 "freeze-bad-datetime",
                 f"{what} {value!r} is not an ISO 8601 date-time (expected e.g. 2025-12-15T00:00:00Z)",
+                doc.path,
+                doc.line(where),
+            )
+        )
+        return None
+    if parsed.year not in SUPPORTED_YEARS:
+        out.findings.append(
+            error(
+                "freeze-bad-datetime",
+                f"{what} {value!r} is out of range: use a year from {SUPPORTED_YEARS.start} to "
+                f"{SUPPORTED_YEARS.stop - 1}",
                 doc.path,
                 doc.line(where),
             )
@@ -204,11 +215,13 @@ def code_freeze(doc: Document, out: Collected) -> None:
     start = instant(data["freeze"]["code_freeze"], zone, doc, where, "freeze.code_freeze", out)
     try:
         last_day = date.fromisoformat(str(window["end"]).strip())
+        if last_day.year not in SUPPORTED_YEARS:
+            raise ValueError(last_day.year)
     except ValueError:
         out.findings.append(
             error(
                 "freeze-bad-datetime",
-                f"window.end {window['end']!r} is not a date (expected YYYY-MM-DD)",
+                f"window.end {window['end']!r} is not a date from 1900 to 8999 (expected YYYY-MM-DD)",
                 doc.path,
                 doc.line(("window", "end")),
             )

@@ -34,6 +34,8 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+#: Years ``now`` may fall in: calendars are expanded up to ``DEFAULT_HORIZON`` either side of it.
+SUPPORTED_YEARS = range(1900, 9000)
 #: Most occurrences one recurring source yields in one query.
 MAX_OCCURRENCES = 200_000
 #: Most occurrences kept as one period's pattern of a periodic rule.
@@ -211,6 +213,14 @@ def _plain_runs(zone: ZoneInfo, year: int) -> tuple[tuple[datetime, datetime, ti
     return tuple(runs)
 
 
+def _minus(instant: datetime, delta: timedelta) -> datetime:
+    """``instant - delta``, or the earliest datetime when that is before year 1."""
+    try:
+        return instant - delta
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
 def _naive(instant: datetime, tz: ZoneInfo | None) -> datetime:
     return instant.astimezone(tz or UTC).replace(tzinfo=None)
 
@@ -356,7 +366,7 @@ class Calendar:
     def windows(self, start: datetime, end: datetime) -> list[Window]:
         """Every window overlapping ``[start, end)``, sorted by start."""
         start, end = start.astimezone(UTC), end.astimezone(UTC)
-        lo = bisect.bisect_left(self._starts, start - self._longest)
+        lo = bisect.bisect_left(self._starts, _minus(start, self._longest))
         hi = bisect.bisect_left(self._starts, end)
         found = [w for w in self.fixed[lo:hi] if w.end > start]
         for source in self.recurring:
@@ -409,7 +419,7 @@ class Timeline:
 
     def active(self, instant: datetime) -> list[Window]:
         """Windows (enforced or not) that cover ``instant``."""
-        lo = bisect.bisect_left(self._starts, instant - self._longest)
+        lo = bisect.bisect_left(self._starts, _minus(instant, self._longest))
         hi = bisect.bisect_right(self._starts, instant)
         return [w for w in self.windows[lo:hi] if w.end > instant]
 

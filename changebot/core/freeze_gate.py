@@ -24,7 +24,7 @@ from typing import Any
 
 from changebot.core import calendar_rules, calendars, layout
 from changebot.core.context import Context
-from changebot.core.freeze import DEFAULT_HORIZON, Calendar, Timeline, Window, iso, open_at
+from changebot.core.freeze import DEFAULT_HORIZON, SUPPORTED_YEARS, Calendar, Timeline, Window, iso, open_at
 from changebot.core.load import Document, JsonPath
 from changebot.core.overrides import in_force
 from changebot.model import (
@@ -312,6 +312,13 @@ def freeze_gate(ctx: Context, overrides: Sequence[Override]) -> GateResult:
         )
     settings = freeze_settings(ctx)
     now = ctx.now.astimezone(UTC)
+    if now.year not in SUPPORTED_YEARS:
+        finding = error(
+            "freeze-now-out-of-range",
+            f"cannot judge freeze windows at {now.isoformat()}: changebot handles the years "
+            f"{SUPPORTED_YEARS.start} to {SUPPORTED_YEARS.stop - 1}",
+        )
+        return GateResult(GateId.FREEZE, Status.FAIL, "the time to judge is out of range", (finding,), {})
     branch = ctx.pr.base_branch or settings.default_branch
     governed = any(fnmatchcase(branch, pattern) for pattern in settings.branches)
     timeline = Timeline.build(calendar, now, now + max(settings.lookahead, timedelta(seconds=1)))
