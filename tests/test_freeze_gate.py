@@ -417,7 +417,7 @@ MORE_BAD = [
         "plan: x\nwindow: {end: soon}\nfreeze:\n  code_freeze: 2025-09-27T17:00:00-06:00\n",
         "freeze-bad-datetime",
         2,
-        "window.end 'soon' is not a date (expected YYYY-MM-DD)",
+        "window.end 'soon' is not a date from 1900 to 8999 (expected YYYY-MM-DD)",
     ),
     (
         ".maestro/plan-x.yaml",
