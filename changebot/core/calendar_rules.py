@@ -14,7 +14,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from changebot.core.calendars import Collected, absolute, active_flag, window_name, zone_of
-from changebot.core.freeze import MAX_PER_WEEK, RRULE_ANCHOR, Recurring, cron_starts, rrule_starts, too_frequent
+from changebot.core.freeze import (
+    MAX_PER_WEEK,
+    RRULE_ANCHOR,
+    Recurring,
+    cron_starts,
+    rrule_problem,
+    rrule_starts,
+    too_frequent,
+)
 from changebot.core.load import Document, JsonPath
 from changebot.model import error
 
@@ -184,6 +192,17 @@ def recurrence(
             )
         )
         return
+    problem_text = rrule_problem(rule)
+    if problem_text is not None:
+        out.findings.append(
+            error(
+                "freeze-bad-rrule",
+                f"window {name!r}: rrule {text!r} cannot be used: {problem_text}",
+                doc.path,
+                doc.line((*where, "rrule")),
+            )
+        )
+        return
     upper = text.upper() if isinstance(text, str) else ""
     has_time = (
         any(key in upper for key in ("BYHOUR", "BYMINUTE", "BYSECOND"))
@@ -242,11 +261,19 @@ def cron(
         zone = zone_of(entry["timezone"], doc, (*where, "timezone"), out)
         if zone is None:
             return
+    problem = None
     if not isinstance(expression, str) or len(expression) > 200 or not croniter.is_valid(expression):
+        problem = "is not a valid cron expression (e.g. '0 17 * * FRI')"
+    else:
+        try:
+            croniter(expression, RRULE_ANCHOR).get_next(datetime)
+        except ValueError:
+            problem = "never fires (no date matches it)"
+    if problem is not None or not isinstance(expression, str):
         out.findings.append(
             error(
                 "freeze-bad-cron",
-                f"window {name!r}: cron {expression!r} is not a valid cron expression (e.g. '0 17 * * FRI')",
+                f"window {name!r}: cron {expression!r} {problem}",
                 doc.path,
                 doc.line((*where, "cron")),
             )

@@ -323,6 +323,42 @@ def _advance(rule: Any, lo: datetime) -> Any:
     return rule.replace(dtstart=dtstart + relativedelta(months=steps * unit))
 
 
+def rrule_problem(rule: Any) -> str | None:
+    """Why dateutil could not expand ``rule`` in bounded time, or ``None`` when it can.
+
+    dateutil walks period by period until it finds an occurrence, up to year 9999: a rule that never matches
+    (``BYMONTH=2;BYMONTHDAY=30``) would walk ~8,000 years on every query. Rules that are not periodic in
+    wall-clock time are therefore probed once, over one 400-year Gregorian cycle (weekdays and leap years
+    repeat every 146,097 days) placed near year 9999, keeping the rule's INTERVAL phase. Sub-daily rules with
+    calendar filters cannot be probed cheaply and are refused; so is a COUNT above ``MAX_PATTERN``.
+    """
+    from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY  # noqa: PLC0415 - lazy: keeps start-up fast
+
+    if rule._count is not None and rule._count > MAX_PATTERN:
+        return f"COUNT above {MAX_PATTERN:,} is not supported"
+    filters = (rule._bymonth, rule._bymonthday, rule._bynmonthday, rule._byyearday, rule._byweekno)
+    filtered = any(filters) or bool(rule._bysetpos) or bool(getattr(rule, "_byeaster", None))
+    if rule._count is None and rule._until is None and _period(rule) is not None:
+        return None
+    freq, interval = rule._freq, rule._interval
+    if freq in (MONTHLY, YEARLY):
+        unit, cycle = (12 * interval if freq == YEARLY else interval), 4800  # months
+    elif freq in (DAILY, WEEKLY):
+        unit, cycle = (7 * interval if freq == WEEKLY else interval), 146_097  # days
+    elif filtered:
+        return "HOURLY, MINUTELY and SECONDLY rules cannot use BYMONTH, BYMONTHDAY, BYYEARDAY, BYWEEKNO or BYSETPOS"
+    else:
+        return None
+    step_years = 400 * (unit // math.gcd(unit, cycle))
+    start: datetime = rule._dtstart
+    cycles = max(0, (9999 - 401 - start.year) // step_years)
+    probe_start = start.replace(year=start.year + cycles * step_years)
+    probe = rule.replace(dtstart=probe_start, count=None, until=None)
+    if probe.after(probe_start, inc=True) is None:
+        return "it has no occurrence at all"
+    return None
+
+
 def too_frequent(starts: Callable[[datetime, datetime], Iterator[datetime]], anchor: datetime) -> bool:
     """True when ``starts`` yields more than ``MAX_PER_WEEK`` occurrences in the week from ``anchor``."""
     return sum(1 for _ in islice(starts(anchor, anchor + timedelta(weeks=1)), MAX_PER_WEEK + 1)) > MAX_PER_WEEK
@@ -336,7 +372,10 @@ def cron_starts(expression: str) -> Callable[[datetime, datetime], Iterator[date
 
         it = croniter(expression, lo - timedelta(seconds=1))
         while True:
-            occurrence: datetime = it.get_next(datetime)
+            try:
+                occurrence: datetime = it.get_next(datetime)
+            except ValueError:  # croniter's "no next date within its search limit": nothing more to yield
+                return
             if occurrence > hi:
                 return
             yield occurrence
