@@ -292,7 +292,7 @@ def test_rrule_expansion_is_bounded_to_the_query() -> None:
 def test_bounded_expansion_matches_dateutil(rule: str) -> None:
     from dateutil.rrule import rrulestr  # noqa: PLC0415 - the reference implementation
 
-    from changebot.core.freeze import RRULE_ANCHOR, rrule_starts  # noqa: PLC0415
+    from changebot.core.recurrence import RRULE_ANCHOR, rrule_starts  # noqa: PLC0415
 
     parsed = rrulestr(rule, dtstart=RRULE_ANCHOR)
     lo, hi = datetime(2026, 12, 29, 13, 0), datetime(2027, 1, 19, 8, 0)

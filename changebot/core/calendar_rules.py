@@ -14,16 +14,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from changebot.core.calendars import Collected, absolute, active_flag, window_name, zone_of
-from changebot.core.freeze import (
+from changebot.core.freeze import Recurring
+from changebot.core.load import Document, JsonPath
+from changebot.core.recurrence import (
     MAX_PER_WEEK,
     RRULE_ANCHOR,
-    Recurring,
     cron_starts,
     rrule_problem,
     rrule_starts,
     too_frequent,
 )
-from changebot.core.load import Document, JsonPath
 from changebot.model import error
 
 _DAYS = {"MON": 0, "TUE": 1, "WED": 2, "THU": 3, "FRI": 4, "SAT": 5, "SUN": 6}
