@@ -214,3 +214,16 @@ def test_instants_at_the_ends_of_time_are_refused_not_crashed(
     assert code == 1
     (freeze,) = [g for g in json.loads(out)["gates"] if g["id"] == "freeze"]
     assert [f["code"] for f in freeze["findings"]] == ["freeze-now-out-of-range"]
+
+
+def test_budget_without_pipeline_says_skipped(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({".maestro/ci_budget.json": CI_BUDGET})
+    code, out, _ = run(["budget", "--repo", str(repo.path)], capsys)
+    assert (code, out) == (
+        0,
+        "budget: skipped: no pipeline in this repository (.maestro/pipeline.yaml is absent on the base)\n",
+    )
+    code, out, _ = run(["budget", "--repo", str(repo.path), "--format", "json"], capsys)
+    assert json.loads(out)["status"] == "skipped"

@@ -29,7 +29,7 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ def glob_match(glob: str, path: str) -> bool:
     return _glob_regex(glob).fullmatch(path) is not None
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _glob_regex(glob: str) -> Any:
     parts: list[str] = []
     index = 0
