@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from changebot import service
 from changebot.adapters.app_auth import AppAuth, Unauthorized
@@ -33,7 +33,7 @@ from changebot.app_router import CommentEvent, GitHubRouter, PullRequestEvent, R
 from changebot.core import override_rules
 from changebot.core.context import Context
 from changebot.jobs import JobControl
-from changebot.model import Override, Plan
+from changebot.model import GateId, Override, Plan
 from changebot.publish import Published, Sticky, publish_plan, read_sticky
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ class Evaluation:
     ctx: Context
     sticky: Sticky
     comments: tuple[Comment, ...]
-    policies: dict[Any, override_rules.OverridePolicy]
+    policies: dict[GateId, override_rules.OverridePolicy]
+    in_force: tuple[Override, ...]
     plan: Plan
 
 
@@ -83,16 +84,16 @@ class Session:
         sticky, comments = read_sticky(self.client, self.repo.full_name, pr.number or 0)
         policies = override_rules.policies(ctx)
         kept = sticky.overrides if stored is None else tuple(stored)
-        in_force = override_rules.effective(kept, policies, now, pr.head_sha)
+        in_force = tuple(override_rules.effective(kept, policies, now, pr.head_sha))
         plan = service.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force)
-        return Evaluation(snapshot, ctx, sticky, comments, policies, plan)
+        return Evaluation(snapshot, ctx, sticky, comments, policies, in_force, plan)
 
     def replan(self, ev: Evaluation, stored: Sequence[Override]) -> Evaluation:
         """``ev`` evaluated again with ``stored`` as the overrides (after one was granted)."""
         pr = ev.snapshot.pr
-        in_force = override_rules.effective(stored, ev.policies, ev.ctx.now, pr.head_sha)
+        in_force = tuple(override_rules.effective(stored, ev.policies, ev.ctx.now, pr.head_sha))
         plan = service.plan(ev.ctx, pr.base_sha, pr.head_sha, overrides=in_force)
-        return Evaluation(ev.snapshot, ev.ctx, ev.sticky, ev.comments, ev.policies, plan)
+        return Evaluation(ev.snapshot, ev.ctx, ev.sticky, ev.comments, ev.policies, in_force, plan)
 
     def publish(self, ev: Evaluation, overrides: Sequence[Override] | None = None) -> Published:
         number = ev.snapshot.pr.number or 0
@@ -107,6 +108,7 @@ class Session:
             comments=ev.comments,
             snapshot=ev.snapshot,
             latest_head_sha=ev.snapshot.pr.head_sha,
+            in_force=ev.in_force,
         )
 
 

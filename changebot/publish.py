@@ -201,8 +201,12 @@ def publish_plan(
     comments: Sequence[Comment] | None = None,
     snapshot: PullSnapshot | None = None,
     latest_head_sha: str | None = None,
+    in_force: Sequence[Override] | None = None,
 ) -> Published:
     """Show ``plan`` on PR ``number``: check run + sticky comment + rule actions, all idempotent.
+
+    ``in_force`` is the overrides the plan was evaluated with (the App decides them under the base branch's
+    ``overrides:`` settings); ``None`` shows the stored ones that are unexpired and for this head.
 
     ``overrides`` replaces the stored overrides (a slash command granted one); ``None`` keeps what the sticky
     comment stores. Pass ``sticky``/``comments`` when already read, and ``snapshot`` for the PR's labels and
@@ -217,7 +221,8 @@ def publish_plan(
     if sticky is None:
         sticky = find_sticky(comments, client.bot_login)
     stored = tuple(sticky.overrides if overrides is None else overrides)
-    in_force = [o for o in stored if o.in_force(plan.now, head_sha)]
+    if in_force is None:
+        in_force = [o for o in stored if o.in_force(plan.now, head_sha)]
     stale = _is_stale(sticky, head_sha, plan, latest_head_sha)
     shown = gh.parse_head(sticky.comment.body) if sticky.comment is not None else None
     older = shown is not None and shown[0] == head_sha and shown[1] > plan.now

@@ -343,6 +343,15 @@ def test_settings_on_the_base_branch_decide_who_and_whether_overrides_lapse(stic
     assert "granted" in world.replies()[1]
     stored = decode(world.sticky()["body"])
     assert [o.expires_at for o in stored] == [NOW + timedelta(days=7)]
+    # lapse_on_push: false on the base branch: a new push keeps it in force (and shown) until it expires
+    new = world.push({".maestro/changes/20251221-more.yaml": "area: payments\n"})
+    world.clock[0] = NOW + timedelta(hours=1)
+    world.post("pull_request", world.pr_event("synchronize", head=new))
+    assert new in world.sticky()["body"]
+    assert "Overrides in force" in world.sticky()["body"]
+    world.clock[0] = NOW + timedelta(days=8)
+    world.post("pull_request", world.pr_event("synchronize", head=new))
+    assert "Overrides in force" not in world.sticky()["body"]
 
 
 def test_a_refused_installation_token_is_renewed_once(
