@@ -14,6 +14,7 @@ from changebot.adapters.clones import CloneCache
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest
 from tests.conftest import GitRepo
+from tests.git_http_server import git_http
 
 NOW = datetime(2025, 12, 20, 9, 0, tzinfo=UTC)
 TOKEN = "ghs_secretsecretsecret"
@@ -149,3 +150,21 @@ def test_only_allowed_transports_are_used(upstream: tuple[GitRepo, str, str], tm
         CloneCache(tmp_path / "cache").prepare("octo/app", serve_repo(repo), TOKEN, base, head, 7)
     assert "git clone failed" in str(exc.value)
     assert not (tmp_path / "cache" / "octo__app.git").exists()
+
+
+def test_token_travels_in_a_header_over_http(upstream: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+    repo, base, head = upstream
+    serve_repo(repo)
+    with git_http(repo.path.parent, TOKEN) as server:
+        url = f"{server.url}/{repo.path.name}"
+        cache = CloneCache(tmp_path / "cache", protocols=("http",))
+        path = cache.prepare("octo/app", url, TOKEN, base, head, 7)
+        assert server.seen and all(ok for _, ok in server.seen)
+        assert all(TOKEN not in p for p, _ in server.seen)
+        assert TOKEN not in (path / "config").read_text()
+        assert service.checkout(path, base, head).head.files[".maestro/changes/20251220-fix.yaml"]
+        # A wrong token fails at once (no prompt, no hang) and the message never shows it.
+        with pytest.raises(RepositoryError) as exc:
+            CloneCache(tmp_path / "other", protocols=("http",)).prepare("octo/app", url, "ghs_wrong", base, head, 7)
+        assert "ghs_wrong" not in str(exc.value)
+        assert str(exc.value).startswith("git clone failed")
