@@ -205,13 +205,12 @@ def publish_plan(
 ) -> Published:
     """Show ``plan`` on PR ``number``: check run + sticky comment + rule actions, all idempotent.
 
-    ``in_force`` is the overrides the plan was evaluated with (the App decides them under the base branch's
-    ``overrides:`` settings); ``None`` shows the stored ones that are unexpired and for this head.
-
     ``overrides`` replaces the stored overrides (a slash command granted one); ``None`` keeps what the sticky
     comment stores. Pass ``sticky``/``comments`` when already read, and ``snapshot`` for the PR's labels and
     requested reviewers (otherwise ``plan.pr``'s labels are used). ``latest_head_sha`` is the PR's head now:
     when it differs from the plan's, the comment is left alone (``stale``); the check run is per-SHA anyway.
+    ``in_force`` is what the gates applied (e.g. ``override_rules.effective``); by default, the stored overrides
+    that are unexpired and were granted for this head.
     """
     head_sha = plan.pr.head_sha or plan.head
     if not head_sha:
@@ -221,16 +220,13 @@ def publish_plan(
     if sticky is None:
         sticky = find_sticky(comments, client.bot_login)
     stored = tuple(sticky.overrides if overrides is None else overrides)
-    if in_force is None:
-        in_force = [o for o in stored if o.in_force(plan.now, head_sha)]
+    shown = list(in_force) if in_force is not None else [o for o in stored if o.in_force(plan.now, head_sha)]
     stale = _is_stale(sticky, head_sha, plan, latest_head_sha)
-    shown = gh.parse_head(sticky.comment.body) if sticky.comment is not None else None
-    older = shown is not None and shown[0] == head_sha and shown[1] > plan.now
+    on_show = gh.parse_head(sticky.comment.body) if sticky.comment is not None else None
+    older = on_show is not None and on_show[0] == head_sha and on_show[1] > plan.now
     # An older evaluation of this very head must not overwrite the check run either; a moved head's may.
-    run = None if older else _publish_check(client, repo, head_sha, check_name, plan, in_force)
-    comment = (
-        sticky.comment if stale else publish_comment(client, repo, number, plan, sticky, stored, in_force, head_sha)
-    )
+    run = None if older else _publish_check(client, repo, head_sha, check_name, plan, shown)
+    comment = sticky.comment if stale else publish_comment(client, repo, number, plan, sticky, stored, shown, head_sha)
     done: tuple[str, ...] = ()
     if plan.actions and not stale:
         done = run_actions(

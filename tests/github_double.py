@@ -30,9 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+from github_spec import Call, SpecChecker
+
+__all__ = ["ROUTES", "Call", "GitHubDouble", "Pull", "Server", "SpecChecker", "route"]
 
 Handler = Callable[["Call"], tuple[int, Any]]
 
@@ -53,21 +53,6 @@ def route(method: str, template: str) -> Callable[[Callable[..., Any]], Callable
 
 def _regex(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
-
-
-@dataclass
-class Call:
-    """One request as the double received it."""
-
-    method: str
-    path: str
-    template: str | None
-    params: dict[str, str]
-    query: dict[str, list[str]]
-    body: Any
-    headers: dict[str, str]
-    status: int = 0
-    faulted: bool = False
 
 
 @dataclass
@@ -99,73 +84,6 @@ class Pull:
     files: list[dict[str, Any]] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
-
-
-class SpecChecker:
-    """Validates requests and answers against an OpenAPI subset (see ``tests/octokit.py``)."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self._validators: dict[str, Any] = {}
-        self._registry: Any = Registry().with_resource("urn:github", Resource.from_contents(spec, DRAFT7))
-
-    def operation(self, method: str, template: str) -> dict[str, Any] | None:
-        item = self.spec["paths"].get(template)
-        op = item.get(method.lower()) if item else None
-        return op if isinstance(op, dict) else None
-
-    def _param(self, param: dict[str, Any]) -> dict[str, Any]:
-        ref = param.get("$ref")
-        if isinstance(ref, str):
-            node: Any = self.spec
-            for part in ref.removeprefix("#/").split("/"):
-                node = node[part]
-            return dict(node)
-        return param
-
-    def check(self, call: Call) -> list[str]:
-        assert call.template is not None
-        where = f"{call.method} {call.template}"
-        op = self.operation(call.method, call.template)
-        if op is None:
-            return [f"{where}: not an operation in GitHub's OpenAPI description"]
-        problems: list[str] = []
-        item = self.spec["paths"][call.template]
-        params = [self._param(p) for p in [*item.get("parameters", []), *op.get("parameters", [])]]
-        allowed = {p["name"] for p in params if p.get("in") == "query"}
-        problems.extend(
-            f"{where}: query parameter {name!r} is not in the spec" for name in call.query if name not in allowed
-        )
-        body_spec = op.get("requestBody", {}).get("content", {}).get("application/json")
-        if call.body is not None and body_spec is None:
-            problems.append(f"{where}: sends a body, the operation takes none")
-        elif body_spec is not None and call.body is None and op["requestBody"].get("required"):
-            problems.append(f"{where}: the request body is required")
-        elif body_spec is not None and call.body is not None:
-            pointer = "/".join(
-                p.replace("~", "~0").replace("/", "~1")
-                for p in [
-                    "paths",
-                    call.template,
-                    call.method.lower(),
-                    "requestBody",
-                    "content",
-                    "application/json",
-                    "schema",
-                ]
-            )
-            validator = self._validators.get(pointer)
-            if validator is None:
-                validator = jsonschema.Draft7Validator({"$ref": f"urn:github#/{pointer}"}, registry=self._registry)
-                self._validators[pointer] = validator
-            problems.extend(
-                f"{where}: body{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
-                for e in validator.iter_errors(call.body)
-            )
-        # Injected faults (rate limits, 5xx) can answer any operation, listed or not.
-        if str(call.status) not in op.get("responses", {}) and not call.faulted and call.status != 401:
-            problems.append(f"{where}: answered {call.status}, which the spec does not list")
-        return problems
 
 
 class GitHubDouble:
@@ -562,7 +480,7 @@ class GitHubDouble:
                 status, payload = 401, {"message": "Bad credentials"}
             else:
                 status, payload, extra = self._answer(call, handler)
-            call.status = status
+            call.status, call.response = status, payload
             if self.checker is not None and call.template is not None and status != 401:
                 self.violations.extend(self.checker.check(call))
         data = json.dumps(payload).encode()

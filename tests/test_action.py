@@ -239,11 +239,64 @@ def test_without_an_event_file_the_action_points_to_changebot_plan(runner: Runne
     assert "use 'changebot plan' instead" in runner.summary.read_text(encoding="utf-8")
 
 
-def test_a_comment_event_is_not_handled_and_says_so(
+def comment_event(body: str, actor: str = "alice", number: int = 7) -> dict[str, Any]:
+    """The ``issue_comment.created`` example from @octokit/webhooks-examples, on our PR, saying ``body``."""
+    event = webhook_example("issue_comment", "created")
+    event["issue"]["number"] = number
+    event["issue"]["pull_request"] = {"url": f"https://api.github.com/repos/{REPO}/pulls/{number}"}
+    event["repository"]["full_name"] = REPO
+    event["comment"]["body"] = body
+    event["comment"]["user"]["login"] = actor
+    event["comment"]["user"]["type"] = "User"
+    return event
+
+
+def test_a_help_command_is_acknowledged_and_answered(github: GitHubDouble, checkout: Checkout, runner: Runner) -> None:
+    github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD])
+    event = comment_event("/changebot help")
+    github.add_comment(REPO, 7, "/changebot help", "alice")
+    event["comment"]["id"] = github.comments[REPO][7][0]["id"]
+    assert runner.run("issue_comment", event) == 0
+    assert [r["content"] for r in github.reactions[event["comment"]["id"]]] == ["eyes"]
+    [_, reply] = github.comments[REPO][7]
+    assert reply["user"]["login"] == BOT
+    assert "/changebot override" in reply["body"]
+
+
+def test_an_override_from_a_maintainer_is_granted_stored_and_shown(
+    github: GitHubDouble, checkout: Checkout, runner: Runner
+) -> None:
+    github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD])
+    github.permissions[REPO] = {"alice": "maintain"}
+    body = '/changebot override schema --reason "vendor file, its syntax is checked upstream" --expires 2h'
+    github.add_comment(REPO, 7, body, "alice")
+    event = comment_event(body)
+    event["comment"]["id"] = github.comments[REPO][7][0]["id"]
+    assert runner.run("issue_comment", event) == 0
+    sticky = next(c for c in github.comments[REPO][7] if STICKY_MARKER in c["body"])
+    assert "| schema | @alice | vendor file, its syntax is checked upstream |" in sticky["body"]
+    assert len(github.check_runs[REPO]) == 1
+    assert len(github.calls("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")) == 1
+
+
+def test_an_override_from_a_read_only_user_is_refused(github: GitHubDouble, checkout: Checkout, runner: Runner) -> None:
+    github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD])
+    github.permissions[REPO] = {"mallory": "read"}
+    body = '/changebot override schema --reason "I really want this merged right now please"'
+    github.add_comment(REPO, 7, body, "mallory")
+    event = comment_event(body, actor="mallory")
+    event["comment"]["id"] = github.comments[REPO][7][0]["id"]
+    assert runner.run("issue_comment", event) == 0
+    replies = [c["body"] for c in github.comments[REPO][7] if c["user"]["login"] == BOT]
+    assert any("@mallory has the repository role 'read'" in r for r in replies)
+    assert not any("| schema | @mallory |" in r for r in replies)
+
+
+def test_a_comment_that_is_not_a_command_does_nothing(
     github: GitHubDouble, runner: Runner, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert runner.run("issue_comment", webhook_example("issue_comment", "created")) == 0
-    assert "::notice::changebot: slash commands in comments are handled by the changebot App" in capsys.readouterr().out
+    assert runner.run("issue_comment", comment_event("looks good to me")) == 0
+    assert "::notice::changebot: not a /changebot command on a pull request" in capsys.readouterr().out
     assert github.requests == []
 
 

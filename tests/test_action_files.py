@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import GIT_ENV, REPO_ROOT
 
 
 def load(rel: str) -> dict[Any, Any]:
@@ -49,3 +54,41 @@ def test_workflows_grant_what_changebot_needs() -> None:
         checkout = workflow["jobs"]["changebot"]["steps"][0]
         assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
     assert "pull_request_target" in load("examples/workflows/changebot.yml")[True]
+
+
+def test_the_composite_run_step_runs_changebot_with_the_inputs(
+    github: Any, make_repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 'Run changebot' step of action.yml, as the runner would run it (inputs at their defaults)."""
+    action = load("action.yml")
+    step = action["runs"]["steps"][2]
+    runner_temp = tmp_path / "runner-temp"
+    (runner_temp / "changebot-venv" / "bin").mkdir(parents=True)
+    (runner_temp / "changebot-venv" / "bin" / "changebot").symlink_to(Path(sys.executable).parent / "changebot")
+    defaults = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    defaults["token"] = "test-token"  # ${{ github.token }} on a runner
+    env = {
+        k: re.sub(r"\$\{\{ inputs\.([a-z-]+) \}\}", lambda m: defaults[m.group(1)], v) for k, v in step["env"].items()
+    }
+    assert env["INPUT_BOT_LOGIN"] == "github-actions[bot]"
+    repo = make_repo({"README.md": "hi\n"})
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "CHANGEBOT_"))},
+        **GIT_ENV,
+        **env,
+        "RUNNER_TEMP": str(runner_temp),
+        "GITHUB_EVENT_NAME": "workflow_dispatch",
+        "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+        "GITHUB_WORKSPACE": str(repo.path),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_API_URL": github.base_url,
+    }
+    (tmp_path / "event.json").write_text("{}", encoding="utf-8")
+    done = subprocess.run(
+        ["bash", "-c", step["run"]], env=full_env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "verdict<<" in output.read_text(encoding="utf-8")
+    assert summary.read_text(encoding="utf-8").startswith("### changebot:")

@@ -216,3 +216,19 @@ def test_bot_login_is_asked_once_when_not_configured(github: GitHubDouble, clock
     assert gh.bot_login == github.bot_login
     assert gh.bot_login == github.bot_login
     assert len(github.calls("GET", "/user")) == 1
+
+
+def test_a_secondary_rate_limit_without_retry_after_waits_a_minute(github: GitHubDouble, clock: Clock) -> None:
+    github.add_pull(REPO, 7, HEAD, BASE)
+    github.fail_next("GET", COMMENTS, 403, message="You have exceeded a secondary rate limit.")
+    assert client(github, clock).comments(REPO, 7) == ()
+    assert clock.slept == [60.0]
+
+
+def test_a_403_that_is_not_a_rate_limit_is_not_waited_for(github: GitHubDouble, clock: Clock) -> None:
+    github.add_pull(REPO, 7, HEAD, BASE)
+    github.fail_next("POST", COMMENTS, 403, message="Resource not accessible by integration")
+    with pytest.raises(GitHubError) as caught:
+        client(github, clock).create_comment(REPO, 7, "hi", exists=lambda c: False)
+    assert clock.slept == []
+    assert "pull-requests: write" in caught.value.diagnostics()

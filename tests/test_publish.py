@@ -247,3 +247,11 @@ def test_a_rule_comment_by_someone_else_does_not_stop_the_bots(github: GitHubDou
     publish_plan(gh, REPO, 7, make_plan(actions=RULE_ACTIONS[1:2]))
     mine = [c["body"] for c in github.comments[REPO][7] if c["user"]["login"] == github.bot_login]
     assert sum(b.startswith("Charts changed") for b in mine) == 1
+
+
+def test_overrides_the_gates_applied_are_shown_even_for_another_head(github: GitHubDouble, gh: GitHubClient) -> None:
+    """With ``lapse_on_push: false`` an override outlives its head; the caller says what is in force."""
+    kept = Override(GateId.FREEZE, "alice", "release train, approved by the captain", NOW, head_sha="e" * 40)
+    publish_plan(gh, REPO, 7, make_plan(), overrides=[kept], in_force=[kept])
+    [comment] = github.comments[REPO][7]
+    assert "| freeze | @alice | release train, approved by the captain |" in comment["body"]

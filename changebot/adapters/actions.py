@@ -40,6 +40,7 @@ class ActionsEnv:
     step_summary: Path | None
     output: Path | None
     ref_name: str | None
+    run_id: str | None
     inputs: Mapping[str, str]
 
     def input(self, name: str, default: str = "") -> str:
@@ -70,6 +71,7 @@ def read_env(environ: Mapping[str, str] | None = None) -> ActionsEnv:
         step_summary=path("GITHUB_STEP_SUMMARY"),
         output=path("GITHUB_OUTPUT"),
         ref_name=env.get("GITHUB_REF_NAME") or None,
+        run_id=env.get("GITHUB_RUN_ID") or None,
         inputs=inputs,
     )
 

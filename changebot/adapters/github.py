@@ -232,7 +232,7 @@ class GitHubClient:
 
         snapshot: PullSnapshot = self._read(f"GET pull request {repo}#{number}", fetch)
         files = self.changed_files(repo, number)
-        return PullSnapshot(**{**snapshot.__dict__, "pr": _with_files(snapshot.pr, files)})
+        return replace(snapshot, pr=replace(snapshot.pr, files=files))
 
     def changed_files(self, repo: str, number: int) -> tuple[ChangedFile, ...]:
         """Every changed file, following pagination (1 call per 100 files; GitHub stops at 3000)."""
@@ -390,10 +390,6 @@ class GitHubClient:
             return out
 
         return dict(self._read(f"GET timing of run {run_id}", fetch))
-
-
-def _with_files(pr: PullRequest, files: tuple[ChangedFile, ...]) -> PullRequest:
-    return replace(pr, files=files)
 
 
 def _quote(value: str) -> str:

@@ -6,7 +6,9 @@ Reads the standard Actions environment and the event file, evaluates, publishes 
   head SHA (proposals), reading files through git only — nothing from the pull request is checked out or
   executed, so ``pull_request_target`` is safe to use for fork PRs; missing commits are fetched. Posts one check
   run and one sticky comment, and carries out the rules' actions.
-* ``issue_comment``: slash commands are answered by the changebot App; the Action logs that and exits 0.
+* ``issue_comment``: ``/changebot`` slash commands on pull requests are answered exactly as the App answers
+  them (``changebot.commands``): an ``eyes`` reaction, then the reply; ``override`` checks the commenter's
+  permission with GitHub's collaborator-permission API and, when granted, re-publishes with the override.
 * ``schedule`` and ``workflow_dispatch``: evaluates the checked-out branch and writes the job summary.
 
 Always: the job summary, outputs ``verdict`` (pass | warn | fail | error) and ``cost``, and ``::error`` /
@@ -19,7 +21,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -83,8 +84,9 @@ def _token(env: ActionsEnv) -> str:
 
 
 def _pull_request(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
-    from changebot.adapters.github import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415 - PyGithub is heavy
-    from changebot.publish import DEFAULT_CHECK_NAME, publish_plan  # noqa: PLC0415 - imports PyGithub
+    from changebot.action_handlers import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
+    from changebot.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
 
     pull = event.get("pull_request")
     repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
@@ -94,29 +96,56 @@ def _pull_request(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
             "the event file does not match GITHUB_EVENT_NAME; run changebot on 'pull_request' events",
         )
     number = int(pull["number"])
-    base_sha, head_sha = str(pull["base"]["sha"]), str(pull["head"]["sha"])
-    actions.ensure_commits(env.workspace, [base_sha, head_sha], number)
-    client = GitHubClient(_token(env), env.api_url, bot_login=env.input("bot-login", ACTIONS_BOT_LOGIN))
+    actions.ensure_commits(env.workspace, [str(pull["base"]["sha"]), str(pull["head"]["sha"])], number)
+    handlers = ActionHandlers(env.workspace, env.api_url, _token(env), env.input("bot-login", ACTIONS_BOT_LOGIN), now)
+    session = handlers.session(repo)
     try:
-        snapshot = client.pull_request(repo, number, event="pull_request")
-        co = service.checkout(env.workspace, base_sha, head_sha)
-        # Evaluate exactly the commits of this event; the PR's head now only decides if the comment is stale.
-        pr = replace(snapshot.pr, base_sha=base_sha, head_sha=head_sha)
-        plan = service.plan(service.context(co, pr, now), base_sha, head_sha)
-        settings = co.settings.section("github")
-        check_name = str(settings.get("check_name") or DEFAULT_CHECK_NAME)
-        published = publish_plan(
-            client, repo, number, plan, check_name=check_name, snapshot=snapshot, latest_head_sha=snapshot.pr.head_sha
-        )
+        # The same path as the App: the PR as GitHub has it now, overrides in force from the sticky comment.
+        ev = session.evaluate(session.snapshot(number))
+        handlers.check_name = check_name_from(ev.ctx.settings.section("github"), DEFAULT_CHECK_NAME)
+        published = session.publish(ev)
     finally:
-        client.close()
+        session.close()
     note = ""
     if published.stale:
-        note = f"\n> The pull request has moved on since {head_sha[:12]}; the PR comment was left as it is.\n"
+        note = "\n> A newer result is already shown on the pull request; it was left as it is.\n"
     if published.done:
         note += "\n**Done by rules:** " + ", ".join(f"`{d}`" for d in published.done) + "\n"
-    _report(env, plan, note)
-    return _exit(env, plan)
+    _report(env, ev.plan, note)
+    return _exit(env, ev.plan)
+
+
+def _comment(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
+    from changebot.action_handlers import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
+    from changebot.app_router import GitHubRouter  # noqa: PLC0415 - imports PyGithub
+    from changebot.jobs import JobControl  # noqa: PLC0415 - only for commands
+    from changebot.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
+
+    bot_login = env.input("bot-login", ACTIONS_BOT_LOGIN)
+    settings = service.checkout(env.workspace).settings  # the default branch, as checked out for the event
+    handlers = ActionHandlers(
+        env.workspace,
+        env.api_url,
+        _token(env),
+        bot_login,
+        now,
+        check_name=check_name_from(settings.section("github"), DEFAULT_CHECK_NAME),
+    )
+    jobs = GitHubRouter(handlers, bot_login=bot_login).route("issue_comment", env.run_id or "action", event)
+    if not jobs:
+        print(
+            command(
+                "notice",
+                "changebot: not a /changebot command on a pull request (or an edited comment, or one by a bot); "
+                "nothing to do",
+            )
+        )
+        return 0
+    for job in jobs:
+        job.run(JobControl(lambda: True))
+        print(f"changebot: answered {job.name} ({job.key})", file=sys.stderr)
+    return 0
 
 
 def _branch(env: ActionsEnv, now: datetime) -> int:
@@ -134,14 +163,7 @@ def dispatch(env: ActionsEnv, now: datetime) -> int:
     if env.event_name in ("schedule", "workflow_dispatch"):
         return _branch(env, now)
     if env.event_name == "issue_comment":
-        print(
-            command(
-                "notice",
-                "changebot: slash commands in comments are handled by the changebot App (changebot serve), "
-                "not by the Action; this comment was not handled",
-            )
-        )
-        return 0
+        return _comment(env, actions.read_event(env), now)
     raise ActionError(
         f"changebot does not handle the {env.event_name or '(unset)'} event",
         "trigger the workflow on pull_request, pull_request_target, issue_comment, schedule or workflow_dispatch",
