@@ -32,6 +32,7 @@ from changebot.app_config import AppConfig
 from changebot.app_router import CommentEvent, GitHubRouter, PullRequestEvent, Repo
 from changebot.core import override_rules
 from changebot.core.context import Context
+from changebot.errors import ChangebotError
 from changebot.jobs import JobControl
 from changebot.model import GateId, Override, Plan
 from changebot.publish import Published, Sticky, publish_plan, read_sticky
@@ -94,6 +95,21 @@ class Session:
         in_force = tuple(override_rules.effective(stored, ev.policies, ev.ctx.now, pr.head_sha))
         plan = service.plan(ev.ctx, pr.base_sha, pr.head_sha, overrides=in_force)
         return Evaluation(ev.snapshot, ev.ctx, ev.sticky, ev.comments, ev.policies, in_force, plan)
+
+    def report_failure(self, head_sha: str, error: ChangebotError) -> None:
+        """Mark ``head_sha``'s check run failed with what went wrong: a PR changebot cannot judge never passes."""
+        fields: dict[str, object] = {
+            "status": "completed",
+            "conclusion": "failure",
+            "completed_at": self.handlers.now(),
+            "output": {"title": "changebot could not evaluate this pull request", "summary": error.diagnostics()},
+        }
+        name = self.handlers.check_name
+        existing = self.client.check_runs(self.repo.full_name, head_sha, name)
+        if existing:
+            self.client.update_check_run(self.repo.full_name, existing[0].id, fields)
+        else:
+            self.client.create_check_run(self.repo.full_name, name, head_sha, fields)
 
     def publish(self, ev: Evaluation, overrides: Sequence[Override] | None = None) -> Published:
         number = ev.snapshot.pr.number or 0
@@ -169,7 +185,15 @@ class GitHubHandlers:
                 return
             if snapshot.state != "open":
                 return
-            ev = session.evaluate(snapshot)
+            try:
+                ev = session.evaluate(snapshot)
+            except GitHubError:
+                raise
+            except ChangebotError as exc:
+                log.warning("%s#%d: could not evaluate: %s", event.repo.full_name, event.number, exc)
+                if control.is_current():
+                    session.report_failure(event.head_sha, exc)
+                return
             if not control.is_current():
                 log.info("%s#%d: superseded while planning; not publishing", event.repo.full_name, event.number)
                 return

@@ -363,3 +363,17 @@ def test_a_refused_installation_token_is_renewed_once(
         refused = [c for c in github.requests if c.status == 401]
         assert len(refused) == 1
         assert refused[0].headers.get("Authorization", refused[0].headers.get("authorization")) == "token ghs_revoked"
+
+
+def test_a_pull_request_that_cannot_be_read_gets_a_failing_check_run_and_commands_say_why(world: World) -> None:
+    missing = "f" * 40  # GitHub says this is the head, but the repository does not have it (force-pushed away)
+    world.double.pulls[REPO][7].head_sha = missing
+    world.post("pull_request", world.pr_event("synchronize", head=missing))
+    (run,) = world.check_runs(missing)
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"] == "changebot could not evaluate this pull request"
+    assert run["output"]["summary"].startswith("git fetch failed")
+    world.post("issue_comment", world.comment_event("/changebot gate"))
+    (reply,) = world.replies()
+    assert reply.startswith("@alice changebot could not evaluate this pull request: git fetch failed")
+    assert [c for c in world.bot_comments() if STICKY_MARKER in c["body"]] == []
