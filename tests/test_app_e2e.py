@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -377,3 +378,21 @@ def test_a_pull_request_that_cannot_be_read_gets_a_failing_check_run_and_command
     (reply,) = world.replies()
     assert reply.startswith("@alice changebot could not evaluate this pull request: git fetch failed")
     assert [c for c in world.bot_comments() if STICKY_MARKER in c["body"]] == []
+
+
+def test_two_deliveries_for_one_head_at_once_make_one_check_run_and_one_comment(world: World) -> None:
+    payload = world.pr_event("opened")
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+
+    def deliver(delivery: str) -> int:
+        headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature}
+        return httpx.post(world.url + "/webhook", content=body, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(deliver, ["at-once-1", "at-once-2"])) == [202, 202]
+    assert world.app.state.changebot.dispatcher.wait_idle(30)
+    assert len(world.check_runs(world.head)) == 1
+    world.sticky()  # exactly one
+    posts = [c for c in world.double.requests if c.method == "POST"]
+    assert len(posts) == 2, [c.path for c in posts]  # one check run, one comment: the second delivery edits or waits
