@@ -171,7 +171,8 @@ def test_override_lapses_on_a_new_push_unless_settings_say_otherwise() -> None:
     sticky = {GateId.FREEZE: rules.policy_for(GateId.FREEZE, {"freeze": {"lapse_on_push": False}})}
     assert rules.effective([granted()], lapsing, NOW, "b" * 40) == []
     assert rules.effective([granted()], lapsing, NOW, None) == []
-    assert rules.effective([granted()], sticky, NOW, "b" * 40) == [granted()]
+    assert rules.effective([granted()], sticky, NOW, "b" * 40) == [granted(head="b" * 40)]
+    assert rules.effective([granted()], sticky, NOW, HEAD) == [granted()]
 
 
 def test_record_replaces_the_gate_and_drops_expired() -> None:
