@@ -145,9 +145,8 @@ def effective(
             continue
         if not override.in_force(now, None):
             continue
-        if override.head_sha != head_sha and head_sha is not None:
-            override = replace(override, head_sha=head_sha)
-        out.append(override)
+        carried = head_sha is not None and override.head_sha != head_sha
+        out.append(replace(override, head_sha=head_sha) if carried else override)
     return out
 
 
