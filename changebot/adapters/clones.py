@@ -204,12 +204,16 @@ class CloneCache:
             log.info("fetched %d blobs into %s", len(wanted), path.name)
 
     def _present(self, path: Path, oids: Sequence[str]) -> set[str]:
-        """Which of ``oids`` are already in the clone (without fetching the others)."""
+        """Which of ``oids`` are already in the clone, without fetching the others.
+
+        git 2.39 has no switch to stop ``cat-file`` from fetching a missing object in a partial clone, so the
+        local objects are listed instead (``--batch-all-objects`` never fetches).
+        """
         if not oids:
             return set()
         out = self._git(
             path,
-            ["-c", "core.askPass=", "cat-file", "--batch-check=%(objectname) %(objecttype)", "--batch-all-objects"],
+            ["cat-file", "--batch-check=%(objectname)", "--batch-all-objects", "--unordered"],
             None,
         )
         present = {line.split(" ", 1)[0] for line in out.splitlines()}
