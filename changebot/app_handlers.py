@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from changebot import service
 from changebot.adapters.app_auth import AppAuth, Unauthorized
-from changebot.adapters.clones import CloneCache
+from changebot.adapters.clones import CloneAuthError, CloneCache
 from changebot.adapters.github import GitHubClient, PullSnapshot
 from changebot.adapters.github_calls import GitHubError
 from changebot.app_config import AppConfig
@@ -169,6 +169,8 @@ class GitHubHandlers:
                 if exc.status == 401:
                     raise Unauthorized from exc
                 raise
+            except CloneAuthError as exc:
+                raise Unauthorized from exc
             finally:
                 session.close()
 
@@ -187,8 +189,8 @@ class GitHubHandlers:
                 return
             try:
                 ev = session.evaluate(snapshot)
-            except GitHubError:
-                raise
+            except (GitHubError, CloneAuthError):
+                raise  # the App renews the token on a 401; other GitHub errors fail the job
             except ChangebotError as exc:
                 log.warning("%s#%d: could not evaluate: %s", event.repo.full_name, event.number, exc)
                 if control.is_current():

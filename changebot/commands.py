@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 
+from changebot.adapters.clones import CloneAuthError
 from changebot.adapters.github import PullSnapshot
 from changebot.adapters.github_calls import GitHubError
 from changebot.app_handlers import Session
@@ -59,8 +60,8 @@ def answer(session: Session, event: CommentEvent, control: JobControl) -> None:
     snapshot = session.snapshot(event.number, "issue_comment")
     try:
         _evaluate_and_answer(session, event, command, snapshot, control)
-    except GitHubError:
-        raise
+    except (GitHubError, CloneAuthError):
+        raise  # the App renews the token on a 401; other GitHub errors fail the job
     except ChangebotError as exc:
         log.warning("%s#%d: could not evaluate: %s", event.repo.full_name, event.number, exc)
         reply(session, event, replies.error_reply(exc.diagnostics()))

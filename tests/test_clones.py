@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from changebot import service
-from changebot.adapters.clones import CloneCache
+from changebot.adapters.clones import CloneAuthError, CloneCache
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest
 from tests.conftest import GitRepo
@@ -168,3 +168,4 @@ def test_token_travels_in_a_header_over_http(upstream: tuple[GitRepo, str, str],
             CloneCache(tmp_path / "other", protocols=("http",)).prepare("octo/app", url, "ghs_wrong", base, head, 7)
         assert "ghs_wrong" not in str(exc.value)
         assert str(exc.value).startswith("git clone failed")
+        assert isinstance(exc.value, CloneAuthError)  # the App renews the token once on this

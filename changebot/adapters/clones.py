@@ -37,6 +37,13 @@ GIT_TIMEOUT = 300
 MAX_PREFETCH = 5000
 
 
+class CloneAuthError(RepositoryError):
+    """The git server refused the token (it may have expired or been revoked: get a new one and try again)."""
+
+
+_AUTH_FAILED = re.compile(r"Authentication failed|could not read Username|\b401\b|\b403\b", re.IGNORECASE)
+
+
 def _auth_env(token: str | None, protocols: Sequence[str]) -> dict[str, str]:
     env = {
         **os.environ,
@@ -96,7 +103,8 @@ class CloneCache:
             raise RepositoryError(f"git {args[0]} took longer than {GIT_TIMEOUT} s") from exc
         if done.returncode != 0:
             message = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
-            raise RepositoryError(f"git {args[0]} failed: {self._redact(message[0], token)}")
+            error = CloneAuthError if token and _AUTH_FAILED.search(done.stderr) else RepositoryError
+            raise error(f"git {args[0]} failed: {self._redact(message[0], token)}")
         return done.stdout
 
     @staticmethod
