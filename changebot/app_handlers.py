@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from changebot import service
 from changebot.adapters.app_auth import AppAuth, Unauthorized
-from changebot.adapters.clones import CloneAuthError, CloneCache
+from changebot.adapters.clones import CloneAuthError, CloneCache, git_hosts
 from changebot.adapters.github import GitHubClient, PullSnapshot
 from changebot.adapters.github_calls import GitHubError
 from changebot.app_config import AppConfig
@@ -154,7 +154,8 @@ class GitHubHandlers:
         if config.app_id is None or config.private_key is None:
             raise GitHubError("the App ID and private key are required")
         auth = AppAuth(config.app_id, config.private_key, config.api_url)
-        return cls(auth, CloneCache(Path(config.clone_dir)), config.api_url, auth.bot_login())
+        clones = CloneCache(Path(config.clone_dir), hosts=git_hosts(config.api_url))
+        return cls(auth, clones, config.api_url, auth.bot_login())
 
     def _with_session(self, repo: Repo, work: Callable[[Session], None]) -> None:
         if repo.installation_id is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from changebot import service
-from changebot.adapters.clones import CloneAuthError, CloneCache
+from changebot.adapters.clones import CloneAuthError, CloneCache, git_hosts
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest
 from tests.conftest import GitRepo
@@ -136,11 +136,18 @@ def test_missing_commit_is_a_clear_error_without_the_token(upstream: tuple[GitRe
         ("octo/.git", "https://github.com/x/y.git", "a" * 40, "repository name 'octo/.git' is not of the form"),
         ("octo/app", "https://github.com/x/y.git", "main", "'main' is not a full commit SHA"),
         ("octo/app", "https://user:pw@github.com/x/y.git", "a" * 40, "clone_url must not carry credentials"),
+        ("octo/app", "https://x-access-token@github.com/x/y.git", "a" * 40, "clone_url must not carry credentials"),
+        (
+            "octo/app",
+            "https://evil.example/x/y.git",
+            "a" * 40,
+            "clone_url host 'evil.example' is not the GitHub this App talks to (github.com): the token is not sent",
+        ),
     ],
 )
 def test_bad_inputs_are_refused(repo_name: str, url: str, sha: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(RepositoryError) as exc:
-        CloneCache(tmp_path).prepare(repo_name, url, TOKEN, "a" * 40, sha, 1)
+        CloneCache(tmp_path, hosts=git_hosts("https://api.github.com")).prepare(repo_name, url, TOKEN, "a" * 40, sha, 1)
     assert str(exc.value).startswith(message)
 
 
@@ -169,3 +176,8 @@ def test_token_travels_in_a_header_over_http(upstream: tuple[GitRepo, str, str],
         assert "ghs_wrong" not in str(exc.value)
         assert str(exc.value).startswith("git clone failed")
         assert isinstance(exc.value, CloneAuthError)  # the App renews the token once on this
+
+
+def test_clone_hosts_follow_the_api_url() -> None:
+    assert git_hosts("https://api.github.com") == ("github.com",)
+    assert git_hosts("https://ghe.example.com/api/v3") == ("ghe.example.com",)

@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from changebot.core import layout
 from changebot.errors import RepositoryError
@@ -42,6 +43,12 @@ class CloneAuthError(RepositoryError):
 
 
 _AUTH_FAILED = re.compile(r"Authentication failed|could not read Username|\b401\b|\b403\b", re.IGNORECASE)
+
+
+def git_hosts(api_url: str) -> tuple[str, ...]:
+    """The hosts clone URLs may name for the GitHub at ``api_url`` (``github.com`` for ``api.github.com``)."""
+    host = (urlsplit(api_url).hostname or "").lower()
+    return ("github.com",) if host == "api.github.com" else (host,)
 
 
 def _auth_env(token: str | None, protocols: Sequence[str]) -> dict[str, str]:
@@ -70,9 +77,10 @@ def _auth_env(token: str | None, protocols: Sequence[str]) -> dict[str, str]:
 class CloneCache:
     """Bare, blobless clones under ``root``, one per repository, safe to use from several threads."""
 
-    def __init__(self, root: Path, protocols: Sequence[str] = ("https",)) -> None:
+    def __init__(self, root: Path, protocols: Sequence[str] = ("https",), hosts: Sequence[str] | None = None) -> None:
         self.root = root
         self.protocols = tuple(protocols)
+        self.hosts = None if hosts is None else frozenset(h.lower() for h in hosts)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -118,8 +126,14 @@ class CloneCache:
         for sha in (base_sha, head_sha):
             if not _SHA.match(sha):
                 raise RepositoryError(f"{sha!r} is not a full commit SHA")
-        if "@" in clone_url.split("//", 1)[-1].split("/", 1)[0]:
+        parsed = urlsplit(clone_url)
+        if parsed.username or parsed.password or "@" in parsed.netloc:
             raise RepositoryError("clone_url must not carry credentials")
+        if self.hosts is not None and (parsed.hostname or "").lower() not in self.hosts:
+            raise RepositoryError(
+                f"clone_url host {parsed.hostname!r} is not the GitHub this App talks to "
+                f"({', '.join(sorted(self.hosts))}): the token is not sent there"
+            )
         path = self.path(repo)
         with self._lock(repo):
             if not (path / "HEAD").is_file():
