@@ -113,12 +113,13 @@ class Session:
 
     def publish(self, ev: Evaluation, overrides: Sequence[Override] | None = None) -> Published:
         number = ev.snapshot.pr.number or 0
+        configured = ev.ctx.settings.section("github").get("check_name")  # base branch's github.check_name
         return publish_plan(
             self.client,
             self.repo.full_name,
             number,
             ev.plan,
-            check_name=self.handlers.check_name,
+            check_name=configured if isinstance(configured, str) and configured.strip() else self.handlers.check_name,
             overrides=overrides,
             sticky=ev.sticky,
             comments=ev.comments,

@@ -332,7 +332,10 @@ def test_gate_and_freeze_commands_reply_with_results(world: World) -> None:
 
 @pytest.fixture
 def sticky_world(github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path) -> Iterator[World]:
-    settings = "version: 1\noverrides:\n  freeze: {who: [admin], lapse_on_push: false, expires_max: 7d}\n"
+    settings = (
+        "version: 1\ngithub: {check_name: governance}\n"
+        "overrides:\n  freeze: {who: [admin], lapse_on_push: false, expires_max: 7d}\n"
+    )
     yield from build_world(github, make_repo, tmp_path, settings)
 
 
@@ -350,6 +353,7 @@ def test_settings_on_the_base_branch_decide_who_and_whether_overrides_lapse(stic
     world.post("pull_request", world.pr_event("synchronize", head=new))
     assert new in world.sticky()["body"]
     assert "Overrides in force" in world.sticky()["body"]
+    assert [r["name"] for r in world.check_runs(new)] == ["governance"]  # github.check_name from the base branch
     world.clock[0] = NOW + timedelta(days=8)
     world.post("pull_request", world.pr_event("synchronize", head=new))
     assert "Overrides in force" not in world.sticky()["body"]
