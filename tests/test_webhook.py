@@ -294,6 +294,8 @@ def test_signed_but_malformed_deliveries(server: tuple[str, Any], recorder: Reco
     url, state = server
     assert post(url, b"[1, 2", "m-1").status_code == 400
     assert post(url, b"[1, 2]", "m-2").status_code == 400
+    deep = post(url, b"[" * 200_000 + b"]" * 200_000, "m-4")
+    assert (deep.status_code, deep.json()) == (400, {"error": "body is not JSON (or nests too deeply)"})
     incomplete = post(url, {"action": "opened", "pull_request": {"number": 1}}, "m-3")
     assert (incomplete.status_code, incomplete.json()["queued"]) == (202, 0)
     wait_idle(state)
