@@ -181,3 +181,12 @@ def test_record_replaces_the_gate_and_drops_expired() -> None:
     new = granted(hours=48)
     assert rules.record([old, budget], new, NOW + timedelta(minutes=30)) == [budget, new]
     assert rules.record([old, budget], new, NOW + timedelta(hours=2)) == [new]
+
+
+def test_the_schema_gate_is_not_overridable_by_default() -> None:
+    command = parse('/changebot override schema --reason "the parser is wrong about this file"')
+    assert isinstance(command, Command)
+    got = rules.decide(command, "root", "admin", rules.policy_for(GateId.SCHEMA, {}), NOW, HEAD)
+    assert got == rules.Refusal("overrides of the schema gate are not allowed here (defaults)")
+    allowed = rules.policy_for(GateId.SCHEMA, {"schema": {"allowed": True}})
+    assert isinstance(rules.decide(command, "root", "admin", allowed, NOW, HEAD), Override)
