@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 
 from changebot.core import override_rules as rules
 from changebot.core.commands import Command, Invalid, help_text, parse
 from changebot.model import GateId, Override
+from tests.conftest import REPO_ROOT
 
 NOW = datetime(2025, 12, 20, 9, 0, tzinfo=UTC)
 HEAD = "a" * 40
@@ -190,3 +193,23 @@ def test_the_schema_gate_is_not_overridable_by_default() -> None:
     assert got == rules.Refusal("overrides of the schema gate are not allowed here (defaults)")
     allowed = rules.policy_for(GateId.SCHEMA, {"schema": {"allowed": True}})
     assert isinstance(rules.decide(command, "root", "admin", allowed, NOW, HEAD), Override)
+
+
+def test_the_overrides_settings_section_is_in_the_published_schema() -> None:
+    schema = json.loads((REPO_ROOT / "schemas" / "changebot.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {
+        "overrides": {"freeze": {"who": ["admin"], "reason_min_len": 30, "expires_max": "24h", "lapse_on_push": False}}
+    }
+    assert list(validator.iter_errors(good)) == []
+    bad = {"overrides": {"prod": {}, "freeze": {"who": "admin", "expires_max": "forever", "unknown": 1}}}
+    messages = sorted(e.message for e in validator.iter_errors(bad))
+    assert len(messages) == 4, messages
+    section = schema["properties"]["overrides"]["additionalProperties"]["properties"]
+    assert {k: v["default"] for k, v in section.items()} == {
+        "allowed": True,
+        "who": ["maintain", "admin"],
+        "reason_min_len": 20,
+        "expires_max": "72h",
+        "lapse_on_push": True,
+    }
