@@ -130,7 +130,14 @@ class Session:
 
 
 class GitHubHandlers:
-    """Handlers for ``GitHubRouter`` that act on GitHub through the App's installations."""
+    """Handlers for ``GitHubRouter`` that act on GitHub through the App's installations.
+
+    GitHub's API can lag a moment behind its webhooks: when the PR's head is not yet the delivery's head, it
+    is read again ``lag_retries`` times, ``lag_pause`` seconds apart, before the delivery is judged stale.
+    """
+
+    lag_retries: int = 2
+    lag_pause: float = 1.0
 
     def __init__(
         self,
@@ -184,6 +191,11 @@ class GitHubHandlers:
         def work(session: Session) -> None:
             started = time.perf_counter()
             snapshot = session.snapshot(event.number)
+            for _ in range(self.lag_retries):
+                if snapshot.pr.head_sha == event.head_sha or not control.is_current():
+                    break
+                time.sleep(self.lag_pause)
+                snapshot = session.snapshot(event.number)
             if snapshot.pr.head_sha != event.head_sha:
                 log.info("%s#%d: head moved to %s; skipping", event.repo.full_name, event.number, snapshot.pr.head_sha)
                 return

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -154,6 +156,7 @@ def build_world(
                 clock=lambda: clock[0],
             )
             assert handlers.bot_login == BOT
+            handlers.lag_pause = 0.05
             app = create_app(AppConfig(webhook_secret=SECRET, clone_dir=tmp_path), GitHubRouter(handlers, BOT))
             with serve(app) as url:
                 yield World(url, github, upstream, base, head, clock, app)
@@ -400,3 +403,25 @@ def test_two_deliveries_for_one_head_at_once_make_one_check_run_and_one_comment(
     world.sticky()  # exactly one
     posts = [c for c in world.double.requests if c.method == "POST"]
     assert len(posts) == 2, [c.path for c in posts]  # one check run, one comment: the second delivery edits or waits
+
+
+def test_an_api_lagging_behind_the_webhook_is_read_again(world: World) -> None:
+    old = world.head
+    new = world.push({".maestro/changes/20251221-more.yaml": "area: payments\n"})
+    pull = world.double.pulls[REPO][7]
+    pull.head_sha = old  # the API still shows the old head when the delivery for the new one arrives
+    reads = "/repos/{owner}/{repo}/pulls/{pull_number}"
+
+    def catch_up() -> None:  # GitHub's API catches up right after changebot's first read
+        deadline = time.monotonic() + 10
+        while not world.double.calls("GET", reads) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        pull.head_sha = new
+
+    watcher = threading.Thread(target=catch_up)
+    watcher.start()
+    world.post("pull_request", world.pr_event("synchronize", head=new))
+    watcher.join()
+    assert len(world.double.calls("GET", reads)) == 2
+    assert len(world.check_runs(new)) == 1
+    assert new in world.sticky()["body"]
