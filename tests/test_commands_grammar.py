@@ -186,13 +186,15 @@ def test_record_replaces_the_gate_and_drops_expired() -> None:
     assert rules.record([old, budget], new, NOW + timedelta(hours=2)) == [new]
 
 
-def test_the_schema_gate_is_not_overridable_by_default() -> None:
+def test_a_gate_can_be_closed_to_overrides_in_settings() -> None:
     command = parse('/changebot override schema --reason "the parser is wrong about this file"')
     assert isinstance(command, Command)
-    got = rules.decide(command, "root", "admin", rules.policy_for(GateId.SCHEMA, {}), NOW, HEAD)
-    assert got == rules.Refusal("overrides of the schema gate are not allowed here (defaults)")
-    allowed = rules.policy_for(GateId.SCHEMA, {"schema": {"allowed": True}})
-    assert isinstance(rules.decide(command, "root", "admin", allowed, NOW, HEAD), Override)
+    closed = rules.policy_for(GateId.SCHEMA, {"schema": {"allowed": False}})
+    got = rules.decide(command, "root", "admin", closed, NOW, HEAD)
+    assert got == rules.Refusal(
+        "overrides of the schema gate are not allowed here (.maestro/changebot.yaml overrides.schema)"
+    )
+    assert isinstance(rules.decide(command, "root", "admin", rules.policy_for(GateId.SCHEMA, {}), NOW, HEAD), Override)
 
 
 def test_the_overrides_settings_section_is_in_the_published_schema() -> None:

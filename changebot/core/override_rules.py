@@ -61,8 +61,7 @@ def policy_for(
     Malformed values are ignored (the schema gate reports them) and the default is used, never something
     looser than what was written.
     """
-    # The schema gate is not overridable unless the settings say so: a file changebot cannot read is not waived.
-    policy = OverridePolicy(gate, allowed=gate is not GateId.SCHEMA)
+    policy = OverridePolicy(gate)
     sources: list[str] = []
     if calendar_override:
         allowed = calendar_override.get("allowed")
