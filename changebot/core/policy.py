@@ -1,0 +1,458 @@
+"""The ``policy`` gate: Rego policies, evaluated by a ``PolicyEngine``, turned into findings. Pure.
+
+Which policies run (all read from the **base** branch, so a pull request cannot relax them):
+
+1. changebot's default library (``rules/`` in the package; off with ``policy.default_library: false``);
+2. every ``.rego`` file under ``.maestro/policies/``;
+3. every ``policies:`` entry of ``.maestro/pipeline.yaml`` (``path``, ``enforce``, ``actions``); an entry with
+   ``enforce: false`` only warns.
+
+``*_test.rego`` files are tests, not gates, and are not loaded. Each package is queried as a whole
+(``data.<package>``, which is also what ``POST /v1/data/<package>`` returns), and read with conftest's
+conventions: ``deny``, ``violation`` and ``deny_reasons`` fail, ``warn`` warns; a ``decision`` object
+``{allow, reasons, warnings}`` is understood too, and a lone boolean ``allow``/``allow_merge`` as a last resort.
+Messages are strings or objects with ``msg`` (and optionally ``path``/``line``).
+
+Fail closed: a module that does not compile, a query that errors, times out, is undefined or answers with the
+wrong type, and an unreachable engine are each an error finding with its own code. The gate never passes on
+an error. When the pull request edits policies, the head versions are evaluated too and only reported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from changebot.core import layout
+from changebot.core.context import Context, Side
+from changebot.core.policy_input import build_input
+from changebot.model import Finding, GateId, GateResult, Severity, Status, error, notice, status_from_findings, warning
+
+POLICY_DIRS: tuple[str, ...] = (".maestro/policies/*.rego",)
+FAIL_KEYS = ("deny", "violation", "deny_reasons")
+WARN_KEYS = ("warn",)
+_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Module:
+    """One Rego file: where it came from, its text, and whether its findings fail (``enforce``)."""
+
+    path: str
+    source: str
+    enforce: bool = True
+    origin: str = "repository"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The answer to one ``data.<package>`` query: ``kind`` is ``ok``, ``undefined``, ``error``, ``timeout``,
+    ``crashed`` or ``unavailable`` (the engine could not be reached); ``code`` refines errors."""
+
+    kind: str
+    value: Any = None
+    message: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One answer per package, in order, plus modules that did not compile (``{path: message}``)."""
+
+    results: tuple[QueryResult, ...]
+    compile_errors: Mapping[str, str] = field(default_factory=dict)
+
+
+class PolicyEngine(Protocol):
+    """Embedded Rego (``changebot.adapters.rego``) or an OPA server (``changebot.adapters.opa``)."""
+
+    @property
+    def name(self) -> str:
+        """``embedded`` or ``opa``: shown in the report."""
+        ...
+
+    def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
+        """Load ``modules`` (an OPA server already has its own) and query each ``data.<package>``."""
+        ...
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """Settings section ``policy``."""
+
+    engine: str = "embedded"
+    opa_url: str | None = None
+    timeout_seconds: float = 5.0
+    retries: int = 2
+    default_library: bool = True
+    packages: tuple[str, ...] = ()
+    governance_owners: tuple[str, ...] = ()
+
+
+def policy_settings(section: Mapping[str, Any]) -> PolicySettings:
+    """``PolicySettings`` from the raw ``policy`` section; wrong types keep the default."""
+    d = PolicySettings()
+    timeout = section.get("timeout_seconds")
+    retries = section.get("retries")
+    url = section.get("opa_url")
+    engine = section.get("engine")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = section.get(key)
+        return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+    return PolicySettings(
+        engine=engine if engine in ("embedded", "opa") else ("opa" if isinstance(url, str) and url else d.engine),
+        opa_url=url if isinstance(url, str) and url else None,
+        timeout_seconds=float(timeout)
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0
+        else d.timeout_seconds,
+        retries=retries if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0 else d.retries,
+        default_library=section.get("default_library") is not False,
+        packages=strings("packages"),
+        governance_owners=strings("governance_owners"),
+    )
+
+
+def package_of(source: str) -> str | None:
+    """The package a module declares (the first ``package`` clause), used to choose what to query."""
+    found = _PACKAGE.search(source)
+    return found.group(1) if found else None
+
+
+def _rule_line(source: str, name: str) -> int | None:
+    found = re.search(rf"^[ \t]*{re.escape(name)}\b", source, re.MULTILINE)
+    return source.count("\n", 0, found.start()) + 1 if found else None
+
+
+def _text(ctx: Context, side: Side, path: str) -> str | None:
+    raw = ctx.files(side).files.get(path)
+    if raw is None or len(raw) > ctx.settings.limits.max_file_bytes:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Finding], list[dict[str, Any]]]:
+    """The repository's policies on ``side``: modules, findings about missing entries, pipeline entries."""
+    modules: dict[str, Module] = {}
+    findings: list[Finding] = []
+    for pattern in POLICY_DIRS:
+        for path in ctx.paths(side, pattern):
+            text = _text(ctx, side, path)
+            if text is not None and not path.endswith("_test.rego"):
+                modules[path] = Module(path, text)
+    entries: list[dict[str, Any]] = []
+    pipeline = ctx.load(side, layout.PIPELINE)
+    raw_entries = (
+        pipeline.document.data.get("policies")
+        if pipeline and pipeline.document and isinstance(pipeline.document.data, Mapping)
+        else None
+    )
+    if isinstance(raw_entries, list) and pipeline is not None and pipeline.document is not None:
+        for n, entry in enumerate(raw_entries):
+            line = pipeline.document.line(("policies", n))
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
+                findings.append(
+                    error("policy-bad-entry", f"policies[{n}] must be a mapping with a 'path'", layout.PIPELINE, line)
+                )
+                continue
+            path = entry["path"].removeprefix("./")
+            enforce = entry.get("enforce", True) is not False
+            actions = (
+                [a for a in entry.get("actions", []) if isinstance(a, str)]
+                if isinstance(entry.get("actions"), list)
+                else []
+            )
+            entries.append({"path": path, "enforce": enforce, "actions": actions})
+            text = _text(ctx, side, path)
+            if text is None:
+                findings.append(
+                    error(
+                        "policy-missing",
+                        f"policies[{n}] names {path}, which the {side} branch does not have (or is unreadable)",
+                        layout.PIPELINE,
+                        line,
+                    )
+                )
+                continue
+            modules[path] = Module(path, text, enforce)
+    return list(modules.values()), findings, entries
+
+
+def library_modules() -> list[Module]:
+    """changebot's default library (``rules/``), tests excluded."""
+    from changebot.resources import data_dir  # noqa: PLC0415 - only when the library is used
+
+    root = data_dir("rules")
+    return [
+        Module(f"rules/{p.relative_to(root).as_posix()}", p.read_text(encoding="utf-8"), True, "changebot")
+        for p in sorted(root.rglob("*.rego"))
+        if not p.name.endswith("_test.rego")
+    ]
+
+
+def _message(item: Any) -> tuple[str, str | None, int | None]:
+    if isinstance(item, str):
+        return item, None, None
+    if isinstance(item, Mapping):
+        text = item.get("msg", item.get("message"))
+        path = item.get("path") if isinstance(item.get("path"), str) else None
+        line = item.get("line") if isinstance(item.get("line"), int) else None
+        return (text if isinstance(text, str) else json.dumps(item, sort_keys=True)), path, line
+    return json.dumps(item, sort_keys=True), None, None
+
+
+def _messages(value: Any) -> list[Any] | None:
+    """A rule's messages: a set/array as a list, ``true`` as one item, ``false`` as none; None for other types."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, bool):
+        return [True] if value else []
+    if isinstance(value, Mapping):
+        return list(value.values()) if all(isinstance(v, str) for v in value.values()) else None
+    return None
+
+
+def interpret(package: str, result: QueryResult, where: Module) -> list[Finding]:
+    """Findings for one package's answer (before ``enforce`` is applied)."""
+    path = where.path
+    if result.kind == "undefined":
+        message = f"package {package}: the query data.{package} is undefined (no decision): failing closed"
+        return [error("policy-undefined", message, path)]
+    if result.kind != "ok":
+        code = result.code or f"policy-{result.kind}"
+        return [error(code, f"package {package}: {result.message or result.kind}", path)]
+    value = result.value
+    if not isinstance(value, Mapping):
+        found = type(value).__name__
+        return [
+            error(
+                "policy-bad-result", f"package {package}: expected an object from data.{package}, found {found}", path
+            )
+        ]
+    if not value:
+        message = f"package {package}: data.{package} is empty (no deny, warn or decision is defined): failing closed"
+        return [error("policy-undefined", message, path)]
+    out = _conventions(package, value, where)
+    recognised = any(key in value for key in (*FAIL_KEYS, *WARN_KEYS, "decision"))
+    if "decision" in value:
+        out.extend(_decision(package, value["decision"], where))
+    if not recognised:
+        allow = _allow(package, value, where)
+        if allow is not None:
+            return allow
+        names = ", ".join(sorted(value)[:8])
+        message = (
+            f"package {package} defines none of deny, violation, warn, decision, allow ({names}): nothing to enforce"
+        )
+        out.append(notice("policy-no-gate-rules", message, path))
+    return out
+
+
+def _conventions(package: str, value: Mapping[str, Any], where: Module) -> list[Finding]:
+    """conftest's conventions: ``deny``/``violation``/``deny_reasons`` fail, ``warn`` warns."""
+    out: list[Finding] = []
+    for keys, make, code in ((FAIL_KEYS, error, "policy-deny"), (WARN_KEYS, warning, "policy-warn")):
+        for key in (k for k in keys if k in value):
+            items = _messages(value[key])
+            line = _rule_line(where.source, key)
+            if items is None:
+                found = type(value[key]).__name__
+                message = f"package {package}: '{key}' must be a set of messages, found {found}"
+                out.append(error("policy-bad-result", message, where.path, line))
+                continue
+            for item in items:
+                text, at, at_line = (f"{key} is true", None, None) if item is True else _message(item)
+                out.append(make(code, f"package {package}: {text}", at or where.path, at_line if at else line))
+    return out
+
+
+def _allow(package: str, value: Mapping[str, Any], where: Module) -> list[Finding] | None:
+    """A lone boolean ``allow``/``allow_merge``: false fails; ``None`` when the package has neither."""
+    for key in ("allow", "allow_merge"):
+        if key in value:
+            if value[key] is True:
+                return []
+            if value[key] is False:
+                return [
+                    error(
+                        "policy-deny", f"package {package}: {key} is false", where.path, _rule_line(where.source, key)
+                    )
+                ]
+            return [error("policy-bad-result", f"package {package}: '{key}' must be true or false", where.path)]
+    return None
+
+
+def _decision(package: str, decision: Any, where: Module) -> list[Finding]:
+    path, line = where.path, _rule_line(where.source, "decision")
+    if not isinstance(decision, Mapping) or not isinstance(decision.get("allow"), bool):
+        return [
+            error(
+                "policy-bad-result",
+                f"package {package}: 'decision' must be an object with a boolean 'allow'",
+                path,
+                line,
+            )
+        ]
+    out: list[Finding] = []
+    reasons = _messages(decision.get("reasons", []))
+    warnings_ = _messages(decision.get("warnings", []))
+    if reasons is None or warnings_ is None:
+        return [
+            error(
+                "policy-bad-result",
+                f"package {package}: decision.reasons and decision.warnings must be lists of messages",
+                path,
+                line,
+            )
+        ]
+    if decision["allow"] is False:
+        if not reasons:
+            out.append(
+                error("policy-deny", f"package {package}: decision.allow is false (no reason given)", path, line)
+            )
+        for item in reasons:
+            text, at, at_line = _message(item)
+            out.append(error("policy-deny", f"package {package}: {text}", at or path, at_line if at else line))
+    for item in warnings_:
+        text, at, at_line = _message(item)
+        out.append(warning("policy-warn", f"package {package}: {text}", at or path, at_line if at else line))
+    return out
+
+
+def _soften(findings: list[Finding]) -> list[Finding]:
+    return [
+        Finding(f.path, f.line, f.column, Severity.WARNING, f.code, f.message + " (not enforced: enforce: false)")
+        if f.severity is Severity.ERROR
+        else f
+        for f in findings
+    ]
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What one set of policies decided."""
+
+    findings: tuple[Finding, ...]
+    packages: tuple[Mapping[str, Any], ...]
+
+    @property
+    def status(self) -> Status:
+        """``fail``/``warn``/``pass`` from the findings."""
+        return status_from_findings(self.findings)
+
+
+def run_policies(
+    modules: Sequence[Module], data_input: Mapping[str, Any], engine: PolicyEngine, packages: Sequence[str] = ()
+) -> PolicyOutcome:
+    """Evaluate ``modules`` (or, when given, exactly ``packages``) and interpret every answer."""
+    owners: dict[str, list[Module]] = {}
+    for module in modules:
+        pkg = package_of(module.source)
+        if pkg is not None:
+            owners.setdefault(pkg, []).append(module)
+    names = list(packages) if packages else sorted(owners)
+    evaluation = engine.evaluate(modules, names, data_input)
+    findings: list[Finding] = []
+    for module in modules:
+        if module.path in evaluation.compile_errors:
+            message = evaluation.compile_errors[module.path]
+            line = _error_line(message)
+            broken = [
+                error(
+                    "policy-compile-error",
+                    f"{module.path} does not compile and was skipped: {message}",
+                    module.path,
+                    line,
+                )
+            ]
+            findings.extend(broken if module.enforce else _soften(broken))
+        elif package_of(module.source) is None:
+            findings.append(
+                error("policy-compile-error", f"{module.path} has no package clause and was skipped", module.path, 1)
+            )
+    report: list[Mapping[str, Any]] = []
+    for name, result in zip(names, evaluation.results, strict=True):
+        group = [m for m in owners.get(name, []) if m.path not in evaluation.compile_errors] or owners.get(name, [])
+        where = group[0] if group else Module(f"data.{name}", "", True, engine.name)
+        found = interpret(name, result, where)
+        if group and all(not m.enforce for m in group):
+            found = _soften(found)
+        findings.extend(found)
+        report.append(
+            {
+                "package": name,
+                "files": [m.path for m in group],
+                "result": result.kind,
+                "status": str(status_from_findings(found)),
+            }
+        )
+    return PolicyOutcome(tuple(findings), tuple(report))
+
+
+def _error_line(message: str) -> int | None:
+    found = re.search(r"-->\s*[^:\n]+:(\d+):\d+", message)
+    return int(found.group(1)) if found else None
+
+
+def _changed_policies(ctx: Context) -> list[str]:
+    base = {p for pat in POLICY_DIRS for p in ctx.paths("base", pat)}
+    head = {p for pat in POLICY_DIRS for p in ctx.paths("head", pat)}
+    paths = {p for p in base | head if ctx.base.files.get(p) != ctx.head.files.get(p)}
+    if ctx.base.files.get(layout.PIPELINE) != ctx.head.files.get(layout.PIPELINE):
+        paths.add(layout.PIPELINE)
+    sides: tuple[Side, ...] = ("base", "head")
+    for side in sides:
+        _, _, entries = repository_modules(ctx, side)
+        paths.update(e["path"] for e in entries if ctx.base.files.get(e["path"]) != ctx.head.files.get(e["path"]))
+    return sorted(paths)
+
+
+def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResult]) -> GateResult:
+    """Decide the ``policy`` gate with the base branch's policies; preview the head's when they differ."""
+    settings = policy_settings(ctx.settings.section("policy"))
+    data_input = build_input(ctx, upstream, settings.governance_owners)
+    library = library_modules() if settings.default_library and engine.name == "embedded" else []
+    modules, entry_findings, entries = repository_modules(ctx, "base")
+    all_modules = library + modules
+    if not all_modules and not settings.packages:
+        return GateResult(
+            GateId.POLICY, Status.SKIPPED, "no policies: the default library is off and the repository has none"
+        )
+    base = run_policies(all_modules, data_input, engine, settings.packages)
+    findings = [*entry_findings, *base.findings]
+    detail: dict[str, Any] = {"engine": engine.name, "packages": list(base.packages), "pipeline_policies": entries}
+    changed = _changed_policies(ctx)
+    if changed:
+        head_modules, head_entry_findings, _ = repository_modules(ctx, "head")
+        head = run_policies(library + head_modules, data_input, engine, settings.packages)
+        head_findings = [*head_entry_findings, *head.findings]
+        head_status = status_from_findings(head_findings)
+        detail["head"] = {
+            "status": str(head_status),
+            "changed": changed,
+            "packages": list(head.packages),
+            "findings": [
+                {"severity": str(f.severity), "code": f.code, "message": f.message, "path": f.path}
+                for f in head_findings
+            ],
+        }
+        head_errors = sum(1 for f in head_findings if f.severity is Severity.ERROR)
+        message = (
+            f"this pull request changes policies ({', '.join(changed)}): the gate is decided by the base versions; "
+            f"the head versions would decide: {head_status} ({head_errors} error(s)). "
+            "A governance owner should review the change."
+        )
+        findings.append(notice("policies-changed", message, changed[0]))
+    status = status_from_findings(findings)
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    summary = f"{len(base.packages)} package(s) evaluated by the {engine.name} engine"
+    if errors:
+        summary += f"; {errors} error(s)"
+    return GateResult(GateId.POLICY, status, summary, tuple(findings), detail)

@@ -1,0 +1,26 @@
+# Change bundles: a release bundle (one with `release_tag`) names its DRI and its window; a bundle that
+# handles personal data (`data.pii: true`) says where that data lives (`data.residency`).
+package changebot.bundles
+
+import rego.v1
+
+deny contains {"msg": msg, "path": b.path} if {
+	some b in input.bundles
+	b.spec.release_tag
+	not b.spec.owners.DRI
+	msg := sprintf("%s: release bundle %v has no owners.DRI (expected the directly responsible individual)", [b.path, b.spec.release_tag])
+}
+
+deny contains {"msg": msg, "path": b.path} if {
+	some b in input.bundles
+	b.spec.release_tag
+	not b.spec.window
+	msg := sprintf("%s: release bundle %v has no window {start, end}", [b.path, b.spec.release_tag])
+}
+
+deny contains {"msg": msg, "path": b.path} if {
+	some b in input.bundles
+	b.spec.data.pii == true
+	not b.spec.data.residency
+	msg := sprintf("%s: bundle handles PII (data.pii: true) but data.residency is not set (expected US, EU or GLOBAL)", [b.path])
+}
