@@ -26,6 +26,7 @@ class EmbeddedRego:
     """A ``PolicyEngine`` (see ``changebot.core.policy``) running regorus isolated, ``timeout_seconds`` per query."""
 
     timeout_seconds: float = 5.0
+    address_space: int = ADDRESS_SPACE
     name: str = "embedded"
 
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
@@ -33,9 +34,9 @@ class EmbeddedRego:
         header = {"modules": [{"path": m.path, "source": m.source} for m in modules], "input": data_input}
         queries = [f"data.{p}" for p in packages]
         if not queries:
-            queries_batch = run_items("rego", header, ["data"], self.timeout_seconds, ADDRESS_SPACE)
+            queries_batch = run_items("rego", header, ["data"], self.timeout_seconds, self.address_space)
             return Evaluation((), _compile_errors(queries_batch.notes))
-        batch = run_items("rego", header, queries, self.timeout_seconds, ADDRESS_SPACE)
+        batch = run_items("rego", header, queries, self.timeout_seconds, self.address_space)
         results: list[QueryResult] = []
         for outcome in batch.outcomes:
             if outcome.kind == "ok":

@@ -112,7 +112,7 @@ class _Child:
         with contextlib.suppress(BrokenPipeError):
             self.stdin.close()
         if code < 0:
-            return f"killed by signal {signal.Signals(-code).name}"
+            return f"was killed by signal {signal.Signals(-code).name}"
         return f"exited with status {code}"
 
 
