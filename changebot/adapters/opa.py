@@ -35,9 +35,9 @@ BACKOFF_SECONDS = 0.1
 
 
 class _Failure(Exception):
-    def __init__(self, code: str, message: str, retry: bool = False) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code, self.retry = code, retry
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class OpaServer:
         try:
             status, content_type, body = self._request(client, "POST", path, {"input": data_input})
         except _Failure as exc:
-            return QueryResult("error", message=f"{where}: {exc}", code=exc.code)
+            return QueryResult("error", message=f"{where} {exc}", code=exc.code)
         if status != 200:
             snippet = body[:200].decode("utf-8", "replace")
             return QueryResult("error", message=f"{where} answered HTTP {status}: {snippet}", code="policy-http-status")
@@ -110,18 +110,19 @@ class OpaServer:
         deadline = time.monotonic() + self.timeout_seconds
         attempt = 0
         while True:
+            attempt += 1
             try:
                 status, content_type, body = self._once(client, method, path, payload, deadline)
-                if status < 500 or attempt >= self.retries:
+                if status < 500:
                     return status, content_type, body
-                failure: _Failure = _Failure("policy-http-status", f"HTTP {status}", retry=True)
+                snippet = body[:200].decode("utf-8", "replace")
+                failure = _Failure("policy-http-status", f"answered HTTP {status}: {snippet}")
             except httpx.TimeoutException as exc:
                 raise _Failure("policy-timeout", f"no answer within {self.timeout_seconds:g} s") from exc
             except httpx.ConnectError as exc:
-                failure = _Failure("policy-unreachable", f"cannot connect ({exc})", retry=True)
+                failure = _Failure("policy-unreachable", f"cannot connect ({exc})")
             except httpx.HTTPError as exc:
                 raise _Failure("policy-unreachable", f"{type(exc).__name__}: {exc}") from exc
-            attempt += 1
             delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
             if attempt > self.retries or time.monotonic() + delay >= deadline:
                 raise _Failure(failure.code, f"{failure} (after {attempt} attempt(s))")

@@ -124,7 +124,7 @@ def package_of(source: str) -> str | None:
 
 
 def _rule_line(source: str, name: str) -> int | None:
-    found = re.search(rf"^[ \t]*{re.escape(name)}\b", source, re.MULTILINE)
+    found = re.search(rf"^[ \t]*(?:default[ \t]+)?{re.escape(name)}\b", source, re.MULTILINE)
     return source.count("\n", 0, found.start()) + 1 if found else None
 
 
