@@ -51,14 +51,14 @@ EXPECTED_SUITE = [
         "policy-deny",
         "package maestro.gate: .maestro/changes/r.yaml: release bundle needs owners.DRI",
         ".maestro/policies/gate.rego",
-        26,
+        27,
     ),
     (
         "error",
         "policy-deny",
         "package maestro.gate: CI estimate is 120% of the hard cap",
         ".maestro/policies/gate.rego",
-        26,
+        27,
     ),
     ("warning", "policy-warn", "package maestro.gate: large PR: 4 files", ".maestro/policies/gate.rego", 27),
     (
