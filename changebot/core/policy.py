@@ -379,7 +379,13 @@ def run_policies(
             )
     report: list[Mapping[str, Any]] = []
     for name, result in zip(names, evaluation.results, strict=True):
-        group = [m for m in owners.get(name, []) if m.path not in evaluation.compile_errors] or owners.get(name, [])
+        declared = owners.get(name, [])
+        group = [m for m in declared if m.path not in evaluation.compile_errors]
+        if declared and not group:  # every file of the package failed to compile: already reported
+            report.append(
+                {"package": name, "files": [m.path for m in declared], "result": "not-compiled", "status": "fail"}
+            )
+            continue
         where = group[0] if group else Module(f"data.{name}", "", True, engine.name)
         found = interpret(name, result, where)
         if group and all(not m.enforce for m in group):

@@ -19,8 +19,9 @@ test_approval_by_non_owner_fails if {
 	count(governance.deny) == 1 with input as object.union(base, {"pr": {"approvals": ["mallory"]}})
 }
 
-test_no_owners_configured_fails if {
-	some msg in governance.deny with input as object.union(base, {"governance": {"owners": []}})
+test_no_owners_configured_warns if {
+	count(governance.deny) == 0 with input as object.union(base, {"governance": {"owners": []}})
+	some msg in governance.warn with input as object.union(base, {"governance": {"owners": []}})
 	contains(msg, "no governance owners are configured")
 }
 
