@@ -11,9 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 from changebot.adapters import git as gitio
+from changebot.adapters import jsbox
 from changebot.adapters.jsbox import QuickJs
 from changebot.adapters.opa import OpaServer
 from changebot.adapters.rego import EmbeddedRego
+from changebot.adapters.worker import prestart
 from changebot.core import layout
 from changebot.core.context import Context, make_context
 from changebot.core.gate import ordered, verdict
@@ -92,12 +94,17 @@ def gates(ctx: Context, opa_url: str | None = None) -> list[GateResult]:
     freeze, budget and sequence are computed first: the ``policy`` gate's input document carries their results
     (and the ``rules`` gate's). The report order comes from ``core.gate.ordered``.
     """
+    engine = policy_engine(ctx, opa_url)
+    if isinstance(engine, EmbeddedRego):
+        prestart(engine.address_space)  # the sandbox children start while the other gates run
+    if layout.RULES in ctx.base.files:
+        prestart(jsbox.ADDRESS_SPACE)
     schema = schema_gate(ctx)
     freeze = skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version")
     budget = skipped(GateId.BUDGET, "CI budget is not evaluated in this version")
     sequence = skipped(GateId.SEQUENCE, "patch series are not evaluated in this version")
     rules = rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules"))))
-    policy = policy_gate(ctx, policy_engine(ctx, opa_url), [freeze, budget, sequence, rules])
+    policy = policy_gate(ctx, engine, [freeze, budget, sequence, rules])
     return [schema, rules, policy, freeze, budget, sequence]
 
 
