@@ -141,7 +141,7 @@ def test_undefined_and_empty_packages_fail_closed() -> None:
             None,
         )
     ]
-    outcome = run_policies([Module("p/allow.rego", only_allow)], suite_input(), EMBEDDED, ["not.there"])
+    outcome = run_policies([Module("p/allow.rego", only_allow)], suite_input(), EMBEDDED, ["no.such"])
     assert outcome.findings[0].code == "policy-undefined"
 
 
