@@ -2,8 +2,9 @@
 
 ``POST /v1/data/<path>`` with ``{"input": ...}`` answers ``{"result": value}``, or ``{}`` when the document is
 undefined, exactly as OPA does; ``GET /health`` answers 200. ``mode`` makes it misbehave: ``hang`` (never
-answers), ``500`` (always a server error, counting requests), ``flaky`` (500 on the first request, then
-normal), ``html`` (a 200 HTML page), ``empty`` (``{}`` for every query), ``list`` (a JSON list).
+answers), ``hang-post`` (healthy, but queries never answer), ``500`` (always a server error, counting
+requests), ``flaky`` (500 on the first request, then normal), ``html`` (a 200 HTML page), ``empty`` (``{}``
+for every query), ``list`` (a JSON list).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = json.loads(self.rfile.read(length) or b"{}")
         mode = self.server.mode
+        if mode == "hang-post":
+            self.server.stop.wait(30)
+            return
         if mode == "500" or (mode == "flaky" and self.server.requests == 1):
             self._send(500, b'{"code": "internal_error"}')
             return

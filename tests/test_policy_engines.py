@@ -243,7 +243,8 @@ def _free_port() -> int:
         ("html", "policy-not-json", "answered text/html, not JSON: '<html><body>502 Bad Gateway</body></html>'"),
         ("empty", "policy-undefined", "data.team.shared is undefined (no decision): failing closed"),
         ("list", "policy-bad-result", "answered JSON list, expected an object"),
-        ("hang", "policy-timeout", "no answer within 1 s"),
+        ("hang", "policy-timeout", "OPA health check at"),
+        ("hang-post", "policy-timeout", "/v1/data/team/shared: no answer within 1 s"),
     ],
 )
 def test_misbehaving_opa_servers_fail_closed(mode: str, code: str, text: str) -> None:

@@ -86,7 +86,7 @@ class OpaServer:
         try:
             status, content_type, body = self._request(client, "POST", path, {"input": data_input})
         except _Failure as exc:
-            return QueryResult("error", message=f"{where} {exc}", code=exc.code)
+            return QueryResult("error", message=f"{where}: {exc}", code=exc.code)
         if status != 200:
             snippet = body[:200].decode("utf-8", "replace")
             return QueryResult("error", message=f"{where} answered HTTP {status}: {snippet}", code="policy-http-status")

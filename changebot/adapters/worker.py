@@ -123,7 +123,9 @@ _WARM: list[_Child] = []
 def prestart(address_space: int | None = None) -> None:
     """Start a child now, so that its interpreter start-up overlaps other work; the next ``run_items`` with the
     same ``address_space`` uses it. A warm child that is never used exits when changebot does (its stdin closes)."""
-    _WARM.append(_Child(address_space))
+    _WARM[:] = [c for c in _WARM if c.proc.poll() is None]
+    if not any(c.address_space == address_space for c in _WARM):
+        _WARM.append(_Child(address_space))
 
 
 def _child(address_space: int | None) -> _Child:
