@@ -268,7 +268,7 @@ def test_input_document_matches_its_schema_and_carries_upstream_gates() -> None:
         {".maestro/rules.json": "[]"},
         {
             ".maestro/rules.json": "[]",
-            ".maestro/changes/20250101-a.yaml": "release_tag: v1\n",
+            ".maestro/changes/20250101-a.yaml": "area: multi\nrelease_tag: v1\n",
             ".maestro/plan-x.yaml": "plan: x\n",
         },
         labels=("a",),
@@ -309,11 +309,19 @@ def test_input_document_matches_its_schema_and_carries_upstream_gates() -> None:
     assert document["governance"] == {"changed": [".maestro/rules.json"], "owners": ["ana"]}
     assert document["pr"]["approvals"] == ["bo"]
     assert document["plans"] == [{"path": ".maestro/plan-x.yaml", "spec": {"plan": "x"}}]
+    assert document["bundles"] == [
+        {"path": ".maestro/changes/20250101-a.yaml", "spec": {"area": "multi", "release_tag": "v1"}}
+    ]
 
     result = policy_gate(ctx, EmbeddedRego(), [freeze, budget, sequence])
     messages = [f.message for f in result.findings]
     assert "package changebot.freeze: branch main is frozen (EOQ) and no override is in force" in messages
-    assert any(
-        m.startswith("package changebot.bundles: .maestro/changes/20250101-a.yaml: release bundle v1 has no owners.DRI")
-        for m in messages
+    bundle = [f for f in result.findings if f.message.startswith("package changebot.bundles:")]
+    assert [(f.code, f.path, f.line) for f in bundle] == [
+        ("policy-deny", ".maestro/changes/20250101-a.yaml", 2),
+        ("policy-deny", ".maestro/changes/20250101-a.yaml", 2),
+    ]
+    assert bundle[0].message == (
+        "package changebot.bundles: .maestro/changes/20250101-a.yaml: release bundle v1 has no owners.DRI "
+        "(expected the directly responsible individual)"
     )

@@ -1,4 +1,6 @@
-"""The sandbox child: ``python -I -m changebot.adapters.sandbox`` (started by ``changebot.adapters.worker``).
+"""The sandbox child: ``python -I .../changebot/adapters/sandbox.py`` (started by ``changebot.adapters.worker``).
+
+It imports only the standard library and the engine it needs, never changebot itself, so it can run by path.
 
 It reads one JSON request line on stdin and answers on stdout, one JSON line per item (see ``worker`` for the
 protocol). It does nothing else: no files, no network, no environment beyond what the parent passes. Two

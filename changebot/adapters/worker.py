@@ -2,7 +2,7 @@
 
 The engines changebot embeds are native code: a policy that loops, a regular expression that backtracks for
 ever, or a bug in the engine could hang or kill the process that runs it. So they never run in changebot's
-process. ``run_items`` starts ``python -I -m changebot.adapters.sandbox``, sends it one JSON request line with a
+process. ``run_items`` starts ``python -I .../changebot/adapters/sandbox.py``, sends it one JSON request line with a
 list of *items* (one rule, one query), and reads back one JSON line per item as the child finishes it::
 
     parent                                   child (changebot.adapters.sandbox)
@@ -30,8 +30,12 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+#: The child's program. It imports nothing from changebot, so it runs by path in isolated mode (``-I``: no
+#: environment variables, no user site, no current directory on ``sys.path``) wherever changebot is installed.
+SANDBOX = Path(__file__).resolve().with_name("sandbox.py")
 #: Seconds a fresh child may take to start and import its engine, on top of the first item's deadline.
 STARTUP_SECONDS = 5.0
 #: Largest reply line accepted from a child.
@@ -62,7 +66,7 @@ class _Child:
         if address_space:
             env["CHANGEBOT_SANDBOX_AS"] = str(address_space)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "changebot.adapters.sandbox"],
+            [sys.executable, "-I", str(SANDBOX)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -197,13 +197,29 @@ def library_modules() -> list[Module]:
     ]
 
 
-def _message(item: Any) -> tuple[str, str | None, int | None]:
+#: Finds the line of a key in a repository file: ``(path, json path) -> line``.
+Locate = Callable[[str, tuple[str | int, ...]], int | None]
+
+
+def _no_lines(path: str, key: tuple[str | int, ...]) -> int | None:
+    del path, key
+    return None
+
+
+def _message(item: Any, locate: Locate = _no_lines) -> tuple[str, str | None, int | None]:
+    """(text, path, line) of one message: a string, or ``{msg, path, line}``, or ``{msg, path, key}`` where
+    ``key`` is the JSON path (a list, or a dotted string) of the value the message is about."""
     if isinstance(item, str):
         return item, None, None
     if isinstance(item, Mapping):
         text = item.get("msg", item.get("message"))
         path = item.get("path") if isinstance(item.get("path"), str) else None
         line = item.get("line") if isinstance(item.get("line"), int) else None
+        key = item.get("key")
+        if isinstance(key, str):
+            key = key.split(".")
+        if path is not None and line is None and isinstance(key, list):
+            line = locate(path, tuple(k for k in key if isinstance(k, str | int)))
         return (text if isinstance(text, str) else json.dumps(item, sort_keys=True)), path, line
     return json.dumps(item, sort_keys=True), None, None
 
@@ -219,7 +235,7 @@ def _messages(value: Any) -> list[Any] | None:
     return None
 
 
-def interpret(package: str, result: QueryResult, where: Module) -> list[Finding]:
+def interpret(package: str, result: QueryResult, where: Module, locate: Locate = _no_lines) -> list[Finding]:
     """Findings for one package's answer (before ``enforce`` is applied)."""
     path = where.path
     if result.kind == "undefined":
@@ -239,10 +255,10 @@ def interpret(package: str, result: QueryResult, where: Module) -> list[Finding]
     if not value:
         message = f"package {package}: data.{package} is empty (no deny, warn or decision is defined): failing closed"
         return [error("policy-undefined", message, path)]
-    out = _conventions(package, value, where)
+    out = _conventions(package, value, where, locate)
     recognised = any(key in value for key in (*FAIL_KEYS, *WARN_KEYS, "decision"))
     if "decision" in value:
-        out.extend(_decision(package, value["decision"], where))
+        out.extend(_decision(package, value["decision"], where, locate))
     if not recognised:
         allow = _allow(package, value, where)
         if allow is not None:
@@ -255,7 +271,7 @@ def interpret(package: str, result: QueryResult, where: Module) -> list[Finding]
     return out
 
 
-def _conventions(package: str, value: Mapping[str, Any], where: Module) -> list[Finding]:
+def _conventions(package: str, value: Mapping[str, Any], where: Module, locate: Locate) -> list[Finding]:
     """conftest's conventions: ``deny``/``violation``/``deny_reasons`` fail, ``warn`` warns."""
     out: list[Finding] = []
     for keys, make, code in ((FAIL_KEYS, error, "policy-deny"), (WARN_KEYS, warning, "policy-warn")):
@@ -268,7 +284,7 @@ def _conventions(package: str, value: Mapping[str, Any], where: Module) -> list[
                 out.append(error("policy-bad-result", message, where.path, line))
                 continue
             for item in items:
-                text, at, at_line = (f"{key} is true", None, None) if item is True else _message(item)
+                text, at, at_line = (f"{key} is true", None, None) if item is True else _message(item, locate)
                 out.append(make(code, f"package {package}: {text}", at or where.path, at_line if at else line))
     return out
 
@@ -289,7 +305,7 @@ def _allow(package: str, value: Mapping[str, Any], where: Module) -> list[Findin
     return None
 
 
-def _decision(package: str, decision: Any, where: Module) -> list[Finding]:
+def _decision(package: str, decision: Any, where: Module, locate: Locate) -> list[Finding]:
     path, line = where.path, _rule_line(where.source, "decision")
     if not isinstance(decision, Mapping) or not isinstance(decision.get("allow"), bool):
         return [
@@ -318,10 +334,10 @@ def _decision(package: str, decision: Any, where: Module) -> list[Finding]:
                 error("policy-deny", f"package {package}: decision.allow is false (no reason given)", path, line)
             )
         for item in reasons:
-            text, at, at_line = _message(item)
+            text, at, at_line = _message(item, locate)
             out.append(error("policy-deny", f"package {package}: {text}", at or path, at_line if at else line))
     for item in warnings_:
-        text, at, at_line = _message(item)
+        text, at, at_line = _message(item, locate)
         out.append(warning("policy-warn", f"package {package}: {text}", at or path, at_line if at else line))
     return out
 
@@ -349,7 +365,11 @@ class PolicyOutcome:
 
 
 def run_policies(
-    modules: Sequence[Module], data_input: Mapping[str, Any], engine: PolicyEngine, packages: Sequence[str] = ()
+    modules: Sequence[Module],
+    data_input: Mapping[str, Any],
+    engine: PolicyEngine,
+    packages: Sequence[str] = (),
+    locate: Locate = _no_lines,
 ) -> PolicyOutcome:
     """Evaluate ``modules`` (or, when given, exactly ``packages``) and interpret every answer."""
     owners: dict[str, list[Module]] = {}
@@ -387,7 +407,7 @@ def run_policies(
             )
             continue
         where = group[0] if group else Module(f"data.{name}", "", True, engine.name)
-        found = interpret(name, result, where)
+        found = interpret(name, result, where, locate)
         if group and all(not m.enforce for m in group):
             found = _soften(found)
         findings.extend(found)
@@ -420,6 +440,16 @@ def _changed_policies(ctx: Context) -> list[str]:
     return sorted(paths)
 
 
+def _locator(ctx: Context) -> Locate:
+    """Lines of keys in the files policies talk about: proposals from the head, the rest from the base."""
+
+    def locate(path: str, key: tuple[str | int, ...]) -> int | None:
+        loaded = ctx.proposal(path) if layout.is_proposal(path) else ctx.governance(path)
+        return loaded.document.line(key) if loaded is not None and loaded.document is not None else None
+
+    return locate
+
+
 def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResult]) -> GateResult:
     """Decide the ``policy`` gate with the base branch's policies; preview the head's when they differ."""
     settings = policy_settings(ctx.settings.section("policy"))
@@ -431,13 +461,14 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
         return GateResult(
             GateId.POLICY, Status.SKIPPED, "no policies: the default library is off and the repository has none"
         )
-    base = run_policies(all_modules, data_input, engine, settings.packages)
+    locate = _locator(ctx)
+    base = run_policies(all_modules, data_input, engine, settings.packages, locate)
     findings = [*entry_findings, *base.findings]
     detail: dict[str, Any] = {"engine": engine.name, "packages": list(base.packages), "pipeline_policies": entries}
     changed = _changed_policies(ctx)
     if changed:
         head_modules, head_entry_findings, _ = repository_modules(ctx, "head")
-        head = run_policies(library + head_modules, data_input, engine, settings.packages)
+        head = run_policies(library + head_modules, data_input, engine, settings.packages, locate)
         head_findings = [*head_entry_findings, *head.findings]
         head_status = status_from_findings(head_findings)
         detail["head"] = {
