@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -213,9 +217,41 @@ def test_every_library_policy_has_tests() -> None:
 # --- OPA over HTTP ------------------------------------------------------------------------------------------
 
 
-def test_http_path_gives_identical_decisions() -> None:
-    with opa_double(SUITE) as server:
-        over_http = run_policies(MODULES, SUITE_INPUT, OpaServer(server.url, timeout_seconds=5))
+@contextmanager
+def real_opa(tmp_path: Path) -> Iterator[str]:
+    """``opa run --server`` on a free loopback port with the suite loaded. The suite mixes v0 syntax and v1 files
+    that ``import rego.v1``, which OPA 1.x reads together with ``--v0-compatible``."""
+    binary = shutil.which("opa")
+    if binary is None:
+        pytest.skip("no opa binary on PATH: the loopback OPA double covers the HTTP path")
+    for path, source in SUITE.items():
+        (tmp_path / Path(path).name).write_text(source, encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "run", "--server", "--addr", f"127.0.0.1:{port}", "--v0-compatible", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while OpaServer(url, timeout_seconds=0.5, retries=0).health() is not None:
+            assert time.monotonic() < deadline, "opa did not become healthy within 10 s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@pytest.mark.parametrize("server_kind", ["double", "opa-binary"])
+def test_http_path_gives_identical_decisions(server_kind: str, tmp_path: Path) -> None:
+    if server_kind == "double":
+        with opa_double(SUITE) as server:
+            over_http = run_policies(MODULES, SUITE_INPUT, OpaServer(server.url, timeout_seconds=5))
+    else:
+        with real_opa(tmp_path) as url:
+            over_http = run_policies(MODULES, SUITE_INPUT, OpaServer(url, timeout_seconds=5))
     embedded = run_policies(MODULES, SUITE_INPUT, EMBEDDED)
     assert summary(over_http) == summary(embedded) == EXPECTED_SUITE
     assert over_http.packages == embedded.packages
