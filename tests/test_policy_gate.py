@@ -322,6 +322,5 @@ def test_input_document_matches_its_schema_and_carries_upstream_gates() -> None:
         ("policy-deny", ".maestro/changes/20250101-a.yaml", 2),
     ]
     assert bundle[0].message == (
-        "package changebot.bundles: .maestro/changes/20250101-a.yaml: release bundle v1 has no owners.DRI "
-        "(expected the directly responsible individual)"
+        "package changebot.bundles: release bundle v1 has no owners.DRI (expected the directly responsible individual)"
     )

@@ -9,19 +9,19 @@ deny contains {"msg": msg, "path": b.path, "key": "release_tag"} if {
 	some b in input.bundles
 	b.spec.release_tag
 	not b.spec.owners.DRI
-	msg := sprintf("%s: release bundle %v has no owners.DRI (expected the directly responsible individual)", [b.path, b.spec.release_tag])
+	msg := sprintf("release bundle %v has no owners.DRI (expected the directly responsible individual)", [b.spec.release_tag])
 }
 
 deny contains {"msg": msg, "path": b.path, "key": "release_tag"} if {
 	some b in input.bundles
 	b.spec.release_tag
 	not b.spec.window
-	msg := sprintf("%s: release bundle %v has no window {start, end}", [b.path, b.spec.release_tag])
+	msg := sprintf("release bundle %v has no window {start, end}", [b.spec.release_tag])
 }
 
 deny contains {"msg": msg, "path": b.path, "key": "data.pii"} if {
 	some b in input.bundles
 	b.spec.data.pii == true
 	not b.spec.data.residency
-	msg := sprintf("%s: bundle handles PII (data.pii: true) but data.residency is not set (expected US, EU or GLOBAL)", [b.path])
+	msg := "bundle handles PII (data.pii: true) but data.residency is not set (expected US, EU or GLOBAL)"
 }
