@@ -458,9 +458,12 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
     modules, entry_findings, entries = repository_modules(ctx, "base")
     all_modules = library + modules
     if not all_modules and not settings.packages:
-        return GateResult(
-            GateId.POLICY, Status.SKIPPED, "no policies: the default library is off and the repository has none"
+        reason = (
+            "no packages to ask the OPA server about: the repository has no policies and policy.packages is empty"
+            if engine.name == "opa"
+            else "no policies: the default library is off and the repository has none"
         )
+        return GateResult(GateId.POLICY, Status.SKIPPED, reason)
     locate = _locator(ctx)
     base = run_policies(all_modules, data_input, engine, settings.packages, locate)
     findings = [*entry_findings, *base.findings]
