@@ -22,7 +22,8 @@ from changebot.adapters.jsbox import QuickJs
 from changebot.adapters.opa import OpaServer
 from changebot.adapters.rego import EmbeddedRego
 from changebot.core.context import Context, make_context
-from changebot.core.policy import Module, run_policies
+from changebot.core.decisions import Module
+from changebot.core.policy import run_policies
 from changebot.core.policy_input import build_input
 from changebot.core.rules import rules_gate
 from changebot.core.settings import DEFAULT_SETTINGS

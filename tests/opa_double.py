@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from changebot.adapters.rego import EmbeddedRego
-from changebot.core.policy import Module
+from changebot.core.decisions import Module
 
 
 class _Server(ThreadingHTTPServer):

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from changebot.core.policy import Evaluation, Module, QueryResult
+from changebot.core.decisions import Evaluation, Module, QueryResult
 
 if TYPE_CHECKING:
     import httpx

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from changebot.adapters.worker import run_items
-from changebot.core.policy import Evaluation, Module, QueryResult
+from changebot.core.decisions import Evaluation, Module, QueryResult
 
 #: Address-space cap of the child.
 ADDRESS_SPACE = 2 * 1024 * 1024 * 1024
