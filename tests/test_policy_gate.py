@@ -179,11 +179,13 @@ def test_pipeline_policies_entries(make_repo: Callable[..., GitRepo], capsys: py
         "policies:\n"
         "  - path: .ci/policies/release.rego\n    enforce: false\n    actions: [promote, rollback]\n"
         "  - path: .ci/policies/missing.rego\n    enforce: true\n"
+        "  - path: policy/elsewhere.rego\n"
     )
     repo = make_repo(
         {
             ".maestro/pipeline.yaml": pipeline,
             ".ci/policies/release.rego": DENY_POLICY,
+            "policy/elsewhere.rego": DENY_POLICY,
             ".maestro/changebot.yaml": NO_LIBRARY,
         }
     )
@@ -196,9 +198,17 @@ def test_pipeline_policies_entries(make_repo: Callable[..., GitRepo], capsys: py
         (
             "error",
             "policy-missing",
-            "policies[1] names .ci/policies/missing.rego, which the base branch does not have (or is unreadable)",
+            "policies[1] names .ci/policies/missing.rego, which the base branch does not have",
             ".maestro/pipeline.yaml",
             7,
+        ),
+        (
+            "error",
+            "policy-missing",
+            "policies[2] names policy/elsewhere.rego, which changebot does not read: keep policies under "
+            ".maestro/policies/ or .ci/policies/",
+            ".maestro/pipeline.yaml",
+            9,
         ),
         (
             "warning",

@@ -103,6 +103,18 @@ def _text(ctx: Context, side: Side, path: str) -> str | None:
         return None
 
 
+def _missing(ctx: Context, side: Side, n: int, path: str) -> str:
+    files = ctx.files(side)
+    if path in files.files:
+        return f"policies[{n}] names {path}, which is not UTF-8 text or is too large to read"
+    if path in files.paths:
+        return (
+            f"policies[{n}] names {path}, which changebot does not read: keep policies under "
+            ".maestro/policies/ or .ci/policies/"
+        )
+    return f"policies[{n}] names {path}, which the {side} branch does not have"
+
+
 def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Finding], list[dict[str, Any]]]:
     """The repository's policies on ``side``: modules, findings about missing entries, pipeline entries."""
     modules: dict[str, Module] = {}
@@ -137,14 +149,7 @@ def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Fin
             entries.append({"path": path, "enforce": enforce, "actions": actions})
             text = _text(ctx, side, path)
             if text is None:
-                findings.append(
-                    error(
-                        "policy-missing",
-                        f"policies[{n}] names {path}, which the {side} branch does not have (or is unreadable)",
-                        layout.PIPELINE,
-                        line,
-                    )
-                )
+                findings.append(error("policy-missing", _missing(ctx, side, n, path), layout.PIPELINE, line))
                 continue
             modules[path] = Module(path, text, enforce)
     return list(modules.values()), findings, entries
