@@ -211,3 +211,10 @@ def test_head_version_is_previewed_not_enforced() -> None:
         "would decide: pass, 0 action(s). A governance owner should review the change."
     )
     assert result.detail["head"]["status"] == "pass"
+
+
+def test_unreadable_base_rules_fail_the_gate() -> None:
+    result = rules_gate(context({RULES: '[{"id": "a",}]'}), RUN)
+    assert result.status is Status.FAIL
+    assert result.summary == ".maestro/rules.json on the base branch cannot be read"
+    assert [(f.code, f.path, f.line) for f in result.findings] == [("json-syntax", RULES, 1)]

@@ -255,9 +255,8 @@ class RulesOutcome:
 _SCRIPT_CODES = {"timeout": "rule-timeout", "memory": "rule-out-of-memory", "crashed": "rule-crashed"}
 
 
-def evaluate(doc: Document, payload: Mapping[str, Any], run: ScriptRunner, settings: RulesSettings) -> RulesOutcome:
-    """Evaluate one rules document."""
-    del settings  # the runner carries the limits; kept for symmetry with the policy gate
+def evaluate(doc: Document, payload: Mapping[str, Any], run: ScriptRunner) -> RulesOutcome:
+    """Evaluate one rules document (the runner carries the sandbox limits)."""
     path = layout.RULES
     rules, findings = parse_rules(doc)
     candidates: list[Rule] = []
@@ -333,7 +332,6 @@ def _load(ctx: Context, side: Side) -> tuple[Document | None, tuple[Finding, ...
 
 def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
     """Decide the ``rules`` gate from the base branch's rules.json; preview the head's when it differs."""
-    settings = rules_settings(ctx.settings.section("rules"))
     payload = build_payload(ctx)
     base_doc, base_problems = _load(ctx, "base")
     changed = ctx.base.files.get(layout.RULES) != ctx.head.files.get(layout.RULES)
@@ -342,7 +340,7 @@ def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
     if changed:
         head_doc, head_problems = _load(ctx, "head")
         if head_doc is not None:
-            head = evaluate(head_doc, payload, run, settings)
+            head = evaluate(head_doc, payload, run)
             head_detail = {
                 "status": str(head.status),
                 "actions": actions_to_json(head.actions),
@@ -368,7 +366,7 @@ def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
         if head_detail is None:
             return result
         return GateResult(GateId.RULES, Status.SKIPPED, result.summary, tuple(extra), {"head": head_detail})
-    base = evaluate(base_doc, payload, run, settings)
+    base = evaluate(base_doc, payload, run)
     findings = (*base.findings, *extra)
     status = base.status
     matched = sum(1 for r in base.results if r.get("matched"))
