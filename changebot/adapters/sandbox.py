@@ -28,10 +28,14 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+#: The reply channel: a private copy of the original stdout. File descriptor 1 itself is pointed at /dev/null in
+#: ``main`` so that nothing an engine prints (a Rego ``print``, a native library's diagnostics) can corrupt it.
+_OUT: list[Any] = [sys.stdout.buffer]
+
 
 def _emit(message: Mapping[str, Any]) -> None:
-    sys.stdout.buffer.write(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
-    sys.stdout.buffer.flush()
+    _OUT[0].write(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
+    _OUT[0].flush()
 
 
 def _js_kind(text: str) -> str:
@@ -150,6 +154,10 @@ def main() -> None:
         import resource  # noqa: PLC0415 - imported only in the child that needs it
 
         resource.setrlimit(resource.RLIMIT_AS, (int(limit), int(limit)))
+    _OUT[0] = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     request = json.loads(sys.stdin.buffer.readline())
     if request.get("op") == "js":
         _run_js(request)
