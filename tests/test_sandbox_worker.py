@@ -51,9 +51,3 @@ def test_prestart_keeps_one_warm_child_per_limit() -> None:
     batch = run_items("js", {"payload": {"n": 1}}, [OK], 5.0, 123 * 1024 * 1024)
     assert batch.outcomes[0].value is True
     assert not any(c.address_space == 123 * 1024 * 1024 for c in worker._WARM)
-
-
-def test_what_an_engine_prints_cannot_corrupt_the_replies() -> None:
-    noisy = 'package p\n\nimport rego.v1\n\ndeny contains "x" if {\n\tprint("{\\"i\\": 0, \\"kind\\": \\"ok\\"}")\n}\n'
-    batch = run_items("rego", {"modules": [{"path": "p.rego", "source": noisy}], "input": {}}, ["data.p"], 5.0)
-    assert [(o.kind, o.value) for o in batch.outcomes] == [("ok", {"deny": ["x"]})]
