@@ -1,10 +1,11 @@
 """A loopback server speaking OPA's REST Data API, backed by the embedded engine (or misbehaving on purpose).
 
 ``POST /v1/data/<path>`` with ``{"input": ...}`` answers ``{"result": value}``, or ``{}`` when the document is
-undefined, exactly as OPA does; ``GET /health`` answers 200. ``mode`` makes it misbehave: ``hang`` (never
-answers), ``hang-post`` (healthy, but queries never answer), ``500`` (always a server error, counting
-requests), ``flaky`` (500 on the first request, then normal), ``html`` (a 200 HTML page), ``empty`` (``{}``
-for every query), ``list`` (a JSON list).
+undefined, exactly as OPA does; ``GET /health`` answers 200. ``mode`` makes it misbehave:
+
+``hang`` never answers; ``hang-post`` is healthy but never answers a query; ``trickle`` sends a body one byte
+at a time; ``500`` always answers a server error (``requests`` counts them); ``flaky`` answers 500 to the first
+request, then normally; ``html`` answers a 200 HTML page; ``empty`` answers ``{}``; ``list`` a JSON list.
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ class _Handler(BaseHTTPRequestHandler):
         mode = self.server.mode
         if mode == "hang-post":
             self.server.stop.wait(30)
+            return
+        if mode == "trickle":  # headers at once, then one byte every 0.2 s: each read is quick, the whole is not
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(50):
+                if self.server.stop.wait(0.2):
+                    return
+                self.wfile.write(b" ")
+                self.wfile.flush()
             return
         if mode == "500" or (mode == "flaky" and self.server.requests == 1):
             self._send(500, b'{"code": "internal_error"}')

@@ -282,6 +282,7 @@ def _free_port() -> int:
         ("list", "policy-bad-result", "answered JSON list, expected an object"),
         ("hang", "policy-timeout", "OPA health check at"),
         ("hang-post", "policy-timeout", "/v1/data/team/shared: no answer within 1 s"),
+        ("trickle", "policy-timeout", "/v1/data/team/shared: no answer within 1 s"),
     ],
 )
 def test_misbehaving_opa_servers_fail_closed(mode: str, code: str, text: str) -> None:
