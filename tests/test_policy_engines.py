@@ -321,3 +321,14 @@ def test_nothing_listening_is_unreachable() -> None:
 def test_health_check() -> None:
     with opa_double(SUITE) as server:
         assert OpaServer(server.url).health() is None
+
+
+def test_two_files_defining_allow_in_one_package() -> None:
+    first = 'package merge.allow\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.pr.title == "release"\n'
+    second = 'package merge.allow\n\nimport rego.v1\n\nallow if "hotfix" in input.pr.labels\n'
+    modules = [Module("a.rego", first), Module("b.rego", second)]
+    assert run_policies(modules, suite_input(title="release"), EMBEDDED).findings == ()
+    assert run_policies(modules, suite_input(title="x", labels=["hotfix"]), EMBEDDED).findings == ()
+    assert summary(run_policies(modules, suite_input(title="x"), EMBEDDED)) == [
+        ("error", "policy-deny", "package merge.allow: allow is false", "a.rego", 5)
+    ]

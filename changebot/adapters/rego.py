@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from changebot.adapters.worker import run_items
-from changebot.core.decisions import Evaluation, Module, QueryResult
+from changebot.core.decisions import GATE_RULES, Evaluation, Module, QueryResult
 
 #: Address-space cap of the child.
 ADDRESS_SPACE = 2 * 1024 * 1024 * 1024
@@ -32,7 +32,11 @@ class EmbeddedRego:
 
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
         """Compile ``modules`` (each on its own first, so one bad file does not hide the rest) and query packages."""
-        header = {"modules": [{"path": m.path, "source": m.source} for m in modules], "input": data_input}
+        header = {
+            "modules": [{"path": m.path, "source": m.source} for m in modules],
+            "input": data_input,
+            "rules": list(GATE_RULES),
+        }
         queries = [f"data.{p}" for p in packages]
         if not queries:
             queries_batch = run_items("rego", header, ["data"], self.timeout_seconds, self.address_space)

@@ -18,6 +18,8 @@ from changebot.model import Finding, error, notice, warning
 
 FAIL_KEYS = ("deny", "violation", "deny_reasons")
 WARN_KEYS = ("warn",)
+#: Every rule name the gate reads from a package.
+GATE_RULES = (*FAIL_KEYS, *WARN_KEYS, "decision", "allow", "allow_merge")
 
 
 @dataclass(frozen=True)
