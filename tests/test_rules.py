@@ -186,6 +186,18 @@ def test_json_logic_unknown_operator_is_an_error(when: object, text: str) -> Non
             6,
         ),
         ([{"id": "a", "if": 42, "then": []}], "rule-bad-if", "rule 'a': 'if' must be a JavaScript string", 4),
+        (
+            [rule("a", then=[{"do": "label", "with": {"labels": "automerge"}}])],
+            "rule-bad-action",
+            "rule 'a': with.labels of 'label' must be a list of strings",
+            8,
+        ),
+        (
+            [rule("a", then=[{"do": "comment", "with": {"body": ["x"]}}])],
+            "rule-bad-action",
+            "rule 'a': with.body of 'comment' must be a string, found list",
+            8,
+        ),
     ],
 )
 def test_malformed_rules_are_reported(rules: object, code: str, message: str, line: int) -> None:

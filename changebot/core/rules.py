@@ -132,7 +132,26 @@ def _parse_action(
             path,
             _line(doc, where),
         )
+    for key, value in with_.items():
+        expected = _WITH_TYPES.get(key)
+        if expected == "string" and not isinstance(value, str):
+            found = type(value).__name__
+            message = f"rule {rule_id!r}: with.{key} of {do!r} must be a string, found {found}"
+            return None, error("rule-bad-action", message, path, _line(doc, (*where, "with", key)))
+        if expected == "strings" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            message = f"rule {rule_id!r}: with.{key} of {do!r} must be a list of strings"
+            return None, error("rule-bad-action", message, path, _line(doc, (*where, "with", key)))
     return Action(rule_id, do, dict(with_)), None
+
+
+#: The types of the ``with`` keys changebot knows (others are passed through to the GitHub layer).
+_WITH_TYPES: Mapping[str, str] = {
+    "labels": "strings",
+    "reviewers": "strings",
+    "team_reviewers": "strings",
+    "body": "string",
+    "message": "string",
+}
 
 
 def parse_rules(doc: Document) -> tuple[list[Rule], list[Finding]]:
