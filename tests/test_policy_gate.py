@@ -334,3 +334,29 @@ def test_input_document_matches_its_schema_and_carries_upstream_gates() -> None:
     assert bundle[0].message == (
         "package changebot.bundles: release bundle v1 has no owners.DRI (expected the directly responsible individual)"
     )
+
+
+def test_pr_facts_from_flags_reach_rules_and_policies(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = rule(
+        "facts",
+        "payload.draft && payload.author === 'ana' && payload.kind === 'push' && payload.title === 'T' "
+        "&& payload.labels.join() === 'a,b' && payload.base === 'main'",
+    )
+    draft_policy = 'package facts\n\nimport rego.v1\n\ndeny contains "draft" if input.pr.draft\n'
+    repo = make_repo(
+        {
+            ".maestro/rules.json": dumps([facts]),
+            ".maestro/policies/facts.rego": draft_policy,
+            ".maestro/changebot.yaml": NO_LIBRARY,
+        }
+    )
+    args = ("--base", "main", "--head", "main", "--author", "ana", "--event", "push", "--title", "T")
+    code, doc = plan(repo, capsys, *args, "--label", "a", "--label", "b", "--draft")
+    assert code == 1
+    assert [a["rule"] for a in doc["actions"]] == ["facts"]
+    assert [f["message"] for f in gate_of(doc, "policy")["findings"]] == ["package facts: draft"]
+    code, doc = plan(repo, capsys, *args, "--label", "a", "--label", "b")
+    assert code == 0
+    assert doc["actions"] == []

@@ -66,6 +66,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="branch the PR targets, for the freeze gate (default: the --base ref's name; env CHANGEBOT_BRANCH)",
     )
     parser.add_argument(
+        "--draft",
+        action="store_true",
+        default=(env("--draft", "") or "").lower() in ("1", "true", "yes"),
+        help="the PR is a draft (env CHANGEBOT_DRAFT=true)",
+    )
+    parser.add_argument(
         "--approved-by",
         action="append",
         default=None,
@@ -93,6 +99,7 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
         author=args.author,
         title=args.title,
         labels=labels,
+        draft=args.draft,
         approvals=approvals,
     )
 
