@@ -6,6 +6,7 @@ the App render and publish what these functions return.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from changebot.core.rules import actions_from_json, rules_gate, rules_settings
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateId, GateResult, Plan, PullRequest, RepoFiles, skipped
+from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles, skipped
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,13 @@ def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
     return EmbeddedRego(settings.timeout_seconds)
 
 
-def gates(ctx: Context, opa_url: str | None = None) -> list[GateResult]:
+def gates(ctx: Context, overrides: Sequence[Override] = (), opa_url: str | None = None) -> list[GateResult]:
     """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``.
 
-    freeze, budget and sequence are computed first: the ``policy`` gate's input document carries their results
-    (and the ``rules`` gate's). The report order comes from ``core.gate.ordered``.
+    ``overrides`` are the break-glass overrides in force for this head (the GitHub layer decides which, see
+    ``core.override_rules.effective``); a gate that can be overridden takes them. freeze, budget and sequence
+    are computed first: the ``policy`` gate's input document carries their results (and the ``rules`` gate's).
+    The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server.
     """
     engine = policy_engine(ctx, opa_url)
     if isinstance(engine, EmbeddedRego):
@@ -108,9 +111,16 @@ def gates(ctx: Context, opa_url: str | None = None) -> list[GateResult]:
     return [schema, rules, policy, freeze, budget, sequence]
 
 
-def plan(ctx: Context, base: str | None = None, head: str | None = None, opa_url: str | None = None) -> Plan:
-    """The full plan for one pull request; the rules gate's planned actions become ``Plan.actions``."""
-    results = ordered(gates(ctx, opa_url))
+def plan(
+    ctx: Context,
+    base: str | None = None,
+    head: str | None = None,
+    overrides: Sequence[Override] = (),
+    opa_url: str | None = None,
+) -> Plan:
+    """The full plan for one pull request, with the overrides in force; the rules gate's planned actions
+    become ``Plan.actions``."""
+    results = ordered(gates(ctx, overrides, opa_url))
     actions = next((actions_from_json(g.detail.get("actions")) for g in results if g.id is GateId.RULES), ())
     return Plan(
         verdict=verdict(results),
