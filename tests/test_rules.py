@@ -90,6 +90,7 @@ def test_rule_without_if_or_when_always_matches() -> None:
     [
         ("while(true){}", "rule-timeout", "did not finish within the time limit (stopped after 50 ms)"),
         ("let a=[]; while(true){a.push(new Array(1e6).fill(1))}", "rule-out-of-memory", "exceeded the memory limit"),
+        ("new ArrayBuffer(1024 * 1024 * 1024).byteLength > 0", "rule-out-of-memory", "(limit 32 MiB)"),
         ("'x'.repeat(1<<30).length > 0", "rule-script-error", "failed: InternalError"),
         ("globalThis.process.exit(1)", "rule-script-error", "TypeError"),
         ("require('fs').readFileSync('/etc/passwd')", "rule-script-error", "'require' is not defined"),
