@@ -20,6 +20,7 @@ child for the items that remain: one bad rule costs its own deadline and never t
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -124,9 +125,16 @@ class _Child:
 _WARM: list[_Child] = []
 
 
+@atexit.register
+def _stop_warm() -> None:
+    """Stop pre-started children nobody used, so that none outlives changebot."""
+    while _WARM:
+        _WARM.pop().close()
+
+
 def prestart(address_space: int | None = None) -> None:
     """Start a child now, so that its interpreter start-up overlaps other work; the next ``run_items`` with the
-    same ``address_space`` uses it. A warm child that is never used exits when changebot does (its stdin closes)."""
+    same ``address_space`` uses it. A warm child that is never used is stopped when changebot exits."""
     _WARM[:] = [c for c in _WARM if c.proc.poll() is None]
     if not any(c.address_space == address_space for c in _WARM):
         _WARM.append(_Child(address_space))
