@@ -28,6 +28,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,27 +124,33 @@ class _Child:
 
 
 _WARM: list[_Child] = []
+_WARM_LOCK = threading.Lock()  # the App evaluates pull requests on several threads
 
 
 @atexit.register
 def _stop_warm() -> None:
     """Stop pre-started children nobody used, so that none outlives changebot."""
-    while _WARM:
-        _WARM.pop().close()
+    with _WARM_LOCK:
+        children = list(_WARM)
+        _WARM.clear()
+    for child in children:
+        child.close()
 
 
 def prestart(address_space: int | None = None) -> None:
     """Start a child now, so that its interpreter start-up overlaps other work; the next ``run_items`` with the
     same ``address_space`` uses it. A warm child that is never used is stopped when changebot exits."""
-    _WARM[:] = [c for c in _WARM if c.proc.poll() is None]
-    if not any(c.address_space == address_space for c in _WARM):
-        _WARM.append(_Child(address_space))
+    with _WARM_LOCK:
+        _WARM[:] = [c for c in _WARM if c.proc.poll() is None]
+        if not any(c.address_space == address_space for c in _WARM):
+            _WARM.append(_Child(address_space))
 
 
 def _child(address_space: int | None) -> _Child:
-    for n, child in enumerate(_WARM):
-        if child.address_space == address_space and child.proc.poll() is None:
-            return _WARM.pop(n)
+    with _WARM_LOCK:
+        for n, child in enumerate(_WARM):
+            if child.address_space == address_space and child.proc.poll() is None:
+                return _WARM.pop(n)
     return _Child(address_space)
 
 
