@@ -360,3 +360,18 @@ def test_pr_facts_from_flags_reach_rules_and_policies(
     code, doc = plan(repo, capsys, *args, "--label", "a", "--label", "b")
     assert code == 0
     assert doc["actions"] == []
+
+
+def test_head_policy_that_does_not_compile_is_previewed_not_enforced(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({".maestro/policies/nochart.rego": DENY_POLICY, ".maestro/changebot.yaml": NO_LIBRARY})
+    repo.branch("feature")
+    repo.commit({".maestro/policies/nochart.rego": "import rego.v1\npackage broken\n"})
+    code, doc = plan(repo, capsys, "--base", "main", "--head", "feature")
+    policy = gate_of(doc, "policy")
+    assert code == 0
+    assert policy["status"] == "pass"
+    assert codes(policy) == ["policies-changed"]
+    assert "the head versions would decide: fail (1 error(s))" in policy["findings"][0]["message"]
+    assert [f["code"] for f in policy["head"]["findings"]] == ["policy-compile-error"]
