@@ -318,8 +318,14 @@ def freeze_gate(ctx: Context, overrides: Sequence[Override]) -> GateResult:
             f"cannot judge freeze windows at {now.isoformat()}: changebot handles the years "
             f"{SUPPORTED_YEARS.start} to {SUPPORTED_YEARS.stop - 1}",
         )
-        unknown: dict[str, Any] = {"frozen": None, "branch": ctx.pr.base_branch or settings.default_branch, "windows": [],
-                   "open_at": None, "upcoming": [], "overrides": []}  # fmt: skip
+        unknown: dict[str, Any] = {
+            "frozen": None,
+            "branch": ctx.pr.base_branch or settings.default_branch,
+            "windows": [],
+            "open_at": None,
+            "upcoming": [],
+            "overrides": [],
+        }
         return GateResult(GateId.FREEZE, Status.FAIL, "the time to judge is out of range", (finding,), unknown)
     branch = ctx.pr.base_branch or settings.default_branch
     governed = any(fnmatchcase(branch, pattern) for pattern in settings.branches)
