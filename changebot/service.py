@@ -11,8 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 from changebot.adapters import git as gitio
+from changebot.adapters.ledger import SpendSource
 from changebot.core import layout
+from changebot.core.budget import budget_gate
 from changebot.core.context import Context, make_context
+from changebot.core.freeze_gate import freeze_gate
 from changebot.core.gate import ordered, verdict
 from changebot.core.load import Limits, load_any
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
@@ -72,19 +75,19 @@ def context(co: Checkout, pr: PullRequest, now: datetime) -> Context:
     return make_context(co.base, co.head, pr, now, co.settings, repo=str(co.root))
 
 
-def gates(ctx: Context) -> list[GateResult]:
+def gates(ctx: Context, spend: SpendSource | None = None) -> list[GateResult]:
     """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``."""
     return [
         schema_gate(ctx),
         skipped(GateId.RULES, "rules.json evaluation is not available in this version"),
         skipped(GateId.POLICY, "Rego policy evaluation is not available in this version"),
-        skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version"),
-        skipped(GateId.BUDGET, "CI budget is not evaluated in this version"),
+        freeze_gate(ctx, ()),
+        budget_gate(ctx, spend),
         skipped(GateId.SEQUENCE, "patch series are not evaluated in this version"),
     ]
 
 
-def plan(ctx: Context, base: str | None = None, head: str | None = None) -> Plan:
-    """The full plan for one pull request."""
-    results = ordered(gates(ctx))
+def plan(ctx: Context, base: str | None = None, head: str | None = None, spend: SpendSource | None = None) -> Plan:
+    """The full plan for one pull request; ``spend`` is the month-to-date source for the budget gate."""
+    results = ordered(gates(ctx, spend))
     return Plan(verdict=verdict(results), gates=results, now=ctx.now, pr=ctx.pr, repo=ctx.repo, base=base, head=head)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from changebot import service
+from changebot.cli.budget import add_ledger, head_branch, ledger
 from changebot.cli.common import (
     add_format,
     add_now,
@@ -65,6 +66,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME",
         help="branch the PR targets, for the freeze gate (default: the --base ref's name; env CHANGEBOT_BRANCH)",
     )
+    add_ledger(parser)
     parser.set_defaults(run=run)
 
 
@@ -72,15 +74,23 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
     """The PR facts given on the command line."""
     labels = tuple(args.label if args.label is not None else env_list("--label"))
     branch = args.branch or (args.base.removeprefix("origin/") if args.base else None)
-    return PullRequest(event=args.event, base_branch=branch, author=args.author, title=args.title, labels=labels)
+    return PullRequest(
+        event=args.event,
+        base_branch=branch,
+        head_branch=head_branch(args.head),
+        author=args.author,
+        title=args.title,
+        labels=labels,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status follows the verdict."""
     now = parse_now(args.now)
+    spend = ledger(args)
     co = service.checkout(args.repo, args.base, args.head)
     ctx = service.context(co, pull_request(args), now)
-    result = service.plan(ctx, args.base, args.head)
+    result = service.plan(ctx, args.base, args.head, spend)
     if args.format == "json":
         text = render_json(result)
     elif args.format == "markdown":
