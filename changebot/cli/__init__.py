@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from changebot import __version__
-from changebot.cli import budget, freeze, plan, validate
+from changebot.cli import action, budget, freeze, plan, validate
 from changebot.cli.common import env
 from changebot.errors import ChangebotError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (validate, plan, freeze, budget)
+COMMANDS = (validate, plan, freeze, budget, action)
 
 log = logging.getLogger("changebot")
 
