@@ -7,23 +7,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from changebot.core.audit import PullSummary, Span, audit
+from changebot.core.audit import PullSummary, audit
+from changebot.core.freeze import Window
 from changebot.model import GateId, Override
 
 DENVER = ZoneInfo("America/Denver")
 # Weekend freeze in Denver local time on the weekend DST ends (2025-11-02 02:00 MDT -> 01:00 MST):
 # Sat 2025-11-01 00:00 MDT (06:00Z) until Mon 2025-11-03 00:00 MST (07:00Z): 49 hours, not 48.
-WEEKEND = Span(
-    "Weekend freeze", "release-policy.yml", datetime(2025, 11, 1, tzinfo=DENVER), datetime(2025, 11, 3, tzinfo=DENVER)
+WEEKEND = Window(
+    datetime(2025, 11, 1, tzinfo=DENVER), datetime(2025, 11, 3, tzinfo=DENVER), "Weekend freeze", "release-policy.yml"
 )
-EOQ = Span(
-    "EOQ freeze", ".maestro/freeze_windows.json", datetime(2025, 12, 15, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC)
+EOQ = Window(
+    datetime(2025, 12, 15, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC), "EOQ freeze", ".maestro/freeze_windows.json"
 )
-LISTED = Span(
-    "Planned (inactive)",
-    "release-policy.yml",
+LISTED = Window(
     datetime(2025, 11, 10, tzinfo=UTC),
     datetime(2025, 11, 12, tzinfo=UTC),
+    "Planned (inactive)",
+    "release-policy.yml",
     enforced=False,
 )
 SINCE = datetime(2025, 10, 1, tzinfo=UTC)

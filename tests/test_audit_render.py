@@ -10,17 +10,18 @@ from datetime import UTC, datetime, timedelta
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
-from changebot.core.audit import PullSummary, Span, audit
+from changebot.core.audit import PullSummary, audit
+from changebot.core.freeze import Window
 from changebot.model import GateId, Override
 from changebot.render.audit import AUDIT_MARKER, render_audit_json, render_audit_markdown, render_audit_text
 from changebot.render.gantt import Bar, gantt
 
 NOW = datetime(2025, 12, 22, 12, tzinfo=UTC)
-EOQ = Span(
-    "EOQ freeze", ".maestro/freeze_windows.json", datetime(2025, 12, 15, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC)
+EOQ = Window(
+    datetime(2025, 12, 15, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC), "EOQ freeze", ".maestro/freeze_windows.json"
 )
-NEXT = Span(
-    "Black | Friday: <b>", "freeze_windows.json", datetime(2026, 1, 10, tzinfo=UTC), datetime(2026, 1, 12, tzinfo=UTC)
+NEXT = Window(
+    datetime(2026, 1, 10, tzinfo=UTC), datetime(2026, 1, 12, tzinfo=UTC), "Black | Friday: <b>", "freeze_windows.json"
 )
 
 
@@ -80,7 +81,7 @@ def test_markdown_tables_and_links_survive_github_rendering() -> None:
     rendered = github_html(body)
     assert rendered.count("<table>") == 2  # merged-in-freeze and upcoming; "expired unused" says None.
     rows = re.findall(r"<tr>(.*?)</tr>", rendered, re.DOTALL)
-    assert len(rows) == (1 + 2) + (1 + 2)  # header + PRs 1 and 2; header + PR 4 against two windows
+    assert len(rows) == (1 + 2) + (1 + 1)  # header + PRs 1 and 2; header + PR 4 with the first freeze it meets
     for number in (1, 2, 4):
         assert f'<a href="https://github.test/o/r/pull/{number}">#{number}</a>' in rendered
     assert "Fix | pipes in title" in html.unescape(rendered)  # the escaped pipe did not split the cell

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from changebot import __version__
-from changebot.cli import action, budget, freeze, plan, validate
+from changebot.cli import action, audit, budget, freeze, plan, validate
 from changebot.cli.common import env
 from changebot.errors import ChangebotError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (validate, plan, freeze, budget, action)
+COMMANDS = (validate, plan, freeze, budget, audit, action)
 
 log = logging.getLogger("changebot")
 

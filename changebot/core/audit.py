@@ -1,8 +1,8 @@
 """The freeze-window audit: what merged during a freeze, who allowed it, and what is about to freeze.
 
 Pure: the GitHub layer lists pull requests and reads the overrides stored in their sticky comments; the freeze
-layer expands calendars into spans; this module only compares instants. Every comparison is between aware
-datetimes (never ISO strings), and window ends are exclusive, as everywhere in changebot.
+layer expands calendars into windows (``core.freeze.Window``); this module only compares instants. Every
+comparison is between aware datetimes (never ISO strings), and window ends are exclusive, as everywhere.
 """
 
 from __future__ import annotations
@@ -11,22 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from changebot.core.freeze import Window
 from changebot.model import GateId, Override
-
-
-@dataclass(frozen=True)
-class Span:
-    """One concrete freeze interval ``[start, end)`` on the governed branches."""
-
-    name: str
-    source: str
-    start: datetime
-    end: datetime
-    enforced: bool = True
-
-    def contains(self, moment: datetime) -> bool:
-        """True when ``moment`` falls inside the span (end exclusive)."""
-        return self.start <= moment < self.end
 
 
 @dataclass(frozen=True)
@@ -48,7 +34,7 @@ class FrozenMerge:
     """A pull request merged into a frozen branch while a window was enforced."""
 
     pr: PullSummary
-    windows: tuple[Span, ...]
+    windows: tuple[Window, ...]
     override: Override | None
 
     @property
@@ -62,7 +48,7 @@ class Upcoming:
     """An open pull request whose target branch enters a freeze soon."""
 
     pr: PullSummary
-    window: Span
+    window: Window
 
 
 @dataclass(frozen=True)
@@ -85,7 +71,7 @@ class AuditReport:
     merged_in_freeze: tuple[FrozenMerge, ...]
     upcoming: tuple[Upcoming, ...]
     expired_unused: tuple[UnusedOverride, ...]
-    spans: tuple[Span, ...]
+    spans: tuple[Window, ...]
     merged_checked: int
 
     @property
@@ -105,7 +91,7 @@ def _covering_override(overrides: Sequence[Override], moment: datetime, head_sha
 def audit(
     merged: Iterable[PullSummary],
     open_prs: Iterable[PullSummary],
-    spans: Iterable[Span],
+    spans: Iterable[Window],
     overrides: Mapping[int, Sequence[Override]],
     branches: Iterable[str],
     since: datetime,
@@ -130,7 +116,7 @@ def audit(
         if pr.merged_at is None or pr.base_branch not in governed or not since <= pr.merged_at < until:
             continue
         judged += 1
-        hits = tuple(s for s in enforced if s.contains(pr.merged_at))
+        hits = tuple(s for s in enforced if s.covers(pr.merged_at))
         if not hits:
             continue
         override = _covering_override(overrides.get(pr.number, ()), pr.merged_at, pr.head_sha)
@@ -142,7 +128,9 @@ def audit(
     for pr in sorted(open_prs, key=lambda p: p.number):
         if pr.base_branch not in governed:
             continue
-        upcoming.extend(Upcoming(pr, s) for s in enforced if s.end > now and s.start < horizon)
+        coming = next((s for s in enforced if s.end > now and s.start < horizon), None)
+        if coming is not None:  # the first freeze it meets (or is already in); enforced is sorted by start
+            upcoming.append(Upcoming(pr, coming))
     unused: list[UnusedOverride] = []
     by_number = {pr.number: pr for pr in (*merged, *open_prs)}
     for number, recorded in sorted(overrides.items()):

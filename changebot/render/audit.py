@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from changebot.core.audit import AuditReport, FrozenMerge, Span
+from changebot.core.audit import AuditReport, FrozenMerge
+from changebot.core.freeze import Window
 from changebot.model import Override
 from changebot.render.gantt import Bar, gantt
 from changebot.render.markdown import escape_cell
@@ -34,14 +35,8 @@ def _override_json(override: Override | None) -> dict[str, Any] | None:
     }
 
 
-def _span_json(span: Span) -> dict[str, Any]:
-    return {
-        "name": span.name,
-        "source": span.source,
-        "start": _iso(span.start),
-        "end": _iso(span.end),
-        "enforced": span.enforced,
-    }
+def _span_json(span: Window) -> dict[str, Any]:
+    return span.to_json()  # local to the window's own zone, with its offset
 
 
 def report_to_json(report: AuditReport) -> dict[str, Any]:
@@ -129,7 +124,7 @@ def _link(number: int, url: str) -> str:
     return f"[#{number}]({url})" if url else f"#{number}"
 
 
-def calendar_chart(spans: tuple[Span, ...], now: datetime, days: int) -> str:
+def calendar_chart(spans: tuple[Window, ...], now: datetime, days: int) -> str:
     """The Gantt chart of the spans in the coming ``days``."""
     bars = [
         Bar(
