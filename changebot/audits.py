@@ -12,10 +12,14 @@ from pathlib import Path
 
 from changebot import service
 from changebot.adapters.github_audit import AuditSource, Published, publish_issue
-from changebot.core.audit import AuditReport, PullSummary, audit
+from changebot.core.audit import AuditReport, audit
 from changebot.core.freeze_gate import freeze_settings, read_calendar
-from changebot.model import Finding, Override, PullRequest
+from changebot.model import Finding, PullRequest
 from changebot.render.audit import render_audit_markdown
+
+#: Sticky comments are looked up by a repository-wide listing of comments updated since the period began,
+#: less this margin (an override granted shortly before the period); anything missed is read per pull request.
+COMMENT_LOOKBACK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -67,10 +71,21 @@ def run_audit(
     opened = source.open_pulls(branches)
     in_freeze = [pr for pr in merged if pr.merged_at and any(w.enforced and w.covers(pr.merged_at) for w in windows)]
     need = {pr.number for pr in in_freeze} | {pr.number for pr in opened}
-    stored: dict[int, list[Override]] = {number: source.overrides(number) for number in sorted(need)}
-    detailed = {pr.number: source.merged_by(pr) for pr in in_freeze}
-    merged_full: list[PullSummary] = [detailed.get(pr.number, pr) for pr in merged]
-    report = audit(merged_full, opened, windows, stored, branches, period.since, period.until, now, days)
+    stored = source.overrides_of(need, period.since - COMMENT_LOOKBACK) if need else {}
+    first = audit(merged, opened, windows, stored, branches, period.since, period.until, now, days)
+    # Who merged is not in the list API: ask only for the merges nobody authorised (the ones people chase).
+    who = {m.pr.number: source.merged_by(m.pr) for m in first.unauthorised}
+    report = audit(
+        [who.get(pr.number, pr) for pr in merged],
+        opened,
+        windows,
+        stored,
+        branches,
+        period.since,
+        period.until,
+        now,
+        days,
+    )
     return AuditRun(report, tuple(findings), source.calls)
 
 

@@ -561,6 +561,19 @@ class GitHubDouble:
         )
         return 200, chunk, headers
 
+    @route("GET", "/repos/{owner}/{repo}/issues/comments")
+    def list_repo_comments(self, call: Call) -> Any:
+        repo = f"{call.params['owner']}/{call.params['repo']}"
+        since = call.query.get("since", [""])[0]
+        found = [
+            {**c, "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}"}
+            for number, comments in self.comments.get(repo, {}).items()
+            for c in comments
+            if c["updated_at"] >= since
+        ]
+        chunk, headers = self._page(call, sorted(found, key=lambda c: c["id"]))
+        return 200, chunk, headers
+
     @route("POST", "/repos/{owner}/{repo}/issues")
     def create_issue(self, call: Call) -> Any:
         repo = f"{call.params['owner']}/{call.params['repo']}"

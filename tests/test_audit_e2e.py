@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from changebot.adapters.github_audit import period_marker
 from changebot.cli import main
 from changebot.core.overrides import STICKY_MARKER, encode
 from changebot.model import GateId, Override
@@ -109,8 +111,6 @@ def test_dry_run_lists_frozen_merges_with_and_without_overrides(
     scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(audit(scene, "--format", "json")) == 1
-    import json
-
     data = json.loads(capsys.readouterr().out)
     flagged = {m["number"]: m for m in data["merged_in_freeze"]}
     assert sorted(flagged) == [1, 2, 5]
@@ -152,8 +152,6 @@ def test_publish_creates_one_issue_then_updates_it_in_place(
 
 
 def test_concurrent_runs_converge_to_one_issue(scene: dict[str, Any], github: Any) -> None:
-    from changebot.adapters.github_audit import period_marker
-
     for _ in range(2):  # two racing runs both created an issue for the week
         github.issues.setdefault(REPO, []).append(
             {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -113,6 +113,22 @@ class AuditSource:
         self.calls += 1 + len(comments) // 100
         mine = [c for c in comments if c.author == login and stored.STICKY_MARKER in c.body]
         return stored.decode(mine[-1].body) if mine else []
+
+    def overrides_of(self, numbers: set[int], since: datetime) -> dict[int, list[Override]]:
+        """Overrides of many pull requests: one repository-wide listing of comments updated since ``since``
+        (100 per call), then one call per pull request whose sticky comment was not among them."""
+        login = self.client.bot_login
+        found: dict[int, list[Override]] = {}
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for page in self._pages("/issues/comments", {"since": stamp}):
+            for raw in page:
+                number = int(str(raw.get("issue_url") or "0").rsplit("/", 1)[-1] or 0)
+                body = str(raw.get("body") or "")
+                if number in numbers and (raw.get("user") or {}).get("login") == login and stored.STICKY_MARKER in body:
+                    found[number] = stored.decode(body)  # oldest first: the last one written wins
+        for number in sorted(numbers - set(found)):
+            found[number] = self.overrides(number)
+        return found
 
 
 def period_marker(period: str) -> str:
