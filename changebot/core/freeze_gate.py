@@ -27,6 +27,7 @@ from changebot.core.context import Context
 from changebot.core.freeze import DEFAULT_HORIZON, SUPPORTED_YEARS, Calendar, Timeline, Window, iso, open_at
 from changebot.core.load import Document, JsonPath
 from changebot.core.overrides import in_force
+from changebot.core.plan_windows import plan_windows
 from changebot.model import (
     Finding,
     GateId,
@@ -41,6 +42,9 @@ from changebot.model import (
 )
 
 DEFAULT_LOOKAHEAD_HOURS = 24.0
+#: The calendar chart in the PR comment shows this far ahead, at most this many windows.
+CHART_SPAN = timedelta(weeks=4)
+CHART_MAX_WINDOWS = 60
 
 
 @dataclass(frozen=True)
@@ -351,5 +355,8 @@ def freeze_gate(ctx: Context, overrides: Sequence[Override]) -> GateResult:
         "lookahead_hours": settings.lookahead.total_seconds() / 3600,
         "overrides": [override_json(o) for o in applied],
         "sources": sources,
+        # What the calendar chart draws: every window of the coming weeks, and the release plans' windows.
+        "calendar": [w.to_json() for w in calendar.windows(now, now + CHART_SPAN)[:CHART_MAX_WINDOWS]],
+        "plans": plan_windows(ctx),
     }
     return GateResult(GateId.FREEZE, status, summary, tuple(findings), detail)
