@@ -19,6 +19,7 @@ from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
 from changebot.model import ChangedFile, GateId, GateResult, Plan, PullRequest, RepoFiles, skipped
+from changebot.sequencing import sequence_result
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def gates(ctx: Context) -> list[GateResult]:
         skipped(GateId.POLICY, "Rego policy evaluation is not available in this version"),
         skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version"),
         skipped(GateId.BUDGET, "CI budget is not evaluated in this version"),
-        skipped(GateId.SEQUENCE, "patch series are not evaluated in this version"),
+        sequence_result(ctx),
     ]
 
 

@@ -1,0 +1,535 @@
+"""Patch series -> checks, dependency graph, and the outcome of trial-applying each patch. Pure.
+
+A series is the ``NNNN-*.patch`` files of one directory ``.orchestrator/patches/<pr>/``. This module
+
+1. groups the files into series and parses each patch (``changebot.core.patches``);
+2. checks the series: numbering gaps and duplicates, ``[PATCH n/m]`` against the files present, unsafe paths
+   (absolute, ``..``, ``.git``, through or to a symlink that leaves the repository), oversized patches,
+   duplicate content (git's stable patch-id) and exact reverts;
+3. builds the dependency graph (a patch depends on the nearest earlier patch touching each of its paths; both
+   names of a rename count) and its connected components, the groups that could land independently;
+4. walks the series in order against an ``Applier`` (the git adapter, ``changebot.adapters.apply``), which is
+   the only thing that touches git: per patch ``applies`` / ``in-base`` / ``already-applied`` /
+   ``conflicts`` / ``blocked`` (an earlier patch it depends on failed) / ``empty`` / ``invalid`` / ``refused``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from changebot.core.patches import Patch, file_number, parse_patch
+from changebot.model import Finding, error, notice, warning
+
+ROOT = ".orchestrator/patches/"
+SYMLINK = "120000"
+#: Statuses after which the series cannot land as written.
+FAILED = frozenset({"conflicts", "blocked", "invalid", "refused"})
+
+
+@dataclass(frozen=True)
+class SequenceSettings:
+    """The ``sequence`` section of ``.maestro/changebot.yaml`` (every key optional; see the schema)."""
+
+    max_patch_bytes: int = 1024 * 1024
+    max_patch_files: int = 500
+    max_patches_per_series: int = 1000
+    max_series: int = 50
+    history_depth: int = 1000
+    three_way: bool = True
+    timeout_seconds: int = 120
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any]) -> SequenceSettings:
+        """Settings from the raw mapping; wrong types fall back to defaults (the schema gate reports them)."""
+        base = cls()
+        values: dict[str, Any] = {}
+        for name in (
+            "max_patch_bytes",
+            "max_patch_files",
+            "max_patches_per_series",
+            "max_series",
+            "history_depth",
+            "timeout_seconds",
+        ):
+            value = section.get(name)
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            values[name] = value if ok else getattr(base, name)
+        three_way = section.get("three_way")
+        values["three_way"] = three_way if isinstance(three_way, bool) else base.three_way
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Why git would not apply a patch: the file, the hunk's old start line as git reports it, a message."""
+
+    file: str | None
+    line: int | None
+    message: str
+    hunk: int | None = None
+    patch_line: int | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The result of one ``git apply``. ``paths`` is git's own list of what it touched (when it says)."""
+
+    ok: bool
+    conflicts: tuple[Conflict, ...] = ()
+    three_way: bool = False
+    paths: tuple[str, ...] | None = None
+
+
+class Applier(Protocol):
+    """What the sequencer needs from git; ``changebot.adapters.apply.TrialIndex`` implements it."""
+
+    def apply(self, raw: bytes) -> Attempt: ...  # pragma: no cover - protocol
+    def apply_three_way(self, raw: bytes) -> Attempt: ...  # pragma: no cover - protocol
+    def reverse_applies(self, raw: bytes, on_base: bool) -> bool: ...  # pragma: no cover - protocol
+    def patch_ids(self, diffs: list[bytes]) -> list[str | None]: ...  # pragma: no cover - protocol
+    def base_patch_ids(self, paths: list[str], depth: int) -> dict[str, str]: ...  # pragma: no cover
+    def base_symlinks(self) -> frozenset[str]: ...  # pragma: no cover - protocol
+
+
+@dataclass(frozen=True)
+class Series:
+    """The patches of one directory, in apply order, and what was found reading them."""
+
+    pr: str
+    directory: str
+    patches: tuple[Patch, ...]
+    findings: tuple[Finding, ...] = ()
+    refused: bool = False  # the series as a whole is not evaluated (e.g. too many files)
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    """What happened to one patch."""
+
+    patch: Patch
+    status: str
+    depends_on: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    three_way: bool = False
+    patch_id: str | None = None
+    duplicate_of: str | None = None
+    reverts: str | None = None
+    base_commit: str | None = None
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    """A sequenced series: per-patch results in order, landing order, independent groups, findings."""
+
+    series: Series
+    results: tuple[PatchResult, ...]
+    order: tuple[str, ...]
+    groups: tuple[tuple[str, ...], ...]
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def applies(self) -> bool:
+        """True when every patch applies or is redundant (already in base, already applied, empty)."""
+        return not self.series.refused and not any(r.status in FAILED for r in self.results)
+
+
+# -- collecting ----------------------------------------------------------------------------------------------
+
+
+def _series_key(path: str) -> tuple[str, str] | None:
+    """``(pr, file name)`` for ``.orchestrator/patches/<pr>/<file>``; ``None`` for anything else."""
+    if not path.startswith(ROOT):
+        return None
+    parts = path[len(ROOT) :].split("/")
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def series_directories(paths: frozenset[str] | set[str]) -> dict[str, list[str]]:
+    """Patch-series directories under ``.orchestrator/patches`` and the files in each, sorted."""
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        key = _series_key(path)
+        if key is not None:
+            out.setdefault(key[0], []).append(path)
+    return {pr: sorted(files) for pr, files in sorted(out.items())}
+
+
+def _subject_line(raw: bytes) -> int | None:
+    found = re.search(rb"^Subject:", raw, re.MULTILINE)
+    return raw.count(b"\n", 0, found.start()) + 1 if found else None
+
+
+def read_series(
+    pr: str,
+    directory: str,
+    files: Sequence[str],
+    contents: Mapping[str, bytes],
+    settings: SequenceSettings,
+    read_limit: str = "the read limit",
+) -> Series:
+    """Parse the files of one series directory. ``contents`` holds the bytes of the files that were read;
+    a listed file missing from it was over the reader's size cap, which ``read_limit`` names for people."""
+    findings: list[Finding] = []
+    if len(files) > settings.max_patches_per_series:
+        findings.append(
+            error(
+                "series-too-many-files",
+                f"the series directory holds {len(files):,} files; the limit is "
+                f"{settings.max_patches_per_series:,} (sequence.max_patches_per_series): nothing in it was read",
+                directory,
+            )
+        )
+        return Series(pr, directory, (), tuple(findings), refused=True)
+    patches: list[Patch] = []
+    for path in files:
+        name = path.rsplit("/", 1)[-1]
+        if not name.endswith(".patch"):
+            findings.append(
+                warning(
+                    "not-a-patch-file",
+                    f"expected NNNN-subject.patch files in a series directory, found {name!r} (ignored)",
+                    path,
+                )
+            )
+            continue
+        if name.startswith("0000-cover-letter"):
+            findings.append(notice("patch-cover-letter", "cover letter, not a patch (ignored)", path))
+            continue
+        raw = contents.get(path)
+        if raw is None:
+            findings.append(
+                error(
+                    "patch-too-large",
+                    f"the patch is larger than {read_limit} and was not read: "
+                    "it cannot be checked; split it or raise the limit",
+                    path,
+                )
+            )
+            patches.append(
+                Patch(path, 0, file_number(path), None, None, "", None, None, None, "", (), b"", valid=False)
+            )
+            continue
+        parsed = parse_patch(path, raw, settings.max_patch_bytes)
+        findings.extend(parsed.findings)
+        patches.append(parsed.patch)
+    patches.sort(key=lambda p: (p.number is None, p.number or 0, p.name))
+    findings.extend(numbering_findings(patches))
+    return Series(pr, directory, tuple(patches), tuple(findings))
+
+
+def numbering_findings(patches: Sequence[Patch]) -> list[Finding]:
+    """Gaps and duplicates in file numbering, and ``[PATCH n/m]`` that disagrees with the files present."""
+    findings: list[Finding] = []
+    seen: dict[int, str] = {}
+    for patch in patches:
+        if patch.number is None:
+            findings.append(
+                warning(
+                    "patch-unnumbered",
+                    f"expected a name like 0001-subject.patch, found "
+                    f"{patch.name!r}; applied after the numbered patches",
+                    patch.path,
+                )
+            )
+            continue
+        if patch.number in seen:
+            findings.append(
+                error(
+                    "patch-number-duplicate",
+                    f"number {patch.number:04d} is used by both {seen[patch.number]} and {patch.name}",
+                    patch.path,
+                )
+            )
+        seen.setdefault(patch.number, patch.name)
+    if seen:
+        missing = [n for n in range(1, max(seen) + 1) if n not in seen]
+        if missing:
+            shown = ", ".join(f"{n:04d}" for n in missing[:10]) + (" ..." if len(missing) > 10 else "")
+            first_after = next(p for p in patches if p.number is not None and p.number > missing[0])
+            findings.append(
+                error(
+                    "patch-number-gap",
+                    f"the series numbers 1 to {max(seen)} but {len(missing)} patch(es) are missing: {shown}",
+                    first_after.path,
+                )
+            )
+    present = len(patches)
+    for patch in patches:
+        line = _subject_line(patch.raw)
+        if patch.total is not None and patch.total != present:
+            findings.append(
+                error(
+                    "patch-count-mismatch",
+                    f"the subject says [PATCH {patch.index}/{patch.total}] but the directory holds {present} patch(es)",
+                    patch.path,
+                    line,
+                )
+            )
+        if patch.index is not None and patch.number is not None and patch.index != patch.number:
+            findings.append(
+                warning(
+                    "patch-number-mismatch",
+                    f"the file is numbered {patch.number:04d} but its subject says [PATCH {patch.index}/{patch.total}]",
+                    patch.path,
+                    line,
+                )
+            )
+    return findings
+
+
+# -- pure checks ---------------------------------------------------------------------------------------------
+
+
+def unsafe_reason(path: str) -> str | None:
+    """Why a path in a patch may not be applied, or ``None`` when it is a plain repository path."""
+    if path.startswith("/") or re.match(r"^[A-Za-z]:[/\\]", path):
+        return "is absolute"
+    parts = path.replace("\\", "/").split("/")
+    if ".." in parts:
+        return "leaves the repository ('..')"
+    if any(part.lower().rstrip(". ") == ".git" for part in parts):
+        return "writes inside .git"
+    if "" in parts or "." in parts:
+        return "is not a normalised path"
+    return None
+
+
+def _symlink_escapes(link: str, target: str) -> bool:
+    if target.startswith("/"):
+        return True
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(link), target))
+    return joined == ".." or joined.startswith("../")
+
+
+def path_findings(patch: Patch, symlinks: set[str]) -> list[Finding]:
+    """Unsafe paths in one patch; ``symlinks`` (paths that are links so far) is updated as links are added."""
+    findings: list[Finding] = []
+    for change in patch.changes:
+        for path in change.paths:
+            reason = unsafe_reason(path)
+            if reason:
+                findings.append(error("unsafe-path", f"{path!r} {reason}: refused", patch.path, change.line))
+                continue
+            parents = ["/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 1)]
+            through = next((p for p in parents if p in symlinks), None)
+            if through:
+                findings.append(
+                    error(
+                        "unsafe-path",
+                        f"{path!r} is inside {through!r}, a symbolic link: refused",
+                        patch.path,
+                        change.line,
+                    )
+                )
+        if change.new_mode == SYMLINK and change.new_path:
+            target = change.hunks[-1].added[0].rstrip("\n") if change.hunks and change.hunks[-1].added else ""
+            if _symlink_escapes(change.new_path, target):
+                findings.append(
+                    error(
+                        "unsafe-symlink",
+                        f"{change.new_path!r} becomes a symbolic link to {target!r}, outside the repository: refused",
+                        patch.path,
+                        change.line,
+                    )
+                )
+            symlinks.add(change.new_path)
+        elif change.new_path in symlinks and change.new_mode != SYMLINK:
+            symlinks.discard(change.new_path)
+        if change.kind in ("delete", "rename") and change.old_path:
+            symlinks.discard(change.old_path)
+    return findings
+
+
+def size_findings(patch: Patch, settings: SequenceSettings) -> list[Finding]:
+    """A patch that touches more files than the settings allow."""
+    if len(patch.changes) > settings.max_patch_files:
+        return [
+            warning(
+                "patch-too-many-files",
+                f"the patch changes {len(patch.changes)} files; the limit is "
+                f"{settings.max_patch_files} (sequence.max_patch_files)",
+                patch.path,
+            )
+        ]
+    return []
+
+
+def dependencies(patches: Sequence[Patch]) -> list[tuple[str, ...]]:
+    """For each patch, the nearest earlier patch touching each of its paths (file names, in series order)."""
+    last: dict[str, int] = {}
+    out: list[tuple[str, ...]] = []
+    for i, patch in enumerate(patches):
+        deps = sorted({last[p] for p in patch.paths if p in last})
+        out.append(tuple(patches[d].name for d in deps))
+        for path in patch.paths:
+            last[path] = i
+    return out
+
+
+def groups(patches: Sequence[Patch], depends_on: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
+    """Connected components of the dependency graph: sets of patches that could land independently."""
+    parent = {p.name: p.name for p in patches}
+
+    def find(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for patch, deps in zip(patches, depends_on, strict=True):
+        for dep in deps:
+            parent[find(patch.name)] = find(dep)
+    components: dict[str, list[str]] = {}
+    for patch in patches:
+        components.setdefault(find(patch.name), []).append(patch.name)
+    return tuple(tuple(names) for names in components.values())
+
+
+def _locate(patch: Patch, conflict: Conflict) -> Conflict:
+    """Attach the hunk number and the patch-file line to a conflict git reported by file and old line."""
+    for change in patch.changes:
+        if conflict.file not in change.paths:
+            continue
+        for number, hunk in enumerate(change.hunks, start=1):
+            if conflict.line is not None and hunk.old_start == conflict.line:
+                return Conflict(conflict.file, conflict.line, conflict.message, number, hunk.line)
+        return Conflict(conflict.file, conflict.line, conflict.message, None, change.line)
+    return conflict
+
+
+# -- the walk ------------------------------------------------------------------------------------------------
+
+
+def sequence_series(series: Series, applier: Applier, settings: SequenceSettings) -> SeriesResult:
+    """Check and trial-apply one series, in order, through ``applier``."""
+    if series.refused:
+        return SeriesResult(series, (), (), (), series.findings)
+    patches = series.patches
+    findings: list[Finding] = list(series.findings)
+    deps = dependencies(patches)
+    ids = applier.patch_ids([p.raw if p.valid else b"" for p in patches])
+    touched = sorted({path for p in patches for path in p.paths if unsafe_reason(path) is None})
+    base_ids = applier.base_patch_ids(touched, settings.history_depth)
+    symlinks = set(applier.base_symlinks())
+    results: list[PatchResult] = []
+    status_of: dict[str, str] = {}
+    first_id: dict[str, str] = {}
+    signatures: dict[tuple[object, ...], str] = {}
+    unreadable: str | None = None
+    for patch, depends_on, patch_id in zip(patches, deps, ids, strict=True):
+        unsafe = path_findings(patch, symlinks)
+        findings.extend(unsafe)
+        findings.extend(size_findings(patch, settings))
+        duplicate_of = first_id.get(patch_id) if patch_id else None
+        if patch_id and duplicate_of is None:
+            first_id[patch_id] = patch.name
+        if duplicate_of:
+            findings.append(
+                warning(
+                    "patch-duplicate",
+                    f"same content as {duplicate_of} (git patch-id "
+                    f"{patch_id[:12] if patch_id else ''}): one of them is probably redundant",
+                    patch.path,
+                )
+            )
+        reverts = signatures.get(patch.reverse_signature()) if patch.changes else None
+        if reverts:
+            findings.append(
+                warning("patch-reverts", f"exactly undoes {reverts}: together they change nothing", patch.path)
+            )
+        if patch.changes:
+            signatures.setdefault(patch.signature(), patch.name)
+        common = PatchResult(patch, "", depends_on, patch_id=patch_id, duplicate_of=duplicate_of, reverts=reverts)
+        blocker = unreadable or next((d for d in depends_on if status_of.get(d) in FAILED), None)
+        if not patch.valid:
+            result = replace(common, status="invalid")
+            unreadable = unreadable or patch.name
+        elif unsafe:
+            result = replace(common, status="refused")
+        elif blocker:
+            result = replace(common, status="blocked")
+            findings.append(
+                warning("patch-blocked", f"not tried: it depends on {blocker}, which does not apply", patch.path)
+            )
+        elif patch.empty:
+            result = replace(common, status="empty")
+            findings.append(
+                notice("patch-empty", "the patch changes no file (an empty commit): nothing to apply", patch.path)
+            )
+        else:
+            result, found = _try(patch, applier, settings, base_ids, common)
+            findings.extend(found)
+        status_of[patch.name] = result.status
+        results.append(result)
+    order = tuple(r.patch.name for r in results if r.status == "applies")
+    return SeriesResult(series, tuple(results), order, groups(patches, deps), tuple(findings))
+
+
+def _try(
+    patch: Patch, applier: Applier, settings: SequenceSettings, base_ids: Mapping[str, str], common: PatchResult
+) -> tuple[PatchResult, list[Finding]]:
+    attempt = applier.apply(patch.raw)
+    if attempt.ok:
+        ours = {c.path for c in patch.changes}
+        if attempt.paths is not None and set(attempt.paths) != ours:
+            return replace(common, status="invalid"), [
+                error(
+                    "patch-parse-mismatch",
+                    f"git reads this patch as changing {sorted(attempt.paths)}, "
+                    f"changebot as {sorted(ours)}: refusing to guess",
+                    patch.path,
+                )
+            ]
+        return replace(common, status="applies"), []
+    if applier.reverse_applies(patch.raw, on_base=True):
+        return replace(common, status="in-base"), [
+            warning(
+                "patch-in-base",
+                "already in the base branch (it applies in reverse there): drop it from the series",
+                patch.path,
+            )
+        ]
+    patch_id = common.patch_id
+    if patch_id and patch_id in base_ids:
+        commit = base_ids[patch_id]
+        return replace(common, status="in-base", base_commit=commit), [
+            warning(
+                "patch-in-base",
+                f"already in the base branch as commit {commit[:12]} (same git patch-id): drop it from the series",
+                patch.path,
+            )
+        ]
+    if applier.reverse_applies(patch.raw, on_base=False):
+        return replace(common, status="already-applied"), [
+            warning(
+                "patch-already-applied",
+                "an earlier patch of the series already made this change (it applies in "
+                "reverse after them): drop it, or git am will stop here",
+                patch.path,
+            )
+        ]
+    conflicts = tuple(_locate(patch, c) for c in attempt.conflicts)
+    if settings.three_way:
+        merged = applier.apply_three_way(patch.raw)
+        if merged.ok:
+            return replace(common, status="applies", three_way=True), [
+                notice("patch-three-way", "applies only with a 3-way merge (its context has moved)", patch.path)
+            ]
+    findings = [
+        error("patch-conflicts", _conflict_message(c), patch.path, c.patch_line)
+        for c in conflicts or (Conflict(None, None, "git apply refused the patch"),)
+    ]
+    return replace(common, status="conflicts", conflicts=conflicts), findings
+
+
+def _conflict_message(conflict: Conflict) -> str:
+    where = conflict.file or "the patch"
+    if conflict.hunk is not None:
+        where += f" hunk #{conflict.hunk} (at line {conflict.line})"
+    elif conflict.line is not None:
+        where += f" at line {conflict.line}"
+    return f"does not apply to the base: {where}: {conflict.message}"
