@@ -205,6 +205,9 @@ def _check_binary(section: Section, start: int, path: str) -> list[Finding]:
             break
         i += 1
         while i < len(lines) and lines[i].strip():
+            if i == len(lines) - 1 and not lines[i].endswith("\n"):
+                i = len(lines)  # a last line without its newline: cut short
+                break
             if not re.match(r"^[A-Za-z][0-9A-Za-z!#$%&()*+\-;<=>?@^_`{|}~]+\n$", lines[i]):
                 return [
                     error(
