@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import seriesfactory as sf
 from conftest import GitRepo
 
 from changebot.cli import main
+from changebot.core.series import SequenceSettings
 
 SERIES = ".orchestrator/patches"
 
@@ -188,3 +190,12 @@ def test_huge_patch_and_10000_files_on_disk_are_not_read(tmp_path: Path, capsys:
             "nothing in it was read",
         )
     ]
+
+
+def test_settings_defaults_match_the_schema() -> None:
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "changebot.schema.json").read_text())
+    documented = {k: v["default"] for k, v in schema["properties"]["sequence"]["properties"].items()}
+    assert documented == {f.name: getattr(SequenceSettings(), f.name) for f in fields(SequenceSettings)}
+    assert SequenceSettings.from_section({"max_patch_bytes": 0, "three_way": "no", "history_depth": 0}) == (
+        SequenceSettings(history_depth=0)
+    )

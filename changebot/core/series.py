@@ -45,7 +45,8 @@ class SequenceSettings:
             "timeout_seconds",
         ):
             value = section.get(name)
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            least = 0 if name == "history_depth" else 1
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= least
             values[name] = value if ok else getattr(base, name)
         three_way = section.get("three_way")
         values["three_way"] = three_way if isinstance(three_way, bool) else base.three_way
