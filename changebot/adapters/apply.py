@@ -167,6 +167,11 @@ class TrialIndex:
             return Attempt(True, paths=_numstat_paths(ran.stdout))
         return Attempt(False, conflicts=conflicts_from(ran.stderr))
 
+    def apply_many(self, raws: list[bytes]) -> Attempt:
+        """Apply several patches in one git call, as a series; all or nothing."""
+        feed = b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for raw in raws)
+        return self.apply(feed)
+
     def apply_three_way(self, raw: bytes) -> Attempt:
         """Apply with ``--3way`` on a copy of the index, adopted only when the merge is clean."""
         if self._tmp is None:

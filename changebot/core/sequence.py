@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -69,6 +69,7 @@ class Applier(Protocol):
     """What the sequencer needs from git; ``changebot.adapters.apply.TrialIndex`` implements it."""
 
     def apply(self, raw: bytes) -> Attempt: ...  # pragma: no cover - protocol
+    def apply_many(self, raws: list[bytes]) -> Attempt: ...  # pragma: no cover - protocol
     def apply_three_way(self, raw: bytes) -> Attempt: ...  # pragma: no cover - protocol
     def reverse_applies(self, raw: bytes, on_base: bool) -> bool: ...  # pragma: no cover - protocol
     def patch_ids(self, diffs: list[bytes]) -> list[str | None]: ...  # pragma: no cover - protocol
@@ -230,22 +231,26 @@ def _locate(patch: Patch, conflict: Conflict) -> Conflict:
 # -- the walk ------------------------------------------------------------------------------------------------
 
 
-def sequence_series(series: Series, applier: Applier, settings: SequenceSettings) -> SeriesResult:
-    """Check and trial-apply one series, in order, through ``applier``."""
-    if series.refused:
-        return SeriesResult(series, (), (), (), series.findings)
-    patches = series.patches
-    findings: list[Finding] = list(series.findings)
-    deps = dependencies(patches)
-    ids = applier.patch_ids([p.raw if p.valid else b"" for p in patches])
-    touched = sorted({path for p in patches for path in p.paths if unsafe_reason(path) is None})
-    base_ids = applier.base_patch_ids(touched, settings.history_depth)
-    symlinks = set(applier.base_symlinks())
-    results: list[PatchResult] = []
-    status_of: dict[str, str] = {}
+@dataclass(frozen=True)
+class _Checked:
+    """A patch after the checks that need no applying: its result so far, and whether it may be applied."""
+
+    common: PatchResult
+    unsafe: bool
+
+
+def _check(
+    patches: Sequence[Patch],
+    deps: Sequence[tuple[str, ...]],
+    ids: Sequence[str | None],
+    symlinks: set[str],
+    settings: SequenceSettings,
+) -> tuple[list[_Checked], list[Finding]]:
+    """Unsafe paths, size, duplicate content (patch-id) and exact reverts, for every patch in order."""
+    checked: list[_Checked] = []
+    findings: list[Finding] = []
     first_id: dict[str, str] = {}
     signatures: dict[tuple[object, ...], str] = {}
-    unreadable: str | None = None
     for patch, depends_on, patch_id in zip(patches, deps, ids, strict=True):
         unsafe = path_findings(patch, symlinks)
         findings.extend(unsafe)
@@ -258,7 +263,7 @@ def sequence_series(series: Series, applier: Applier, settings: SequenceSettings
                 warning(
                     "patch-duplicate",
                     f"same content as {duplicate_of} (git patch-id "
-                    f"{patch_id[:12] if patch_id else ''}): one of them is probably redundant",
+                    f"{(patch_id or '')[:12]}): one of them is probably redundant",
                     patch.path,
                 )
             )
@@ -270,33 +275,151 @@ def sequence_series(series: Series, applier: Applier, settings: SequenceSettings
         if patch.changes:
             signatures.setdefault(patch.signature(), patch.name)
         common = PatchResult(patch, "", depends_on, patch_id=patch_id, duplicate_of=duplicate_of, reverts=reverts)
-        blocker = unreadable or next((d for d in depends_on if status_of.get(d) in FAILED), None)
+        checked.append(_Checked(common, bool(unsafe)))
+    return checked, findings
+
+
+def _chunk_breaks(patch: Patch, touched: dict[str, bool]) -> bool:
+    """True when ``patch`` must not share one ``git apply`` call with the patches in ``touched``.
+
+    git applies several patches in one call as a series, but not through a rename, copy, addition,
+    deletion or mode change made earlier in the same call; ``touched`` maps each path of the chunk so far to
+    whether such a change touched it.
+    """
+    for change in patch.changes:
+        plain = change.kind == "modify" and not change.binary and change.old_mode == change.new_mode
+        for path in change.paths:
+            if path in touched and (touched[path] or not plain):
+                return True
+    return False
+
+
+class _Walk:
+    """Trial-applies checked patches in order: in chunks of one git call where that is safe, else one by one."""
+
+    def __init__(self, checked: list[_Checked], applier: Applier, settings: SequenceSettings) -> None:
+        self.checked = checked
+        self.applier = applier
+        self.settings = settings
+        self.results: list[PatchResult] = []
+        self.findings: list[Finding] = []
+        self.status_of: dict[str, str] = {}
+        self.unreadable: str | None = None
+        self._base_ids: dict[str, str] | None = None
+
+    def base_ids(self) -> Mapping[str, str]:
+        """Patch-ids in base history, asked of git only when a patch fails to apply."""
+        if self._base_ids is None:
+            paths = sorted({p for c in self.checked for p in c.common.patch.paths if unsafe_reason(p) is None})
+            self._base_ids = self.applier.base_patch_ids(paths, self.settings.history_depth)
+        return self._base_ids
+
+    def settled(self, item: _Checked) -> PatchResult | None:
+        """The result of a patch that is not to be applied (invalid, refused, blocked, empty), else ``None``."""
+        patch, common = item.common.patch, item.common
+        blocker = self.unreadable or next((d for d in common.depends_on if self.status_of.get(d) in FAILED), None)
         if not patch.valid:
-            result = replace(common, status="invalid")
-            unreadable = unreadable or patch.name
-        elif unsafe:
-            result = replace(common, status="refused")
-        elif blocker:
-            result = replace(common, status="blocked")
-            findings.append(
+            return replace(common, status="invalid")
+        if item.unsafe:
+            return replace(common, status="refused")
+        if blocker:
+            return replace(common, status="blocked")
+        if patch.empty:
+            return replace(common, status="empty")
+        return None
+
+    def record(self, result: PatchResult, found: Sequence[Finding] = ()) -> None:
+        patch = result.patch
+        self.findings.extend(found)
+        if result.status == "invalid":
+            self.unreadable = self.unreadable or patch.name
+        elif result.status == "blocked":
+            blocker = self.unreadable or next(d for d in result.depends_on if self.status_of.get(d) in FAILED)
+            self.findings.append(
                 warning("patch-blocked", f"not tried: it depends on {blocker}, which does not apply", patch.path)
             )
-        elif patch.empty:
-            result = replace(common, status="empty")
-            findings.append(
+        elif result.status == "empty":
+            self.findings.append(
                 notice("patch-empty", "the patch changes no file (an empty commit): nothing to apply", patch.path)
             )
-        else:
-            result, found = _try(patch, applier, settings, base_ids, common)
-            findings.extend(found)
-        status_of[patch.name] = result.status
-        results.append(result)
-    order = tuple(r.patch.name for r in results if r.status == "applies")
-    return SeriesResult(series, tuple(results), order, groups(patches, deps), tuple(findings))
+        self.status_of[patch.name] = result.status
+        self.results.append(result)
+
+    def chunk(self, start: int) -> list[int]:
+        """Indexes from ``start`` that can go to git in one call (empty patches ride along)."""
+        members: list[int] = []
+        touched: dict[str, bool] = {}
+        for index in range(start, len(self.checked)):
+            item = self.checked[index]
+            settled = self.settled(item)
+            if settled is not None and settled.status != "empty":
+                break
+            if settled is None:
+                patch = item.common.patch
+                if _chunk_breaks(patch, touched):
+                    break
+                for change in patch.changes:
+                    heavy = change.kind != "modify" or change.binary or change.old_mode != change.new_mode
+                    for path in change.paths:
+                        touched[path] = touched.get(path, False) or heavy
+            members.append(index)
+        return members
+
+    def run(self) -> None:
+        index = 0
+        while index < len(self.checked):
+            settled = self.settled(self.checked[index])
+            if settled is not None:
+                self.record(settled)
+                index += 1
+                continue
+            members = self.chunk(index)
+            if len(members) > 1 and self._apply_chunk(members):
+                index = members[-1] + 1
+                continue
+            for member in members or [index]:
+                item = self.checked[member]
+                settled = self.settled(item)
+                if settled is not None:
+                    self.record(settled)
+                else:
+                    self.record(*_try(item.common.patch, self.applier, self.settings, self.base_ids, item.common))
+            index = (members or [index])[-1] + 1
+
+    def _apply_chunk(self, members: list[int]) -> bool:
+        items = [self.checked[m] for m in members]
+        applying = [i for i in items if not i.common.patch.empty]
+        attempt = self.applier.apply_many([i.common.patch.raw for i in applying])
+        ours = {c.path for i in applying for c in i.common.patch.changes}
+        if not attempt.ok or (attempt.paths is not None and set(attempt.paths) != ours):
+            return False  # nothing changed (git apply is atomic): go one by one
+        for item in items:
+            status = "empty" if item.common.patch.empty else "applies"
+            self.record(replace(item.common, status=status))
+        return True
+
+
+def sequence_series(series: Series, applier: Applier, settings: SequenceSettings) -> SeriesResult:
+    """Check and trial-apply one series, in order, through ``applier``."""
+    if series.refused:
+        return SeriesResult(series, (), (), (), series.findings)
+    patches = series.patches
+    deps = dependencies(patches)
+    ids = applier.patch_ids([p.raw if p.valid else b"" for p in patches])
+    checked, found = _check(patches, deps, ids, set(applier.base_symlinks()), settings)
+    walk = _Walk(checked, applier, settings)
+    walk.run()
+    findings = [*series.findings, *found, *walk.findings]
+    order = tuple(r.patch.name for r in walk.results if r.status == "applies")
+    return SeriesResult(series, tuple(walk.results), order, groups(patches, deps), tuple(findings))
 
 
 def _try(
-    patch: Patch, applier: Applier, settings: SequenceSettings, base_ids: Mapping[str, str], common: PatchResult
+    patch: Patch,
+    applier: Applier,
+    settings: SequenceSettings,
+    base_ids: Callable[[], Mapping[str, str]],
+    common: PatchResult,
 ) -> tuple[PatchResult, list[Finding]]:
     attempt = applier.apply(patch.raw)
     if attempt.ok:
@@ -320,8 +443,8 @@ def _try(
             )
         ]
     patch_id = common.patch_id
-    if patch_id and patch_id in base_ids:
-        commit = base_ids[patch_id]
+    if patch_id and patch_id in base_ids():
+        commit = base_ids()[patch_id]
         return replace(common, status="in-base", base_commit=commit), [
             warning(
                 "patch-in-base",
