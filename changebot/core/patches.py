@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from changebot.core.gitdiff import FileChange, Hunk, c_unquote, parse_section, sections, strip_signature
 from changebot.model import Finding, error, notice, warning
-
-if TYPE_CHECKING:
-    from email.headerregistry import Address
 
 __all__ = ["FileChange", "Hunk", "Parsed", "Patch", "c_unquote", "file_number", "name_subject", "parse_patch"]
 
@@ -117,6 +113,22 @@ class _Mail:
     has_headers: bool = False
 
 
+def _decoded(value: object) -> str:
+    """A header value with RFC 2047 words (``=?UTF-8?q?caf=C3=A9?=``) decoded and folding undone.
+
+    The ``compat32`` policy with ``email.header`` is used rather than ``policy.default``: same result for
+    format-patch headers, several times faster on a series of hundreds of patches.
+    """
+    from email.header import decode_header, make_header  # noqa: PLC0415 - lazy, see _split_mail
+
+    if value is None:
+        return ""
+    try:
+        return str(make_header(decode_header(str(value))))
+    except (ValueError, LookupError):  # a malformed encoded word or an unknown charset: keep the raw text
+        return str(value)
+
+
 def _split_mail(raw: bytes) -> _Mail:
     """Headers (via ``email``) and the body with its starting line; a bare diff has no headers."""
     from email import policy  # noqa: PLC0415 - lazy: keeps `changebot plan` start-up fast
@@ -131,17 +143,14 @@ def _split_mail(raw: bytes) -> _Mail:
         mail.commit = mbox.group("sha").decode("ascii")
     end = raw.find(b"\n\n")
     header_bytes = raw if end < 0 else raw[: end + 1]
-    headers = BytesHeaderParser(policy=policy.default).parsebytes(header_bytes)
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_bytes)
     mail.has_headers = any(k in headers for k in ("From", "Subject", "Date"))
     if not mail.has_headers:
         mail.body = raw
         return mail
-    mail.subject = " ".join(str(headers.get("Subject", "")).split())
-    sender = headers.get("From")
-    if sender is not None:
-        addresses: tuple[Address, ...] = getattr(sender, "addresses", ())
-        mail.author = str(addresses[0]) if addresses else str(sender)
-    mail.date = str(headers["Date"]) if "Date" in headers else None
+    mail.subject = " ".join(_decoded(headers.get("Subject")).split())
+    mail.author = " ".join(_decoded(headers.get("From")).split()) or None
+    mail.date = _decoded(headers.get("Date")) or None
     mail.body = b"" if end < 0 else raw[end + 2 :]
     mail.body_line = header_bytes.count(b"\n") + 2
     encoding = str(headers.get("Content-Transfer-Encoding", "8bit")).strip().lower()
