@@ -9,13 +9,22 @@ directory (no git) cannot be trial-applied: the gate is ``skipped`` and says so.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from changebot.core.context import Context
-from changebot.core.sequence import ROOT, SequenceSettings, Series, read_series, sequence_series, series_directories
+from changebot.core.sequence import (
+    ROOT,
+    SequenceSettings,
+    Series,
+    SeriesResult,
+    read_series,
+    sequence_series,
+    series_directories,
+)
 from changebot.core.sequence_gate import STATE_FILE, no_series, sequence_gate
 from changebot.errors import RepositoryError
-from changebot.model import Finding, GateResult, error
+from changebot.model import Finding, GateResult, error, warning
 
 
 def settings_of(ctx: Context) -> SequenceSettings:
@@ -29,7 +38,7 @@ def series_in_head(ctx: Context, settings: SequenceSettings) -> tuple[list[Serie
     extra: list[Finding] = []
     stray = sorted(p for p in ctx.head.paths if p.startswith(ROOT) and p.count("/") != 3)
     extra.extend(
-        error(
+        warning(
             "patch-misplaced",
             "expected .orchestrator/patches/<pr>/NNNN-subject.patch; this file is not in a series directory (ignored)",
             p,
@@ -103,6 +112,10 @@ def sequence_result(ctx: Context, series_dir: Path | None = None) -> GateResult:
 
     results = []
     for one in series:
-        with TrialIndex(Path(ctx.repo), base, float(settings.timeout_seconds)) as trial:
-            results.append(sequence_series(one, trial, settings))
+        try:
+            with TrialIndex(Path(ctx.repo), base, float(settings.timeout_seconds)) as trial:
+                results.append(sequence_series(one, trial, settings))
+        except RepositoryError as exc:  # fail closed: a series git could not evaluate is a failure, not a pass
+            found = error("sequence-git-failed", f"git could not trial-apply this series: {exc}", one.directory)
+            results.append(SeriesResult(replace(one, refused=True), (), (), (), (*one.findings, found)))
     return sequence_gate(results, ctx.proposal(STATE_FILE), extra)

@@ -268,3 +268,27 @@ def test_missing_series_dir_and_ref_exit_2(
     assert main(["sequence", "--repo", str(repo.path), "--series", "/nonexistent/dir"]) == 2
     assert "--series /nonexistent/dir: no such directory" in capsys.readouterr().err
     assert main(["sequence", "--repo", str(repo.path), "--base", "nope", "--head", "main"]) == 2
+
+
+def test_mermaid_labels_are_escaped_and_stray_files_warned(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"README.md": "# project\nmore\n"}, 'docs: say "hi" [draft] <b>|x|</b>')
+    files = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.write({f"{SERIES}/{p.name}": p.read_bytes() for p in files})
+    repo.write({".orchestrator/patches/README.md": "how we ship\n", f"{SERIES}/notes.txt": "todo\n"})
+    code, out = run_cli(capsys, "sequence", "--repo", str(repo.path), "--format", "markdown")
+    assert code == 0
+    assert (
+        '  s0p0["0001 docs: say #quot;hi#quot; #91;draft#93; #lt;b#gt;#124;x#124;#lt;/b#gt; (applies)"]:::applies'
+        in out
+    )
+    code, doc = sequence_json(capsys, repo)
+    assert [(f["code"], f["severity"], f["path"]) for f in doc["findings"]] == [
+        ("not-a-patch-file", "warning", f"{SERIES}/notes.txt"),
+        ("patch-misplaced", "warning", ".orchestrator/patches/README.md"),
+    ]
+    assert doc["status"] == "warn" and doc["applies"] is True
