@@ -11,29 +11,31 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from changebot.core.context import Context
-from changebot.core.sequence import (
-    ROOT,
-    SequenceSettings,
-    Series,
-    SeriesResult,
-    read_series,
-    sequence_series,
-    series_directories,
-)
-from changebot.core.sequence_gate import STATE_FILE, no_series, sequence_gate
 from changebot.errors import RepositoryError
-from changebot.model import Finding, GateResult, error, warning
+from changebot.model import Finding, GateId, GateResult, Status, error, warning
+
+if TYPE_CHECKING:
+    from changebot.core.context import Context
+    from changebot.core.series import SequenceSettings, Series
+
+#: Where series live (``changebot.core.series.ROOT``), repeated here so that a repository without any series
+#: costs no import of the parsing modules.
+ROOT = ".orchestrator/patches/"
 
 
 def settings_of(ctx: Context) -> SequenceSettings:
     """The ``sequence`` settings section (from base)."""
+    from changebot.core.series import SequenceSettings  # noqa: PLC0415 - lazy, see ROOT
+
     return SequenceSettings.from_section(ctx.settings.section("sequence"))
 
 
 def series_in_head(ctx: Context, settings: SequenceSettings) -> tuple[list[Series], list[Finding]]:
     """Every series directory under ``.orchestrator/patches`` on the head side, parsed."""
+    from changebot.core.series import read_series, series_directories  # noqa: PLC0415 - lazy, see ROOT
+
     directories = series_directories(ctx.head.paths)
     extra: list[Finding] = []
     stray = sorted(p for p in ctx.head.paths if p.startswith(ROOT) and p.count("/") != 3)
@@ -65,7 +67,8 @@ def series_in_head(ctx: Context, settings: SequenceSettings) -> tuple[list[Serie
 
 def series_from_dir(directory: Path, root: Path, settings: SequenceSettings) -> Series:
     """One series read from a directory on disk (``--series DIR``); named relative to the repository if inside."""
-    from changebot.adapters.patchdir import read_series_dir  # noqa: PLC0415 - lazy: git is started only when a series exists
+    from changebot.adapters.patchdir import read_series_dir  # noqa: PLC0415 - lazy, see ROOT
+    from changebot.core.series import read_series  # noqa: PLC0415
 
     resolved = directory.resolve()
     try:
@@ -95,6 +98,12 @@ def base_commit(ctx: Context) -> str | None:
 
 def sequence_result(ctx: Context, series_dir: Path | None = None) -> GateResult:
     """The ``sequence`` gate for this context (optionally for one series directory on disk)."""
+    if series_dir is None and not any(p.startswith(ROOT) for p in ctx.head.paths):
+        reason = "no patch series under .orchestrator/patches/<pr>/"
+        return GateResult(GateId.SEQUENCE, Status.SKIPPED, reason, (), {"applies": None, "series": []})
+    from changebot.core.sequence import SeriesResult, sequence_series  # noqa: PLC0415 - lazy, see ROOT
+    from changebot.core.sequence_gate import STATE_FILE, no_series, sequence_gate  # noqa: PLC0415
+
     settings = settings_of(ctx)
     if series_dir is not None:
         series, extra = [series_from_dir(series_dir, Path(ctx.repo), settings)], list[Finding]()
