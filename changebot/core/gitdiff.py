@@ -2,11 +2,12 @@
 
 One ``diff --git`` section per file. Its *extended* header lines (``rename from``/``rename to``, ``copy``,
 ``similarity index``, ``new file mode``, ``deleted file mode``, ``old mode``/``new mode``, ``index``, ``GIT
-binary patch``) and C-quoted names (``"a/caf\\303\\251.md"``) are read here, because ``unidiff`` does not model
-them (measured in ``benchmarks/bench_sequence.py``: it leaves quoted names undecoded, ignores rename/copy
-headers, mis-splits a ``diff --git`` line whose path contains `` b/`` and then raises "Target without
-source", and does not check a binary payload). The ``---``/``+++``/``@@`` part of each section goes to
-``unidiff``, which checks hunk line counts, ``\\ No newline at end of file`` markers and gives the lines.
+binary patch``) and C-quoted names (``"a/caf\\303\\251.md"``) are read here, because ``unidiff`` does not
+model them. Measured in ``benchmarks/bench_sequence.py``, unidiff leaves quoted names undecoded, infers
+renames from the ``diff --git`` names only (no ``rename from``, ``copy from``, ``similarity index``),
+mis-splits a ``diff --git`` line whose path contains `` b/`` and then raises "Target without source", and does
+not check a binary payload. The ``---``/``+++``/``@@`` part of each section goes to ``unidiff``, which checks
+hunk line counts, ``\\ No newline at end of file`` markers and gives the lines.
 """
 
 from __future__ import annotations
