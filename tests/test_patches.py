@@ -157,3 +157,13 @@ def test_diff_without_mail_header(series: dict[int, Path]) -> None:
     bare = raw[raw.index(b"diff --git") :]
     patch = parse_patch("p/0001-bare.patch", bare, LIMIT).patch
     assert patch.valid and patch.paths == ("src/app.py",) and patch.subject == ""
+
+
+def test_path_containing_space_b_slash(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit({"docs/a b/c.txt": "x\n"}, "initial")
+    repo.commit({"docs/a b/c.txt": "y\n"}, "edit")
+    raw = repo.git("format-patch", "-1", "--stdout").encode() + b"\n"
+    assert b"diff --git a/docs/a b/c.txt b/docs/a b/c.txt\n" in raw  # unidiff splits this line wrongly
+    patch = parse_patch("p/0001-edit.patch", raw, LIMIT).patch
+    assert [(c.kind, c.old_path, c.new_path) for c in patch.changes] == [("modify", "docs/a b/c.txt", "docs/a b/c.txt")]

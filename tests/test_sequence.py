@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import seriesfactory as sf
-from conftest import GitRepo
+from conftest import CORPUS, GitRepo
 
 from changebot.cli import main
 
@@ -292,3 +292,50 @@ def test_mermaid_labels_are_escaped_and_stray_files_warned(
         ("patch-misplaced", "warning", ".orchestrator/patches/README.md"),
     ]
     assert doc["status"] == "warn" and doc["applies"] is True
+
+
+def test_a_duplicate_without_revert_is_already_applied(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"README.md": "# project\nmore\n"}, "docs: more")
+    files = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    again = files[0].read_bytes().replace(b"[PATCH]", b"[PATCH 2/2]")
+    first = files[0].read_bytes().replace(b"[PATCH]", b"[PATCH 1/2]")
+    repo.write({f"{SERIES}/0001-docs-more.patch": first, f"{SERIES}/0002-docs-more.patch": again})
+    code, doc = sequence_json(capsys, repo)
+    assert code == 0 and statuses(doc) == {1: "applies", 2: "already-applied"}
+    assert codes(doc) == [("patch-already-applied", "0002"), ("patch-duplicate", "0002")]
+    assert doc["series"][0]["order"] == ["0001-docs-more.patch"]
+
+
+def test_real_state_json_from_the_corpus(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    state = CORPUS / ".orchestrator" / "state.json"
+    if not state.is_file():  # a worktree beside the main checkout: the corpus is two levels up
+        state = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "summit" / ".orchestrator" / "state.json"
+    if not state.is_file():
+        pytest.skip(f"corpus not present at {CORPUS}")
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"README.md": "# project\nmore\n"}, "docs: more")
+    files = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.write({".orchestrator/state.json": state.read_bytes(), f"{SERIES}/{files[0].name}": files[0].read_bytes()})
+    code, doc = sequence_json(capsys, repo)
+    assert code == 0
+    assert doc["state"]["file"] == ".orchestrator/state.json"
+    assert doc["state"]["processed_prs"] == [] and doc["state"]["last_run"] == "2025-10-08T14:58:58.442Z"
+    assert doc["state"]["would_record"] == [
+        {
+            "pr": 10179,
+            "state": "ready",
+            "actionTaken": "sequenced",
+            "primaryIssue": None,
+            "patches": 1,
+            "statuses": {"applies": 1},
+        }
+    ]
