@@ -58,8 +58,9 @@ def series_in_head(ctx: Context, settings: SequenceSettings) -> tuple[list[Serie
             )
         )
     limit = f"{ctx.settings.limits.max_file_bytes:,} bytes (limits.max_file_bytes)"
+    too_large = frozenset(f.path for f in ctx.head.findings if f.path and f.code == "file-too-large")
     series = [
-        read_series(pr, f"{ROOT}{pr}", files, ctx.head.files, settings, limit)
+        read_series(pr, f"{ROOT}{pr}", files, ctx.head.files, settings, limit, too_large)
         for pr, files in list(directories.items())[: settings.max_series]
     ]
     return series, extra

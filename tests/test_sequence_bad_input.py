@@ -201,3 +201,18 @@ def test_settings_defaults_match_the_schema() -> None:
     assert SequenceSettings.from_section({"max_patch_bytes": 0, "three_way": "no", "history_depth": 0}) == (
         SequenceSettings(history_depth=0)
     )
+
+
+def test_symlinked_patch_file_is_not_followed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit({"README.md": "x\n"}, "initial")
+    secret = tmp_path / "secret.patch"
+    secret.write_text("diff --git a/x b/x\n", encoding="utf-8")
+    (repo.path / SERIES / "3").mkdir(parents=True)
+    (repo.path / SERIES / "3" / "0001-link.patch").symlink_to(secret)
+    before = snapshot(repo)
+    code, doc = run(repo, capsys)
+    assert snapshot(repo) == before
+    assert code == 1
+    assert [(f["code"], f["path"]) for f in doc["findings"]] == [("patch-not-a-file", f"{SERIES}/3/0001-link.patch")]
+    assert doc["series"][0]["patches"][0]["status"] == "invalid"

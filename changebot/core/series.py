@@ -97,9 +97,13 @@ def read_series(
     contents: Mapping[str, bytes],
     settings: SequenceSettings,
     read_limit: str = "the read limit",
+    too_large: frozenset[str] | None = None,
 ) -> Series:
-    """Parse the files of one series directory. ``contents`` holds the bytes of the files that were read;
-    a listed file missing from it was over the reader's size cap, which ``read_limit`` names for people."""
+    """Parse the files of one series directory. ``contents`` holds the bytes of the files that were read.
+
+    A listed file missing from ``contents`` was not read: over the reader's size cap (``read_limit`` names it
+    for people) when it is in ``too_large`` (``None``: every unread file was too large), otherwise because it
+    is not a regular file (a symbolic link, say), which is never followed."""
     findings: list[Finding] = []
     if len(files) > settings.max_patches_per_series:
         findings.append(
@@ -128,14 +132,23 @@ def read_series(
             continue
         raw = contents.get(path)
         if raw is None:
-            findings.append(
-                error(
-                    "patch-too-large",
-                    f"the patch is larger than {read_limit} and was not read: "
-                    "it cannot be checked; split it or raise the limit",
-                    path,
+            if too_large is None or path in too_large:
+                findings.append(
+                    error(
+                        "patch-too-large",
+                        f"the patch is larger than {read_limit} and was not read: "
+                        "it cannot be checked; split it or raise the limit",
+                        path,
+                    )
                 )
-            )
+            else:
+                findings.append(
+                    error(
+                        "patch-not-a-file",
+                        "expected a regular file, found a symbolic link or other special file: not read, not applied",
+                        path,
+                    )
+                )
             patches.append(
                 Patch(path, 0, file_number(path), None, None, "", None, None, None, "", (), b"", valid=False)
             )
