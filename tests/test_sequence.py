@@ -339,3 +339,26 @@ def test_real_state_json_from_the_corpus(
             "statuses": {"applies": 1},
         }
     ]
+
+
+def test_large_patch_and_an_addition_that_already_exists(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    big = "".join(f"generated line {i}\n" for i in range(7_003))
+    files59 = {f"gen/m{i:02d}.txt": f"{i}\n" for i in range(57)} | {"gen/big.txt": big, "notes.md": "n\n"}
+    repo.commit(files59, "feat: generate 59 files")
+    files = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.commit({"notes.md": "already here\n"}, "notes exist in base")
+    sf.publish(repo, files, pr="42")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1 and statuses(doc) == {1: "conflicts"}
+    patch = doc["series"][0]["patches"][0]
+    assert len(patch["paths"]) == 59
+    assert patch["conflicts"][0]["file"] == "notes.md"
+    assert patch["conflicts"][0]["message"] == "already exists in index"
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 0 and statuses(doc) == {1: "applies"}
