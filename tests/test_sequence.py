@@ -362,3 +362,24 @@ def test_large_patch_and_an_addition_that_already_exists(
     repo.git("reset", "-q", "--hard", "HEAD~1")
     code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
     assert code == 0 and statuses(doc) == {1: "applies"}
+
+
+def test_plan_comment_carries_the_graph(shared: tuple[GitRepo, list[Path]], capsys: pytest.CaptureFixture[str]) -> None:
+    repo, _ = shared
+    code, out = run_cli(
+        capsys,
+        "plan",
+        "--repo",
+        str(repo.path),
+        "--base",
+        "main",
+        "--head",
+        "head",
+        "--now",
+        "2025-09-20T12:00:00Z",
+        "--format",
+        "markdown",
+    )
+    assert code == 0
+    assert "<details><summary>Patch series for PR 10179: applies (11 patches)</summary>\n\n```mermaid\n" in out
+    assert "  s0p3 --> s0p4\n" in out

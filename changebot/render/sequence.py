@@ -143,6 +143,26 @@ def render_sequence_markdown(gate: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def sequence_graphs(gate: GateResult) -> list[str]:
+    """For the plan comment: a collapsible section per series with its Mermaid graph of order and dependencies."""
+    lines: list[str] = []
+    for number, series in enumerate(_series(gate.detail)):
+        if not series["patches"]:
+            continue
+        verdict = "applies" if series["applies"] else "does not apply"
+        opened = "" if series["applies"] else " open"
+        lines += [
+            f"<details{opened}><summary>Patch series for PR {escape_cell(str(series['pr']))}: {verdict} "
+            f"({len(series['patches'])} patches)</summary>",
+            "",
+            *mermaid(series, prefix=f"s{number}p"),
+            "",
+            "</details>",
+            "",
+        ]
+    return lines
+
+
 def render_sequence_json(gate: GateResult) -> str:
     """The gate object as ``changebot plan --format json`` writes it, plus the changebot version."""
     return json.dumps({"changebot": __version__, **gate_to_json(gate)}, indent=2, ensure_ascii=False) + "\n"
