@@ -167,3 +167,12 @@ def test_path_containing_space_b_slash(tmp_path: Path) -> None:
     assert b"diff --git a/docs/a b/c.txt b/docs/a b/c.txt\n" in raw  # unidiff splits this line wrongly
     patch = parse_patch("p/0001-edit.patch", raw, LIMIT).patch
     assert [(c.kind, c.old_path, c.new_path) for c in patch.changes] == [("modify", "docs/a b/c.txt", "docs/a b/c.txt")]
+
+
+def test_two_mails_in_one_file(series: dict[int, Path]) -> None:
+    raw = series[1].read_bytes() + series[2].read_bytes()
+    parsed = parse_patch("p/0001-two.patch", raw, LIMIT)
+    assert [(f.code, f.line) for f in parsed.findings] == [
+        ("patch-several-in-one-file", series[1].read_bytes().count(b"\n") + 1)
+    ]
+    assert parsed.patch.paths == ("src/app.py", "docs/my guide.md")

@@ -27,6 +27,7 @@ _SUBJECT_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\]]*\bPATCH\b[^\]]*)\]\s*", re.IG
 _N_OF_M = re.compile(r"\b(?P<n>\d+)/(?P<m>\d+)\b")
 _FILE_NUMBER = re.compile(r"^(?P<num>\d{1,6})-")
 _MBOX_FROM = re.compile(rb"^From (?P<sha>[0-9a-f]{7,64}) ")
+_MBOX_SEPARATOR = re.compile(rb"^From [0-9a-f]{40,64} Mon Sep 17 00:00:00 2001$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,17 @@ def _finish(
     subject, index, total = _parse_subject(mail.subject)
     if mail.has_headers and not mail.subject:
         findings.append(notice("patch-no-subject", "the mail header has no Subject: line", path, 1))
+    mails = list(_MBOX_SEPARATOR.finditer(raw))
+    if len(mails) > 1:
+        second = raw.count(b"\n", 0, mails[1].start()) + 1
+        findings.append(
+            warning(
+                "patch-several-in-one-file",
+                f"expected one patch per file, found {len(mails)} mails: they are checked and applied as one patch",
+                path,
+                second,
+            )
+        )
     patch = Patch(
         path,
         len(raw),
