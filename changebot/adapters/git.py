@@ -91,21 +91,23 @@ class _Budget:
 def read_commit(repo: git.Repo, ref: str, limits: Limits) -> RepoFiles:
     """The governed files of the tree at ``ref``."""
     commit = resolve(repo, ref)
-    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(objectsize) %(path)", commit.hexsha)
+    # No %(objectsize) here: in a blobless (partial) clone it would fetch every blob of the tree, one at a time.
+    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(path)", commit.hexsha)
     paths: set[str] = set()
-    wanted: list[tuple[str, int]] = []
+    wanted: list[str] = []
     for entry in listing.split("\0"):
         if not entry:
             continue
-        mode, size, path = entry.split(" ", 2)
+        mode, path = entry.split(" ", 1)
         paths.add(path)
         if mode in ("100644", "100755") and layout.matches(path, layout.READ):
-            wanted.append((path, int(size)))
+            wanted.append(path)
     budget = _Budget(limits)
     files: dict[str, bytes] = {}
-    for path, size in sorted(wanted):
-        if budget.admit(path, size):
-            files[path] = commit.tree[path].data_stream.read()
+    for path in sorted(wanted):
+        blob = commit.tree[path]
+        if budget.admit(path, blob.size):
+            files[path] = blob.data_stream.read()
     return RepoFiles(ref, commit.hexsha, files, frozenset(paths), tuple(budget.findings))
 
 
