@@ -216,3 +216,22 @@ def test_symlinked_patch_file_is_not_followed(tmp_path: Path, capsys: pytest.Cap
     assert code == 1
     assert [(f["code"], f["path"]) for f in doc["findings"]] == [("patch-not-a-file", f"{SERIES}/3/0001-link.patch")]
     assert doc["series"][0]["patches"][0]["status"] == "invalid"
+
+
+def test_missing_objects_in_a_blobless_clone_fail_closed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = GitRepo(tmp_path / "source")
+    source.git("config", "uploadpack.allowFilter", "true")
+    source.commit({"a.txt": "a\n"}, "initial")
+    source.commit({"a.txt": "b\n"}, "change")
+    patch = source.git("format-patch", "-1", "--stdout").encode() + b"\n"
+    source.git("reset", "-q", "--hard", "HEAD~1")
+    source.commit({f"{SERIES}/8/0001-change.patch": patch}, "series")
+    clone = tmp_path / "clone"
+    source.git("clone", "-q", "--filter=blob:none", "--no-checkout", f"file://{source.path}", str(clone))
+    source.git("-C", str(clone), "cat-file", "-e", f"HEAD:{SERIES}/8/0001-change.patch")  # fetch the patch only
+    (tmp_path / "source").rename(tmp_path / "gone")  # the promisor remote is now unreachable, as offline
+    code = main(["sequence", "--repo", str(clone), "--base", "HEAD~1", "--head", "HEAD", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["applies"] is False
+    assert [f["code"] for f in doc["findings"]] == ["sequence-git-failed"]
+    assert "could not read the objects it needs" in doc["findings"][0]["message"]

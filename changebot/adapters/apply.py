@@ -35,6 +35,8 @@ _PATH_ERROR = re.compile(
 )
 _CONFLICTED = re.compile(r"^U (?P<path>.+)$")
 _OTHER_ERROR = re.compile(r"^(?:error|fatal): (?P<message>.+)$")
+#: git could not read what it needed (as opposed to "the patch does not apply"): the run cannot be judged.
+_GIT_BROKEN = re.compile(r"promisor remote|Could not read from remote|unable to read|bad object|timed out", re.I)
 
 
 def _clean_env() -> dict[str, str]:
@@ -146,7 +148,13 @@ class TrialIndex:
             raise RepositoryError(
                 f"git {args[0]} took longer than {self.timeout:g} s", "raise sequence.timeout_seconds"
             ) from exc
-        return Ran(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))
+        stderr = done.stderr.decode("utf-8", "replace")
+        if done.returncode != 0 and _GIT_BROKEN.search(stderr):
+            raise RepositoryError(
+                f"git {args[0]} could not read the objects it needs: {stderr.strip().splitlines()[-1]}",
+                "in a partial (blobless) clone, fetch the base blobs of the files the series touches first",
+            )
+        return Ran(done.returncode, done.stdout, stderr)
 
     def _run(self, args: list[str], stdin: bytes = b"") -> bytes:
         ran = self._exec(args, stdin)
