@@ -9,6 +9,7 @@ import seriesfactory as sf
 from conftest import GitRepo
 
 from changebot.core.patches import Patch, c_unquote, parse_patch
+from changebot.core.series import touched_paths
 
 LIMIT = 1024 * 1024
 
@@ -176,3 +177,15 @@ def test_two_mails_in_one_file(series: dict[int, Path]) -> None:
         ("patch-several-in-one-file", series[1].read_bytes().count(b"\n") + 1)
     ]
     assert parsed.patch.paths == ("src/app.py", "docs/my guide.md")
+
+
+def test_paths_a_partial_clone_must_hold(series: dict[int, Path]) -> None:
+    files = {f".orchestrator/patches/1/{p.name}": p.read_bytes() for p in series.values()}
+    assert touched_paths(files) == {
+        "src/app.py",
+        ".github/workflows/ci.yml",
+        "src/util.py",
+        "src/helpers.py",
+        "data/old.txt",
+        "scripts/tool.sh",
+    }

@@ -219,3 +219,17 @@ def numbering_findings(patches: Sequence[Patch]) -> list[Finding]:
                 )
             )
     return findings
+
+
+def touched_paths(
+    files: Mapping[str, bytes], max_patch_bytes: int = SequenceSettings.max_patch_bytes
+) -> frozenset[str]:
+    """Every repository path the series in ``files`` read from the base (pre-images of modified, renamed,
+    copied and deleted files). A partial clone must hold these blobs at the base for the trial-apply."""
+    out: set[str] = set()
+    for path, raw in files.items():
+        if path.startswith(ROOT) and path.endswith(".patch") and path.count("/") == 3:
+            for change in parse_patch(path, raw, max_patch_bytes).patch.changes:
+                if change.old_path is not None:
+                    out.add(change.old_path)
+    return frozenset(out)
