@@ -39,6 +39,10 @@ _OTHER_ERROR = re.compile(r"^(?:error|fatal): (?P<message>.+)$")
 _GIT_BROKEN = re.compile(r"promisor remote|Could not read from remote|unable to read|bad object|timed out", re.I)
 
 
+#: Nothing configured in the repository may run a program while changebot reads it.
+_HARDEN = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-c", "diff.external=")
+
+
 def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1"})
@@ -137,7 +141,7 @@ class TrialIndex:
     def _exec(self, args: list[str], stdin: bytes = b"", env: dict[str, str] | None = None) -> Ran:
         try:
             done = subprocess.run(
-                ["git", "-C", str(self.root), *args],
+                ["git", *_HARDEN, "-C", str(self.root), *args],
                 input=stdin,
                 capture_output=True,
                 env=env or self._env,
