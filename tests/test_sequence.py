@@ -156,7 +156,10 @@ def test_numbering_gap_duplicate_and_count_mismatch(
     gap = next(f for f in doc["findings"] if f["code"] == "patch-number-gap")
     assert gap["message"] == "the series numbers 1 to 10 but 1 patch(es) are missing: 0003"
     mismatch = next(f for f in doc["findings"] if f["code"] == "patch-count-mismatch")
-    assert mismatch["message"] == "the subject says [PATCH 1/11] but the directory holds 10 patch(es)"
+    assert mismatch["message"] == (
+        "the subject says [PATCH 1/11] but the directory holds 10 patch(es) (10 patches say /11)"
+    )
+    assert [f["code"] for f in doc["findings"]].count("patch-count-mismatch") == 1
     assert mismatch["line"] == 4
 
 

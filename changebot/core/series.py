@@ -198,13 +198,17 @@ def numbering_findings(patches: Sequence[Patch]) -> list[Finding]:
                 )
             )
     present = len(patches)
+    reported: set[int] = set()
     for patch in patches:
         line = _subject_line(patch.raw)
-        if patch.total is not None and patch.total != present:
+        if patch.total is not None and patch.total != present and patch.total not in reported:
+            reported.add(patch.total)  # once per wrong total, on the first patch that says it
+            same = sum(1 for p in patches if p.total == patch.total)
             findings.append(
                 error(
                     "patch-count-mismatch",
-                    f"the subject says [PATCH {patch.index}/{patch.total}] but the directory holds {present} patch(es)",
+                    f"the subject says [PATCH {patch.index}/{patch.total}] but the directory holds {present} "
+                    f"patch(es)" + (f" ({same} patches say /{patch.total})" if same > 1 else ""),
                     patch.path,
                     line,
                 )
