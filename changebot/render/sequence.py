@@ -84,7 +84,6 @@ def render_sequence_text(gate: GateResult) -> str:
 
 def _label(text: str) -> str:
     """Text safe inside a quoted Mermaid label (entity codes for the characters Mermaid or HTML treat specially)."""
-    text = text if len(text) <= 60 else text[:57] + "..."
     for char, code in (
         ("&", "#amp;"),
         ('"', "#quot;"),
@@ -106,7 +105,8 @@ def mermaid(series: Mapping[str, Any], prefix: str = "p") -> list[str]:
     ids = {p["file"]: f"{prefix}{i}" for i, p in enumerate(series["patches"])}
     lines = ["```mermaid", "flowchart TD"]
     for patch in series["patches"]:
-        label = _label(f"{_short(patch['file'])} {patch['subject']} ({patch['status']})")
+        subject = patch["subject"] if len(patch["subject"]) <= 50 else patch["subject"][:47] + "..."
+        label = _label(f"{_short(patch['file'])} {subject} ({patch['status']})")
         lines.append(f'  {ids[patch["file"]]}["{label}"]:::{patch["status"].replace("-", "_")}')
     for patch in series["patches"]:
         lines.extend(f"  {ids[d]} --> {ids[patch['file']]}" for d in patch["depends_on"] if d in ids)
