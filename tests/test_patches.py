@@ -189,3 +189,15 @@ def test_paths_a_partial_clone_must_hold(series: dict[int, Path]) -> None:
         "data/old.txt",
         "scripts/tool.sh",
     }
+
+
+def test_copy_detected_by_git(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    body = "".join(f"shared line {i}\n" for i in range(30))
+    repo.commit({"lib/a.py": body}, "initial")
+    repo.commit({"lib/b.py": body + "extra\n"}, "copy a to b")
+    raw = repo.git("format-patch", "-1", "-C", "--find-copies-harder", "--stdout").encode() + b"\n"
+    assert b"copy from lib/a.py" in raw
+    change = parse_patch("p/0001-copy.patch", raw, LIMIT).patch.changes[0]
+    assert (change.kind, change.old_path, change.new_path, change.added) == ("copy", "lib/a.py", "lib/b.py", 1)
+    assert change.similarity is not None and change.similarity >= 90
