@@ -386,3 +386,22 @@ def test_plan_comment_carries_the_graph(shared: tuple[GitRepo, list[Path]], caps
     assert code == 0
     assert "<details><summary>Patch series for PR 10179: applies (11 patches)</summary>\n\n```mermaid\n" in out
     assert "  s0p3 --> s0p4\n" in out
+
+
+def test_in_base_by_patch_id_when_base_moved_on(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"src/util.py": "def util():\n    return 5\n"}, "fix: five")
+    files = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.git("cherry-pick", "feature")
+    picked = repo.git("rev-parse", "HEAD")
+    repo.commit({"src/util.py": "def util():\n    return 6\n"}, "fix: six after all")
+    sf.publish(repo, files, pr="11")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 0 and statuses(doc) == {1: "in-base"}
+    assert doc["series"][0]["patches"][0]["base_commit"] == picked
+    message = next(f["message"] for f in doc["findings"] if f["code"] == "patch-in-base")
+    assert message == f"already in the base branch as commit {picked[:12]} (same git patch-id): drop it from the series"
