@@ -119,6 +119,20 @@ def test_truncated_binary_patch(series: dict[int, Path]) -> None:
     assert "binary patch data ends" in parsed.findings[0].message
 
 
+def test_cut_between_two_files_is_caught_by_the_diffstat(series: dict[int, Path]) -> None:
+    raw = series[9].read_bytes()
+    cut = raw[: raw.index(b"diff --git a/pkg/mod0.py")]
+    parsed = parse_patch("p/0009-x.patch", cut, LIMIT)
+    assert not parsed.patch.valid
+    assert [f.code for f in parsed.findings] == ["patch-truncated"]
+    assert parsed.findings[0].message == (
+        "the diffstat announces 11 file(s), +8 -1 but the diff has 2 file(s), +0 -1 and no '-- ' signature: "
+        "the file was cut short"
+    )
+    before_diff = raw[: raw.index(b"diff --git")]
+    assert [f.code for f in parse_patch("p/0009-x.patch", before_diff, LIMIT).findings] == ["patch-truncated"]
+
+
 def test_header_cut_right_after_diff_line(series: dict[int, Path]) -> None:
     raw = series[6].read_bytes()
     cut = raw[: raw.index(b"diff --git") + raw[raw.index(b"diff --git") :].index(b"\n") + 1]
@@ -174,7 +188,8 @@ def test_two_mails_in_one_file(series: dict[int, Path]) -> None:
     raw = series[1].read_bytes() + series[2].read_bytes()
     parsed = parse_patch("p/0001-two.patch", raw, LIMIT)
     assert [(f.code, f.line) for f in parsed.findings] == [
-        ("patch-several-in-one-file", series[1].read_bytes().count(b"\n") + 1)
+        ("patch-diffstat-mismatch", 7),  # the first mail's diffstat: 1 file, the diff has 2
+        ("patch-several-in-one-file", series[1].read_bytes().count(b"\n") + 1),
     ]
     assert parsed.patch.paths == ("src/app.py", "docs/my guide.md")
 
@@ -201,3 +216,13 @@ def test_copy_detected_by_git(tmp_path: Path) -> None:
     change = parse_patch("p/0001-copy.patch", raw, LIMIT).patch.changes[0]
     assert (change.kind, change.old_path, change.new_path, change.added) == ("copy", "lib/a.py", "lib/b.py", 1)
     assert change.similarity is not None and change.similarity >= 90
+
+
+def test_every_truncation_is_a_finding_or_a_smaller_patch_never_a_crash(series: dict[int, Path]) -> None:
+    for path in series.values():
+        raw = path.read_bytes()
+        for cut in range(1, len(raw), max(1, len(raw) // 60)):
+            parsed = parse_patch(f"p/{path.name}", raw[:cut], LIMIT)
+            assert parsed.patch.valid or any(f.severity == "error" for f in parsed.findings), (path.name, cut)
+            for finding in parsed.findings:
+                assert finding.path == f"p/{path.name}" and finding.code

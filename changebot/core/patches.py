@@ -16,6 +16,7 @@ with the patch file's path and the 1-based line in it; nothing raises on bad inp
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from changebot.core.gitdiff import FileChange, Hunk, c_unquote, parse_section, sections, strip_signature
@@ -27,6 +28,9 @@ _SUBJECT_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\]]*\bPATCH\b[^\]]*)\]\s*", re.IG
 _N_OF_M = re.compile(r"\b(?P<n>\d+)/(?P<m>\d+)\b")
 _FILE_NUMBER = re.compile(r"^(?P<num>\d{1,6})-")
 _MBOX_FROM = re.compile(rb"^From (?P<sha>[0-9a-f]{7,64}) ")
+_STAT_SUMMARY = re.compile(
+    r"^ (?P<files>\d+) files? changed(?:, (?P<ins>\d+) insertions?\(\+\))?(?:, (?P<del>\d+) deletions?\(-\))?"
+)
 _MBOX_SEPARATOR = re.compile(rb"^From [0-9a-f]{40,64} Mon Sep 17 00:00:00 2001$", re.MULTILINE)
 
 
@@ -259,8 +263,11 @@ def parse_patch(path: str, raw: bytes, max_bytes: int) -> Parsed:
                     )
                 ],
             )
-        return _finish(path, raw, mail, message, (), [])
-    diff = strip_signature(text[first_diff:])
+        stat = _diffstat(message_lines[separator + 1 :])
+        return _finish(path, raw, mail, message, (), _stat_findings(path, stat, (), signed=False, line=1))
+    tail = text[first_diff:]
+    diff = strip_signature(tail)
+    signed = len(diff) < len(tail)
     changes: list[FileChange] = []
     findings: list[Finding] = []
     for section in sections(diff, mail.body_line + first_diff):
@@ -270,7 +277,52 @@ def parse_patch(path: str, raw: bytes, max_bytes: int) -> Parsed:
             changes.append(change)
     if findings:
         return _invalid(path, raw, mail, findings)
-    return _finish(path, raw, mail, message, tuple(changes), [])
+    stat = _diffstat(message_lines[separator + 1 :])
+    findings = _stat_findings(path, stat, changes, signed, mail.body_line + separator + 1)
+    if any(f.severity == "error" for f in findings):
+        return _invalid(path, raw, mail, findings)
+    return _finish(path, raw, mail, message, tuple(changes), findings)
+
+
+def _diffstat(lines: list[str]) -> tuple[int, int, int] | None:
+    """``(files, insertions, deletions)`` from the diffstat's summary line, if the mail has one."""
+    for line in lines:
+        match = _STAT_SUMMARY.match(line)
+        if match:
+            return int(match.group("files")), int(match.group("ins") or 0), int(match.group("del") or 0)
+    return None
+
+
+def _stat_findings(
+    path: str, stat: tuple[int, int, int] | None, changes: Sequence[FileChange], signed: bool, line: int
+) -> list[Finding]:
+    """The diffstat against the diff: fewer files than it announces, with no signature, means a cut file."""
+    if stat is None:
+        return []
+    files, insertions, deletions = stat
+    found = (len(changes), sum(c.added for c in changes), sum(c.removed for c in changes))
+    if found == stat:
+        return []
+    said = f"{files} file(s), +{insertions} -{deletions}"
+    got = f"{found[0]} file(s), +{found[1]} -{found[2]}"
+    if len(changes) < files and not signed:
+        return [
+            error(
+                "patch-truncated",
+                f"the diffstat announces {said} but the diff has {got} and no '-- ' signature: the file was cut short",
+                path,
+                line,
+            )
+        ]
+    return [
+        warning(
+            "patch-diffstat-mismatch",
+            f"the diffstat announces {said} but the diff has {got}: the "
+            "patch was edited after git format-patch wrote it",
+            path,
+            line,
+        )
+    ]
 
 
 def _finish(
