@@ -113,7 +113,7 @@ def test_truncated_patch_is_reported_at_its_last_line(series: dict[int, Path]) -
 
 def test_truncated_binary_patch(series: dict[int, Path]) -> None:
     raw = series[9].read_bytes()
-    cut = raw[: raw.index(b"literal 42000") + 2000]
+    cut = raw[: raw.index(b"\n", raw.index(b"literal 42000") + 2000) + 1]  # at a line's end, mid-block
     parsed = parse_patch("p/0009-x.patch", cut, LIMIT)
     assert [f.code for f in parsed.findings] == ["patch-truncated"]
     assert "binary patch data ends" in parsed.findings[0].message
@@ -221,8 +221,13 @@ def test_copy_detected_by_git(tmp_path: Path) -> None:
 def test_every_truncation_is_a_finding_or_a_smaller_patch_never_a_crash(series: dict[int, Path]) -> None:
     for path in series.values():
         raw = path.read_bytes()
-        for cut in range(1, len(raw), max(1, len(raw) // 60)):
+        separator = raw.find(b"\n---\n") + 5  # from here on, a cut is always caught
+        signature = raw.rfind(b"\n-- \n") + 1
+        for cut in range(1, len(raw), max(1, len(raw) // 150)):
             parsed = parse_patch(f"p/{path.name}", raw[:cut], LIMIT)
             assert parsed.patch.valid or any(f.severity == "error" for f in parsed.findings), (path.name, cut)
+            if separator < cut < signature and not raw[cut:].startswith(b"\\ No newline"):
+                assert not parsed.patch.valid, (path.name, cut, raw[:cut][-40:])
+                assert [f.code for f in parsed.findings if f.severity == "error"] == ["patch-truncated"], cut
             for finding in parsed.findings:
                 assert finding.path == f"p/{path.name}" and finding.code

@@ -230,6 +230,12 @@ def _check_binary(section: Section, start: int, path: str) -> list[Finding]:
             ]
         blocks += 1
         i += 1
+    if blocks == 0 and not lines:
+        return [
+            error(
+                "patch-truncated", "'GIT binary patch' ends the file: it was cut short", path, section.line + start - 1
+            )
+        ]
     if blocks == 0:
         return [
             error(
@@ -292,6 +298,8 @@ class _Header:
 def _read_header(section: Section, path: str) -> tuple[_Header, list[Finding]]:
     """The lines between ``diff --git`` and the first ``---``/``@@``/binary payload, as fields."""
     header = _Header({})
+    if len(section.lines) == 1:
+        return header, [error("patch-truncated", "'diff --git' ends the file: it was cut short", path, section.line)]
     for i, text in enumerate(section.lines[1:], start=1):
         bare = text.rstrip("\n")
         if bare.startswith(("--- ", "@@ ")) or bare == "---":
@@ -314,6 +322,8 @@ def _read_header(section: Section, path: str) -> tuple[_Header, list[Finding]]:
             header.fields["old blob"], header.fields["new blob"] = index.group("old"), index.group("new")
             if index.group("mode"):
                 header.fields.setdefault("mode", index.group("mode"))
+    if ("old mode" in header.fields) != ("new mode" in header.fields):
+        return header, [error("patch-malformed", "'old mode' and 'new mode' must come together", path, section.line)]
     return header, []
 
 
@@ -343,6 +353,15 @@ def parse_section(section: Section, path: str) -> tuple[FileChange | None, list[
                         section.line + body_at,
                     )
                 ]
+        elif len(block) == 1 and block[0].startswith("--- "):
+            findings = [
+                error(
+                    "patch-truncated",
+                    "the file ends after a '---' line, before its '+++' line: the file was cut short",
+                    path,
+                    section.line + body_at,
+                )
+            ]
         else:
             findings = [
                 error(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from changebot.core.gitdiff import FileChange, Hunk, c_unquote, parse_section, sections, strip_signature
 from changebot.model import Finding, error, notice, warning
@@ -249,29 +249,31 @@ def parse_patch(path: str, raw: bytes, max_bytes: int) -> Parsed:
     separator = next((i for i, x in enumerate(message_lines) if x.rstrip("\n") == "---"), len(message_lines))
     message = "".join(message_lines[:separator]).strip()
     if first_diff is None:
-        if not mail.has_headers:
-            return _invalid(
-                path,
-                raw,
-                mail,
-                [
-                    error(
-                        "not-a-patch",
-                        "no mail header and no 'diff --git' line: expected git format-patch output",
-                        path,
-                        1,
-                    )
-                ],
-            )
-        stat = _diffstat(message_lines[separator + 1 :])
-        return _finish(path, raw, mail, message, (), _stat_findings(path, stat, (), signed=False, line=1))
+        return _without_diff(path, raw, mail, message_lines, separator, message)
     tail = text[first_diff:]
     diff = strip_signature(tail)
     signed = len(diff) < len(tail)
+    if diff and not diff[-1].endswith("\n"):
+        return _invalid(
+            path,
+            raw,
+            mail,
+            [
+                error(
+                    "patch-truncated",
+                    "the last line of the diff has no newline: the file was cut short",
+                    path,
+                    mail.body_line + first_diff + len(diff) - 1,
+                )
+            ],
+        )
     changes: list[FileChange] = []
     findings: list[Finding] = []
-    for section in sections(diff, mail.body_line + first_diff):
+    parts = sections(diff, mail.body_line + first_diff)
+    for number, section in enumerate(parts, start=1):
         change, found = parse_section(section, path)
+        if number == len(parts) and not signed:  # the last file, and no signature: the file was cut there
+            found = [_as_truncated(f) for f in found]
         findings.extend(found)
         if change is not None:
             changes.append(change)
@@ -282,6 +284,54 @@ def parse_patch(path: str, raw: bytes, max_bytes: int) -> Parsed:
     if any(f.severity == "error" for f in findings):
         return _invalid(path, raw, mail, findings)
     return _finish(path, raw, mail, message, tuple(changes), findings)
+
+
+def _without_diff(path: str, raw: bytes, mail: _Mail, message_lines: list[str], separator: int, message: str) -> Parsed:
+    """A mail with no ``diff --git``: an empty commit, unless a diffstat says files were cut off."""
+    if not mail.has_headers:
+        return _invalid(
+            path,
+            raw,
+            mail,
+            [
+                error(
+                    "not-a-patch",
+                    "no mail header and no 'diff --git' line: expected git format-patch output",
+                    path,
+                    1,
+                )
+            ],
+        )
+    after = [x for x in message_lines[separator + 1 :] if x != "\n"]
+    stat = _diffstat(after)
+    if after and stat is None:
+        return _invalid(
+            path,
+            raw,
+            mail,
+            [
+                error(
+                    "patch-truncated",
+                    "the diffstat after '---' has no summary line and no diff follows: the file was cut short",
+                    path,
+                    mail.body_line + len(message_lines) - 1,
+                )
+            ],
+        )
+    found = _stat_findings(path, stat, (), signed=False, line=mail.body_line + separator + 1)
+    if found:  # a diffstat that announces files, and no diff: cut short
+        return _invalid(path, raw, mail, found)
+    return _finish(path, raw, mail, message, (), [])
+
+
+def _as_truncated(finding: Finding) -> Finding:
+    if finding.code != "patch-malformed":
+        return finding
+    return replace(
+        finding,
+        code="patch-truncated",
+        message=f"{finding.message}, and the file ends there without format-patch's '-- ' signature: it was cut short",
+    )
 
 
 def _diffstat(lines: list[str]) -> tuple[int, int, int] | None:
@@ -305,7 +355,7 @@ def _stat_findings(
         return []
     said = f"{files} file(s), +{insertions} -{deletions}"
     got = f"{found[0]} file(s), +{found[1]} -{found[2]}"
-    if len(changes) < files and not signed:
+    if not signed:  # complete format-patch output ends with its signature; without it, a mismatch is a cut
         return [
             error(
                 "patch-truncated",
