@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import seriesfactory as sf
 from conftest import CORPUS, GitRepo
@@ -102,6 +103,8 @@ def test_conflict_names_file_and_hunk_and_blocks_dependants(
         "not tried: it depends on 0007-refactor-rename-util-to-helpers.patch, which does not apply",
     ]
     assert "PR 10179: 1 fail (first 0006-fix-util-returns-2.patch), 2 blocked" in doc["summary"]
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "sequence.schema.json").read_text())
+    jsonschema.validate({k: v for k, v in doc.items() if k != "changebot"}, schema)
 
 
 def test_three_way_merge_when_context_moved(
@@ -405,3 +408,15 @@ def test_in_base_by_patch_id_when_base_moved_on(
     assert doc["series"][0]["patches"][0]["base_commit"] == picked
     message = next(f["message"] for f in doc["findings"] if f["code"] == "patch-in-base")
     assert message == f"already in the base branch as commit {picked[:12]} (same git patch-id): drop it from the series"
+
+
+def test_outputs_match_the_published_schema(
+    shared: tuple[GitRepo, list[Path]], capsys: pytest.CaptureFixture[str], make_repo: Callable[..., GitRepo]
+) -> None:
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "sequence.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    repo, _ = shared
+    _, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    jsonschema.validate({k: v for k, v in doc.items() if k != "changebot"}, schema)
+    _, empty = sequence_json(capsys, make_repo({"README.md": "x\n"}))
+    jsonschema.validate({k: v for k, v in empty.items() if k != "changebot"}, schema)
