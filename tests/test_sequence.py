@@ -420,3 +420,31 @@ def test_outputs_match_the_published_schema(
     jsonschema.validate({k: v for k, v in doc.items() if k != "changebot"}, schema)
     _, empty = sequence_json(capsys, make_repo({"README.md": "x\n"}))
     jsonschema.validate({k: v for k, v in empty.items() if k != "changebot"}, schema)
+
+
+def test_the_default_policy_reads_sequence_applies(
+    summit: tuple[GitRepo, list[Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, _ = summit
+    repo.commit({"src/util.py": "def util():\n    return 99\n"}, "base moved on")
+    code, out = run_cli(
+        capsys,
+        "plan",
+        "--repo",
+        str(repo.path),
+        "--base",
+        "main",
+        "--head",
+        "head",
+        "--now",
+        "2025-09-20T12:00:00Z",
+        "--format",
+        "json",
+    )
+    gates = {g["id"]: g for g in json.loads(out)["gates"]}
+    assert code == 1 and gates["sequence"]["applies"] is False
+    denied = [f["message"] for f in gates["policy"]["findings"] if f["code"] == "policy-deny"]
+    assert denied == [
+        "package changebot.sequence: the patch series does not apply (1 series, 11 patch(es): PR 10179: 1 fail "
+        "(first 0006-fix-util-returns-2.patch), 2 blocked)"
+    ]
