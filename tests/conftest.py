@@ -11,6 +11,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "summit"
+if not CORPUS.is_dir():  # a git worktree one level deeper (/work/wt/NAME) finds shared/ beside its parent
+    CORPUS = REPO_ROOT.parent.parent / "shared" / "corpus" / "summit"
 EXAMPLES = REPO_ROOT / "examples"
 
 GIT_ENV = {

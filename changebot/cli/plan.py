@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from changebot import service
+from changebot.cli.budget import add_ledger, head_branch, ledger
 from changebot.cli.common import (
     add_format,
     add_now,
@@ -85,6 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="evaluate policies on the OPA server at URL (POST /v1/data/...) instead of the embedded engine "
         "(default: settings policy.opa_url; env CHANGEBOT_OPA_URL)",
     )
+    add_ledger(parser)
     parser.set_defaults(run=run)
 
 
@@ -96,6 +98,7 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
     return PullRequest(
         event=args.event,
         base_branch=branch,
+        head_branch=head_branch(args.head),
         author=args.author,
         title=args.title,
         labels=labels,
@@ -107,9 +110,10 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status follows the verdict."""
     now = parse_now(args.now)
+    spend = ledger(args)
     co = service.checkout(args.repo, args.base, args.head)
     ctx = service.context(co, pull_request(args), now)
-    result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url)
+    result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
     if args.format == "json":
         text = render_json(result)
     elif args.format == "markdown":
