@@ -29,7 +29,8 @@ from changebot.core.rules import actions_from_json, rules_gate, rules_settings
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles, skipped
+from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles
+from changebot.sequencing import sequence_result
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def gates(
     schema = schema_gate(ctx)
     freeze = freeze_gate(ctx, overrides)
     budget = budget_gate(ctx, spend)
-    sequence = skipped(GateId.SEQUENCE, "patch series are not evaluated in this version")
+    sequence = sequence_result(ctx)
     rules = rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules"))))
     policy = policy_gate(ctx, engine, [freeze, budget, sequence, rules])
     return [schema, rules, policy, freeze, budget, sequence]

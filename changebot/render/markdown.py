@@ -69,6 +69,10 @@ def render_markdown(plan: Plan) -> str:
     lines.append("")
     for gate in plan.gates:
         lines.extend(gate_section(gate))
+        if gate.id is GateId.SEQUENCE and gate.detail.get("series"):
+            from changebot.render.sequence import sequence_graphs  # noqa: PLC0415 - render.sequence imports this
+
+            lines.extend(sequence_graphs(gate))
     if plan.actions:
         lines += ["**Planned actions**", ""]
         lines.extend(f"- `{a.rule}`: {a.do} {escape_cell(str(dict(a.with_)))}" for a in plan.actions)
