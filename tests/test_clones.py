@@ -181,3 +181,25 @@ def test_token_travels_in_a_header_over_http(upstream: tuple[GitRepo, str, str],
 def test_clone_hosts_follow_the_api_url() -> None:
     assert git_hosts("https://api.github.com") == ("github.com",)
     assert git_hosts("https://ghe.example.com/api/v3") == ("ghe.example.com",)
+
+
+def test_a_patch_series_is_trial_applied_offline_from_the_clone(
+    make_repo: Callable[..., GitRepo], tmp_path: Path
+) -> None:
+    """The base blobs a series touches are fetched with it, so the sequence gate needs no network."""
+    repo = make_repo({"src/app.py": "".join(f"line {i}\n" for i in range(50)), "src/other.py": "x = 1\n"})
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("work")
+    repo.commit({"src/app.py": "".join(f"line {i}\n" for i in range(50)).replace("line 7\n", "line seven\n")})
+    patch = repo.git("format-patch", "-1", "--stdout", "HEAD") + "\n"
+    repo.checkout("main")
+    repo.branch("feature")
+    head = repo.commit({".orchestrator/patches/42/0001-seven.patch": patch}, "add a series")
+    repo.checkout("main")
+    cache = CloneCache(tmp_path / "cache", protocols=("file",))
+    path = cache.prepare("octo/app", serve_repo(repo), TOKEN, base, head, 7)
+    repo.path.rename(repo.path.with_name("gone"))  # offline from here on
+    ctx = service.context(service.checkout(path, base, head), PullRequest(number=7, base_sha=base, head_sha=head), NOW)
+    sequence = next(g for g in service.plan(ctx).gates if g.id == "sequence")
+    assert sequence.detail["applies"] is True, sequence.findings
+    assert [p["status"] for p in sequence.detail["series"][0]["patches"]] == ["applies"]

@@ -184,17 +184,22 @@ class CloneCache:
                 f"commit {still[0]} is not in {path.name} after fetching", "was the branch force-pushed?"
             )
 
+    def _tree(self, path: Path, sha: str) -> dict[str, str]:
+        """``{path: blob oid}`` of the regular files at ``sha`` (no blob is fetched)."""
+        listing = self._git(
+            path, ["ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(path)", sha], None
+        )
+        out: dict[str, str] = {}
+        for entry in listing.split("\0"):
+            if entry:
+                mode, oid, name = entry.split(" ", 2)
+                if mode in ("100644", "100755"):
+                    out[name] = oid
+        return out
+
     def _prefetch_blobs(self, path: Path, token: str | None, base_sha: str, head_sha: str) -> None:
-        oids: set[str] = set()
-        for sha in (base_sha, head_sha):
-            listing = self._git(
-                path, ["ls-tree", "-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(path)", sha], None
-            )
-            for entry in listing.split("\0"):
-                if entry:
-                    mode, oid, name = entry.split(" ", 2)
-                    if mode in ("100644", "100755") and layout.matches(name, layout.READ):
-                        oids.add(oid)
+        base, head = self._tree(path, base_sha), self._tree(path, head_sha)
+        oids = {oid for tree in (base, head) for name, oid in tree.items() if layout.matches(name, layout.READ)}
         merge_base = self._git(path, ["merge-base", base_sha, head_sha], None).strip()
         if merge_base:
             raw = self._git(path, ["diff", "--raw", "-z", "--no-renames", "--no-abbrev", merge_base, head_sha], None)
@@ -203,6 +208,26 @@ class CloneCache:
                 parts = meta.split()
                 if len(parts) == 5 and parts[4] in ("A", "D"):
                     oids.add(parts[3] if parts[4] == "A" else parts[2])
+        self._fetch_missing(path, token, oids)
+        # A patch series is trial-applied to the base: the base blobs of the files it touches are needed too,
+        # and which files those are is known only once the patches themselves are here.
+        patches = {name: oid for name, oid in head.items() if layout.matches(name, (layout.PATCHES,))}
+        if patches:
+            from changebot.core.series import touched_paths  # noqa: PLC0415 - only for PRs with a series
+
+            contents = {name: self._blob(path, oid) for name, oid in patches.items()}
+            self._fetch_missing(path, token, {base[p] for p in touched_paths(contents) if p in base})
+
+    def _blob(self, path: Path, oid: str) -> bytes:
+        """A blob that is present in the clone, as bytes (patches need not be UTF-8)."""
+        done = subprocess.run(
+            ["git", "-C", str(path), "cat-file", "blob", oid], capture_output=True, timeout=GIT_TIMEOUT, check=False
+        )
+        if done.returncode != 0:
+            raise RepositoryError(f"git cat-file failed for {oid}: {done.stderr.decode(errors='replace').strip()}")
+        return done.stdout
+
+    def _fetch_missing(self, path: Path, token: str | None, oids: set[str]) -> None:
         oids.discard("0" * 40)
         have = self._present(path, sorted(oids))
         wanted = sorted(oids - have)[:MAX_PREFETCH]
