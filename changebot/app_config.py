@@ -8,6 +8,9 @@
 ``CHANGEBOT_CLONE_DIR``        where bare clones are cached (default: ``~/.cache/changebot/clones``)
 ``CHANGEBOT_WORKERS``          background jobs run at once (default 4)
 ``CHANGEBOT_MAX_BODY_BYTES``   largest webhook body accepted (default 26214400: GitHub caps payloads at 25 MB)
+``CHANGEBOT_AUDIT_CRON``       when to run the freeze audit on every installed repository: a five-field cron
+                               expression in UTC (unset: never; invalid: ``changebot serve`` refuses to start)
+``CHANGEBOT_AUDIT_PUBLISH``    ``true`` (default): write the week's audit issue; ``false``: log the result only
 =============================  =========================================================================
 
 Secrets are kept out of ``repr`` so that a logged config never shows them.
@@ -40,6 +43,8 @@ class AppConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     dedupe_size: int = 10_000
     dedupe_ttl_seconds: float = 24 * 3600.0
+    audit_cron: str | None = None
+    audit_publish: bool = True
 
 
 def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -49,6 +54,28 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) <= 0:
         raise UsageError(f"{name}={raw!r} is not a positive whole number")
     return int(raw)
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _TRUE + _FALSE:
+        raise UsageError(f"{name}={raw!r} is neither true nor false")
+    return raw in _TRUE
+
+
+def _cron(environ: Mapping[str, str]) -> str | None:
+    raw = environ.get("CHANGEBOT_AUDIT_CRON", "").strip()
+    if not raw:
+        return None
+    from changebot.audit_schedule import parse_cron  # noqa: PLC0415 - croniter loads only when configured
+
+    return parse_cron(raw)
 
 
 def from_env(environ: Mapping[str, str]) -> AppConfig:
@@ -81,4 +108,6 @@ def from_env(environ: Mapping[str, str]) -> AppConfig:
         clone_dir=Path(clone_dir) if clone_dir else Path.home() / ".cache" / "changebot" / "clones",
         workers=_positive(environ, "CHANGEBOT_WORKERS", 4),
         max_body_bytes=_positive(environ, "CHANGEBOT_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
+        audit_cron=_cron(environ),
+        audit_publish=_flag(environ, "CHANGEBOT_AUDIT_PUBLISH", True),
     )

@@ -7,6 +7,9 @@ Names (all prefixed ``changebot_``):
 - ``deliveries_deduplicated_total``: redeliveries answered without a second effect
 - ``jobs_total{outcome}``: background jobs ``run``, ``failed``, ``stale`` (superseded by a newer head)
 - ``queue_depth``: jobs waiting or running
+- ``audits_total{outcome}``: scheduled freeze audits: ``run`` and ``failed`` per repository, ``skipped`` per
+  cron tick that came while the previous one was still running
+- ``audit_last_success_timestamp_seconds``: when a repository's scheduled audit last succeeded (epoch seconds)
 - ``ack_seconds``: time from request to acknowledgement; ``job_seconds``: time a job ran
 """
 
@@ -30,6 +33,12 @@ class Metrics:
         )
         self.jobs = Counter("changebot_jobs", "Background jobs by outcome", ["outcome"], registry=r)
         self.queue_depth = Gauge("changebot_queue_depth", "Jobs waiting or running", registry=r)
+        self.audits = Counter("changebot_audits", "Scheduled freeze audits by outcome", ["outcome"], registry=r)
+        self.audit_last_success = Gauge(
+            "changebot_audit_last_success_timestamp_seconds",
+            "When a scheduled freeze audit last succeeded (Unix time)",
+            registry=r,
+        )
         self.ack_seconds = Histogram(
             "changebot_ack_seconds",
             "Time from receiving a webhook to acknowledging it",

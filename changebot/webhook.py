@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from changebot.app_config import AppConfig
+from changebot.audit_schedule import AuditScheduler
 from changebot.jobs import Dispatcher, Job
 from changebot.metrics import Metrics
 
@@ -150,17 +151,26 @@ class WebhookApp:
 
 
 def create_app(
-    config: AppConfig, router: Router, metrics: Metrics | None = None, clock: Callable[[], float] = time.monotonic
+    config: AppConfig,
+    router: Router,
+    metrics: Metrics | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    audit: AuditScheduler | None = None,
 ) -> Starlette:
-    """The ASGI app. The dispatcher starts with the app's lifespan and drains on shutdown."""
+    """The ASGI app. The dispatcher (and the audit scheduler, if any) start with the app's lifespan and stop
+    on shutdown. ``audit`` should count into the same ``metrics``."""
     state = WebhookApp(config, router, metrics, clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.dispatcher = Dispatcher(state.metrics, config.workers, config.max_pending)
+        if audit is not None:
+            audit.start()
         try:
             yield
         finally:
+            if audit is not None:
+                await audit.stop()
             await state.dispatcher.close()
 
     app = Starlette(

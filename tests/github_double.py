@@ -115,6 +115,14 @@ class GitHubDouble:
         self.workflow_runs: dict[str, list[dict[str, Any]]] = {}
         self.timings: dict[int, dict[str, Any]] = {}
         self.issues: dict[str, list[dict[str, Any]]] = {}
+        # The App's installations: id -> repositories (``owner/name``); per repository its clone URL and
+        # default branch. ``/app/...`` routes take the App JWT, checked by ``jwt_verifier`` (none: refused);
+        # installation tokens issued by ``POST /app/installations/{id}/access_tokens`` are accepted elsewhere.
+        self.installations: dict[int, list[str]] = {}
+        self.clone_urls: dict[str, str] = {}
+        self.default_branches: dict[str, str] = {}
+        self.jwt_verifier: Callable[[str], bool] | None = None
+        self.installation_tokens: dict[str, int] = {}
         self._next_id = 1000
         self.base_url = ""
         self._routes = [(m, t, _regex(t), getattr(self, _HANDLERS[(m, t)])) for m, t in ROUTES]
@@ -525,6 +533,48 @@ class GitHubDouble:
                 issue[key] = call.body[key]
         return 200, self._issue_json(repo, issue)
 
+    @route("GET", "/app/installations")
+    def list_installations(self, call: Call) -> Any:
+        found = [
+            {
+                "id": number,
+                "account": self._user(repos[0].split("/")[0] if repos else "octo", "Organization"),
+                "app_id": 12345,
+                "target_type": "Organization",
+                "repository_selection": "selected",
+            }
+            for number, repos in sorted(self.installations.items())
+        ]
+        chunk, headers = self._page(call, found)
+        return 200, chunk, headers
+
+    @route("POST", "/app/installations/{installation_id}/access_tokens")
+    def create_installation_token(self, call: Call) -> Any:
+        number = int(call.params["installation_id"])
+        if number not in self.installations:
+            raise LookupError
+        token = f"ghs_{number}_{self.new_id()}"
+        self.installation_tokens[token] = number
+        return 201, {"token": token, "expires_at": "2099-01-01T00:00:00Z"}
+
+    @route("GET", "/installation/repositories")
+    def list_installation_repos(self, call: Call) -> Any:
+        auth = {k.lower(): v for k, v in call.headers.items()}.get("authorization", "")
+        number = self.installation_tokens.get(auth.split(" ", 1)[-1])
+        if number is None:
+            return 403, {"message": "only an installation token lists its repositories"}
+        repos = [
+            {
+                **self._repo_json(full),
+                "private": True,
+                "clone_url": self.clone_urls.get(full, f"https://github.invalid/{full}.git"),
+                "default_branch": self.default_branches.get(full, "main"),
+            }
+            for full in self.installations[number]
+        ]
+        chunk, headers = self._page(call, repos)
+        return 200, {"total_count": len(repos), "repositories": chunk}, headers
+
     # --- dispatch ----------------------------------------------------------------------------------
 
     def _route(self, call: Call) -> Handler | None:
@@ -561,6 +611,12 @@ class GitHubDouble:
             return fault.status, fault.body, fault.headers
         return status, payload, extra
 
+    def _authorised(self, call: Call, auth: str) -> bool:
+        scheme, _, credential = auth.partition(" ")
+        if (call.template or "").startswith("/app/") or call.template == "/app":
+            return scheme == "Bearer" and self.jwt_verifier is not None and self.jwt_verifier(credential)
+        return scheme in ("token", "Bearer") and (credential == self.token or credential in self.installation_tokens)
+
     def handle(
         self, method: str, target: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, str], bytes]:
@@ -576,7 +632,7 @@ class GitHubDouble:
             if handler is None:
                 self.violations.append(f"{method} {parts.path}: not served by the double")
                 status, payload = 404, {"message": "Not Found"}
-            elif auth not in (f"token {self.token}", f"Bearer {self.token}"):
+            elif not self._authorised(call, auth):
                 status, payload = 401, {"message": "Bad credentials"}
             else:
                 status, payload, extra = self._answer(call, handler)

@@ -142,6 +142,31 @@ class AppAuth:
             raise AppAuthError("GitHub's answer to GET /app could not be read") from exc
         return f"{slug}[bot]"
 
+    def installation_ids(self, max_pages: int = 100) -> list[int]:
+        """The IDs of the App's installations (``GET /app/installations`` with the JWT, 100 per page)."""
+        ids: list[int] = []
+        url: str | None = f"{self.api_url}/app/installations?per_page=100"
+        for _ in range(max_pages):
+            if url is None:
+                break
+            try:
+                response = self._http.get(url, headers=self._jwt_headers())
+            except httpx.HTTPError as exc:
+                raise AppAuthError(
+                    f"could not reach {self.api_url} to list the App's installations ({type(exc).__name__})"
+                ) from exc
+            if response.status_code != 200:
+                raise AppAuthError(
+                    f"GitHub answered {response.status_code} when asked for the App's installations",
+                    "check CHANGEBOT_APP_ID, the private key and this host's clock",
+                )
+            try:
+                ids.extend(int(item["id"]) for item in response.json())
+            except (ValueError, KeyError, TypeError) as exc:
+                raise AppAuthError("GitHub's answer to GET /app/installations could not be read") from exc
+            url = response.links.get("next", {}).get("url")
+        return ids
+
     def _jwt_headers(self) -> dict[str, str]:
         return {
             "Authorization": f"Bearer {self.jwt()}",

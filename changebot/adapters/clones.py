@@ -33,6 +33,7 @@ from changebot.errors import RepositoryError
 log = logging.getLogger("changebot.clones")
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 GIT_TIMEOUT = 300
 MAX_PREFETCH = 5000
@@ -126,6 +127,36 @@ class CloneCache:
         for sha in (base_sha, head_sha):
             if not _SHA.match(sha):
                 raise RepositoryError(f"{sha!r} is not a full commit SHA")
+        self._check_url(clone_url)
+        path = self.path(repo)
+        with self._lock(repo):
+            if not (path / "HEAD").is_file():
+                self._clone(clone_url, token, path)
+            self._fetch_commits(path, token, base_sha, head_sha, number)
+            self._prefetch_blobs(path, token, base_sha, head_sha)
+        return path
+
+    def prepare_branch(self, repo: str, clone_url: str, token: str | None, branch: str) -> tuple[Path, str]:
+        """The clone of ``repo`` with ``branch``'s newest commit and its governed blobs; ``(path, sha)``.
+
+        For reading governance at a branch head (the App's scheduled audit reads the calendar of the default
+        branch): the branch is fetched into ``refs/heads/<branch>``, then the blobs of ``core.layout.READ``.
+        """
+        if not _BRANCH.match(branch) or ".." in branch or branch.endswith((".lock", "/", ".")):
+            raise RepositoryError(f"branch name {branch!r} is not one changebot fetches")
+        self._check_url(clone_url)
+        path = self.path(repo)
+        with self._lock(repo):
+            if not (path / "HEAD").is_file():
+                self._clone(clone_url, token, path)
+            ref = f"refs/heads/{branch}"
+            self._git(path, ["fetch", "--quiet", "--no-tags", "--filter=blob:none", "origin", f"+{ref}:{ref}"], token)
+            sha = self._git(path, ["rev-parse", "--verify", f"{ref}^{{commit}}"], None).strip()
+            tree = self._tree(path, sha)
+            self._fetch_missing(path, token, {oid for name, oid in tree.items() if layout.matches(name, layout.READ)})
+        return path, sha
+
+    def _check_url(self, clone_url: str) -> None:
         parsed = urlsplit(clone_url)
         if parsed.username or parsed.password or "@" in parsed.netloc:
             raise RepositoryError("clone_url must not carry credentials")
@@ -134,13 +165,6 @@ class CloneCache:
                 f"clone_url host {parsed.hostname!r} is not the GitHub this App talks to "
                 f"({', '.join(sorted(self.hosts))}): the token is not sent there"
             )
-        path = self.path(repo)
-        with self._lock(repo):
-            if not (path / "HEAD").is_file():
-                self._clone(clone_url, token, path)
-            self._fetch_commits(path, token, base_sha, head_sha, number)
-            self._prefetch_blobs(path, token, base_sha, head_sha)
-        return path
 
     def _clone(self, clone_url: str, token: str | None, path: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,9 @@ GET /metrics serves Prometheus metrics. Settings come from the environment:
   CHANGEBOT_GITHUB_API_URL    default https://api.github.com (GitHub Enterprise: https://HOST/api/v3)
   CHANGEBOT_CLONE_DIR         where bare clones are cached (default ~/.cache/changebot/clones)
   CHANGEBOT_WORKERS           background jobs run at once (default 4)
+  CHANGEBOT_AUDIT_CRON        run the freeze audit on every installed repository at these times: a
+                              five-field cron expression in UTC, e.g. '0 6 * * 1' (unset: never)
+  CHANGEBOT_AUDIT_PUBLISH     true (default): keep one audit issue per week; false: log the audit only
 
 exit status: 0 after a clean shutdown, 2 when a setting is missing or wrong
 
@@ -59,11 +62,24 @@ def run(args: argparse.Namespace) -> int:
         )
     import uvicorn  # noqa: PLC0415 - heavy: imported only when serving
 
-    from changebot.app_handlers import build_router  # noqa: PLC0415
+    from changebot.app_handlers import GitHubHandlers  # noqa: PLC0415
+    from changebot.app_router import GitHubRouter  # noqa: PLC0415
+    from changebot.metrics import Metrics  # noqa: PLC0415
     from changebot.webhook import create_app  # noqa: PLC0415
 
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
-    app = create_app(config, build_router(config))
+    handlers = GitHubHandlers.from_config(config)
+    metrics = Metrics()
+    scheduler = None
+    if config.audit_cron is not None:
+        from changebot.app_audit import AppAuditor  # noqa: PLC0415
+        from changebot.audit_schedule import AuditScheduler  # noqa: PLC0415
+
+        auditor = AppAuditor(
+            handlers.auth, handlers.clones, config.api_url, handlers.bot_login, metrics, publish=config.audit_publish
+        )
+        scheduler = AuditScheduler(config.audit_cron, auditor.tick, metrics)
+    app = create_app(config, GitHubRouter(handlers, bot_login=handlers.bot_login), metrics, audit=scheduler)
     logging.getLogger("changebot").info("listening on %s:%d", args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False)
     return 0
