@@ -4,13 +4,16 @@ repository, one audit issue per repository and week, failures isolated and count
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from github_double import GitHubDouble
@@ -19,9 +22,13 @@ from changebot import service
 from changebot.adapters.app_auth import AppAuth
 from changebot.adapters.clones import CloneCache
 from changebot.app_audit import AppAuditor
+from changebot.app_config import AppConfig
+from changebot.audit_schedule import AuditScheduler
 from changebot.errors import RepositoryError
 from changebot.metrics import Metrics
+from changebot.webhook import create_app
 from tests.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY
+from tests.asgi_server import serve
 from tests.conftest import GitRepo
 
 POLICY = """\
@@ -169,7 +176,7 @@ def test_publishing_off_only_logs(scene: Scene, caplog: pytest.LogCaptureFixture
     assert "scheduled audit of octo/broken failed" in caplog.text
 
 
-def test_an_installation_gitHub_refuses_is_counted_and_the_others_run(scene: Scene) -> None:
+def test_an_installation_github_refuses_is_counted_and_the_others_run(scene: Scene) -> None:
     scene.github.fail_next("GET", "/installation/repositories", 500, message="boom")
     report = scene.auditor.tick(NOW)
     assert report.audited == ("acme/b",)
@@ -216,3 +223,42 @@ def test_prepare_branch_brings_the_calendar_for_an_offline_read(
 def test_prepare_branch_refuses_odd_branch_names(branch: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(RepositoryError, match=message):
         CloneCache(tmp_path, protocols=("file",)).prepare_branch("octo/a", "file:///nowhere", None, branch)
+
+
+def test_a_revoked_installation_token_is_renewed_once(scene: Scene) -> None:
+    scene.auditor.tick(NOW)
+    issued = len(scene.github.calls("POST", "/app/installations/{installation_id}/access_tokens"))
+    scene.github.installation_tokens.clear()  # GitHub now refuses every token changebot holds (401)
+    merged_in_freeze(scene.github, "acme/b", 5, branch="trunk")
+    report = scene.auditor.tick(NOW)
+    assert report.audited == ("octo/a", "acme/b")
+    assert len(scene.github.calls("POST", "/app/installations/{installation_id}/access_tokens")) == issued + 2
+    assert "2 unauthorised" in scene.github.issues["acme/b"][0]["title"]
+
+
+def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene) -> None:
+    clock = [datetime(2025, 11, 5, 11, 59, 50, tzinfo=UTC)]
+    parked = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        if clock[0] >= NOW:
+            parked.set()
+            await asyncio.Event().wait()  # no further tick in this test: wait here until shutdown
+        clock[0] += timedelta(seconds=seconds)
+
+    scene.auditor.clock = lambda: clock[0]
+    scheduler = AuditScheduler("0 12 * * *", scene.auditor.tick, scene.metrics, clock=lambda: clock[0], sleep=sleep)
+    app = create_app(AppConfig(webhook_secret=b"s"), router=None, metrics=scene.metrics, audit=scheduler)  # type: ignore[arg-type]
+    assert not scene.github.requests  # nothing happens before the server starts
+    with serve(app) as url:
+        deadline = time.monotonic() + 15
+        while scene.metric("changebot_audits_total", outcome="failed") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        while scene.metric("changebot_audits_total", outcome="run") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        metrics = httpx.get(url + "/metrics", timeout=5).text
+    assert 'changebot_audits_total{outcome="run"} 2.0' in metrics
+    assert 'changebot_audits_total{outcome="failed"} 1.0' in metrics
+    assert "changebot_audit_last_success_timestamp_seconds 1.762344e+09" in metrics  # NOW, 2025-11-05 12:00Z
+    assert scene.metric("changebot_audit_last_success_timestamp_seconds") == NOW.timestamp()
+    assert [len(scene.github.issues[r]) for r in ("octo/a", "acme/b")] == [1, 1]
