@@ -185,4 +185,5 @@ class AppAuditor:
                 self.metrics.audit_last_success.set(self.clock().timestamp())
                 audited.append(repo.full_name)
                 log.info("scheduled audit of %s: %s", repo.full_name, outcome)
+        log.info("scheduled audit done: %d repositories audited, %d failed", len(audited), len(failed))
         return TickReport(tuple(audited), tuple(failed))

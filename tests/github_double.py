@@ -119,6 +119,7 @@ class GitHubDouble:
         # default branch. ``/app/...`` routes take the App JWT, checked by ``jwt_verifier`` (none: refused);
         # installation tokens issued by ``POST /app/installations/{id}/access_tokens`` are accepted elsewhere.
         self.installations: dict[int, list[str]] = {}
+        self.suspended: set[int] = set()
         self.clone_urls: dict[str, str] = {}
         self.default_branches: dict[str, str] = {}
         self.jwt_verifier: Callable[[str], bool] | None = None
@@ -542,6 +543,7 @@ class GitHubDouble:
                 "app_id": 12345,
                 "target_type": "Organization",
                 "repository_selection": "selected",
+                "suspended_at": "2025-01-01T00:00:00Z" if number in self.suspended else None,
             }
             for number, repos in sorted(self.installations.items())
         ]

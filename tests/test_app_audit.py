@@ -196,6 +196,8 @@ def test_the_listing_routes_follow_pages(scene: Scene, make_repo: Callable[..., 
     many = [f"octo/r{i}" for i in range(150)]
     scene.github.installations = {i: [] for i in range(1, 131)} | {7: many}
     assert scene.auditor.auth.installation_ids() == list(range(1, 131))
+    scene.github.suspended = {3}
+    assert 3 not in scene.auditor.auth.installation_ids()  # a suspended installation gets no token: skipped
     assert [r.full_name for r in scene.auditor.repositories(7)] == many
 
 

@@ -143,7 +143,7 @@ class AppAuth:
         return f"{slug}[bot]"
 
     def installation_ids(self, max_pages: int = 100) -> list[int]:
-        """The IDs of the App's installations (``GET /app/installations`` with the JWT, 100 per page)."""
+        """The IDs of the App's installations, suspended ones left out (``GET /app/installations``, the JWT)."""
         ids: list[int] = []
         url: str | None = f"{self.api_url}/app/installations?per_page=100"
         for _ in range(max_pages):
@@ -161,7 +161,7 @@ class AppAuth:
                     "check CHANGEBOT_APP_ID, the private key and this host's clock",
                 )
             try:
-                ids.extend(int(item["id"]) for item in response.json())
+                ids.extend(int(item["id"]) for item in response.json() if not item.get("suspended_at"))
             except (ValueError, KeyError, TypeError) as exc:
                 raise AppAuthError("GitHub's answer to GET /app/installations could not be read") from exc
             url = response.links.get("next", {}).get("url")
