@@ -16,6 +16,7 @@ loop that calls ``tick`` is ``changebot.audit_schedule.AuditScheduler``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +80,8 @@ class AppAuditor:
         self.days = days
         self.clock = clock
         self._http = http or httpx.Client(timeout=30, follow_redirects=False)
+        #: Set on shutdown: the running tick finishes the repository it is on and audits no more.
+        self.stopping = threading.Event()
 
     def close(self) -> None:
         """Release the HTTP connection pool."""
@@ -174,6 +177,9 @@ class AppAuditor:
                 failed.append(f"installation {installation}")
                 continue
             for repo in repos:
+                if self.stopping.is_set():
+                    log.info("scheduled audit interrupted by shutdown before %s", repo.full_name)
+                    return TickReport(tuple(audited), tuple(failed))
                 try:
                     outcome = self.audit_repository(repo, now)
                 except Exception:

@@ -56,12 +56,14 @@ class AuditScheduler:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.cron = parse_cron(cron)
         self.tick = tick
         self.metrics = metrics
         self.clock = clock
         self.sleep = sleep
+        self.on_stop = on_stop
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._running: Future[None] | None = None
@@ -73,7 +75,9 @@ class AuditScheduler:
         log.info("scheduled audit: cron %r (UTC), next at %s", self.cron, next_fire(self.cron, self.clock()))
 
     async def stop(self, timeout: float = 30.0) -> None:
-        """Stop the loop; let a running tick finish for up to ``timeout`` seconds, then stop the thread."""
+        """Stop the loop; ask a running tick to stop (``on_stop``) and wait up to ``timeout`` seconds for it."""
+        if self.on_stop is not None:
+            self.on_stop()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -227,6 +227,12 @@ def test_prepare_branch_refuses_odd_branch_names(branch: str, message: str, tmp_
         CloneCache(tmp_path, protocols=("file",)).prepare_branch("octo/a", "file:///nowhere", None, branch)
 
 
+def test_a_tick_stops_between_repositories_on_shutdown(scene: Scene) -> None:
+    scene.auditor.stopping.set()
+    assert scene.auditor.tick(NOW).audited == ()
+    assert scene.writes() == []
+
+
 def test_a_revoked_installation_token_is_renewed_once(scene: Scene) -> None:
     scene.auditor.tick(NOW)
     issued = len(scene.github.calls("POST", "/app/installations/{installation_id}/access_tokens"))
@@ -249,7 +255,14 @@ def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene) -> None:
         clock[0] += timedelta(seconds=seconds)
 
     scene.auditor.clock = lambda: clock[0]
-    scheduler = AuditScheduler("0 12 * * *", scene.auditor.tick, scene.metrics, clock=lambda: clock[0], sleep=sleep)
+    scheduler = AuditScheduler(
+        "0 12 * * *",
+        scene.auditor.tick,
+        scene.metrics,
+        clock=lambda: clock[0],
+        sleep=sleep,
+        on_stop=scene.auditor.stopping.set,
+    )
     app = create_app(AppConfig(webhook_secret=b"s"), router=None, metrics=scene.metrics, audit=scheduler)  # type: ignore[arg-type]
     assert not scene.github.requests  # nothing happens before the server starts
     with serve(app) as url:
@@ -264,3 +277,4 @@ def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene) -> None:
     assert "changebot_audit_last_success_timestamp_seconds 1.762344e+09" in metrics  # NOW, 2025-11-05 12:00Z
     assert scene.metric("changebot_audit_last_success_timestamp_seconds") == NOW.timestamp()
     assert [len(scene.github.issues[r]) for r in ("octo/a", "acme/b")] == [1, 1]
+    assert scene.auditor.stopping.is_set()  # shutdown told the auditor to stop

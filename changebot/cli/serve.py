@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         auditor = AppAuditor(
             handlers.auth, handlers.clones, config.api_url, handlers.bot_login, metrics, publish=config.audit_publish
         )
-        scheduler = AuditScheduler(config.audit_cron, auditor.tick, metrics)
+        scheduler = AuditScheduler(config.audit_cron, auditor.tick, metrics, on_stop=auditor.stopping.set)
     app = create_app(config, GitHubRouter(handlers, bot_login=handlers.bot_login), metrics, audit=scheduler)
     logging.getLogger("changebot").info("listening on %s:%d", args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False)
