@@ -10,9 +10,9 @@
 4. parse the JSON, ask the router which jobs the event needs and queue them (202).
 
 The work runs in ``changebot.jobs.Dispatcher``; the scheduled freeze audit, when configured, in
-``changebot.audit_schedule.AuditScheduler`` (both start and stop with the app's lifespan). ``GET /healthz`` answers ``ok``; ``GET /metrics`` is the
-Prometheus text format. ``create_app`` builds everything when called: importing this module starts nothing
-(only ``changebot serve`` imports it, so the CLI never pays for Starlette).
+``changebot.audit_schedule.AuditScheduler`` (both start and stop with the app's lifespan). ``GET /healthz``
+answers ``ok``; ``GET /metrics`` is the Prometheus text format. ``create_app`` builds everything when called:
+importing this module starts nothing (only ``changebot serve`` imports it, so the CLI never pays for Starlette).
 """
 
 from __future__ import annotations
