@@ -221,8 +221,14 @@ def _descend(err: ValidationError) -> ValidationError:
     """Like ``best_match``'s descent into ``anyOf``/``oneOf``, but stop where the schema explains itself."""
     from jsonschema.exceptions import relevance  # noqa: PLC0415 - imported lazily, see module docstring
 
-    while err.context and not (isinstance(err.schema, dict) and "x-expected" in err.schema):
-        ranked = sorted(err.context, key=relevance)
+    while err.context:
+        context = list(err.context)
+        if isinstance(err.schema, dict) and "x-expected" in err.schema:
+            # The alternatives explain themselves; go deeper only to a value inside this one that is wrong.
+            context = [e for e in context if e.relative_path]
+            if not context:
+                return err
+        ranked = sorted(context, key=relevance)
         if len(ranked) >= 2 and relevance(ranked[0]) == relevance(ranked[1]):
             return err
         err = ranked[0]
@@ -287,7 +293,7 @@ def _finding(doc: Document, err: ValidationError, label: str) -> Finding:
         required = err.validator_value if isinstance(err.validator_value, list) else []
         missing = [k for k in required if k not in instance]
         key = missing[0] if missing else "?"
-        have = ", ".join(instance) or "none"
+        have = ", ".join(instance) or "none (an empty mapping)"
         message = f"{json_path(where)}: expected required key {key!r}, found keys: {have}"
     elif keyword == "additionalProperties" and isinstance(instance, dict):
         allowed = set(err.schema.get("properties", {})) if isinstance(err.schema, dict) else set()
@@ -304,6 +310,8 @@ def _finding(doc: Document, err: ValidationError, label: str) -> Finding:
         if keyword == "type" and not where:
             code = {"object": "not-a-mapping", "array": "not-a-list"}.get(str(err.validator_value), code)
         message = f"{json_path(where)}: expected {_expected(err)}, found {_found(instance)}"
+        if keyword == "type" and err.validator_value == "string" and isinstance(instance, dict) and len(instance) == 1:
+            message += " (an unquoted ': ' makes YAML read the text as a key; quote the whole text)"
     mark = doc.mark(where)
     return error(
         code,
