@@ -10,33 +10,44 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from changebot.core import layout
 from changebot.core.load import Limits
 from changebot.errors import RepositoryError
 from changebot.model import ChangedFile, Finding, RepoFiles, error
 
-try:
+if TYPE_CHECKING:  # pragma: no cover
     import git
-except ImportError as exc:  # pragma: no cover - git binary missing
-    raise RepositoryError("GitPython could not find a git executable", "install git") from exc
+
+
+def _git() -> Any:
+    """GitPython, imported on first use: reading a plain directory (the common CLI case) never pays for it."""
+    try:
+        import git  # noqa: PLC0415 - lazy on purpose (start-up time)
+    except ImportError as exc:  # pragma: no cover - git binary missing
+        raise RepositoryError("GitPython could not find a git executable", "install git") from exc
+    return git
 
 
 def open_repo(path: Path) -> git.Repo:
     """Open the git repository at ``path`` (not a parent of it)."""
     if not path.exists():
         raise RepositoryError(f"{path}: no such directory")
+    git = _git()
     try:
-        return git.Repo(path, search_parent_directories=False)
+        repo: git.Repo = git.Repo(path, search_parent_directories=False)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
         raise RepositoryError(
             f"{path} is not a git repository",
             "--base/--head need a git repository; drop them to read a plain directory",
         ) from exc
+    return repo
 
 
 def is_repo(path: Path) -> bool:
     """True when ``path`` is the top of a git work tree or a bare repository."""
+    git = _git()
     try:
         git.Repo(path, search_parent_directories=False)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -48,8 +59,9 @@ def resolve(repo: git.Repo, ref: str) -> git.Commit:
     """The commit ``ref`` names, or a ``RepositoryError`` saying it does not exist."""
     if ref.startswith("-"):
         raise RepositoryError(f"ref {ref!r} looks like an option, not a ref")
+    git = _git()
     try:
-        commit = repo.commit(ref)
+        commit: git.Commit = repo.commit(ref)
     except (git.BadName, ValueError, git.GitCommandError) as exc:
         raise RepositoryError(
             f"ref {ref!r} does not exist in {repo.git_dir}",
