@@ -34,10 +34,10 @@ def open_repo(path: Path) -> git.Repo:
     """Open the git repository at ``path`` (not a parent of it)."""
     if not path.exists():
         raise RepositoryError(f"{path}: no such directory")
-    git = _git()
+    gitpython = _git()
     try:
-        repo: git.Repo = git.Repo(path, search_parent_directories=False)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        repo: git.Repo = gitpython.Repo(path, search_parent_directories=False)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as exc:
         raise RepositoryError(
             f"{path} is not a git repository",
             "--base/--head need a git repository; drop them to read a plain directory",
@@ -47,10 +47,10 @@ def open_repo(path: Path) -> git.Repo:
 
 def is_repo(path: Path) -> bool:
     """True when ``path`` is the top of a git work tree or a bare repository."""
-    git = _git()
+    gitpython = _git()
     try:
-        git.Repo(path, search_parent_directories=False)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        gitpython.Repo(path, search_parent_directories=False)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
         return False
     return True
 
@@ -59,10 +59,10 @@ def resolve(repo: git.Repo, ref: str) -> git.Commit:
     """The commit ``ref`` names, or a ``RepositoryError`` saying it does not exist."""
     if ref.startswith("-"):
         raise RepositoryError(f"ref {ref!r} looks like an option, not a ref")
-    git = _git()
+    gitpython = _git()
     try:
         commit: git.Commit = repo.commit(ref)
-    except (git.BadName, ValueError, git.GitCommandError) as exc:
+    except (gitpython.BadName, ValueError, gitpython.GitCommandError) as exc:
         raise RepositoryError(
             f"ref {ref!r} does not exist in {repo.git_dir}",
             "fetch it first (git fetch origin REF) or check the spelling",
