@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "summit"
+#: shared/ sits beside the clone (CI, /work/main) or two levels up (a worktree under /work/wt/NAME).
+CORPUS = next(
+    (
+        p
+        for p in (
+            REPO_ROOT.parent / "shared" / "corpus" / "summit",
+            REPO_ROOT.parent.parent / "shared" / "corpus" / "summit",
+        )
+        if p.is_dir()
+    ),
+    REPO_ROOT.parent / "shared" / "corpus" / "summit",
+)
 EXAMPLES = REPO_ROOT / "examples"
 
 GIT_ENV = {
@@ -30,6 +41,7 @@ class GitRepo:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        path.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main")
 
     def git(self, *args: str) -> str:
