@@ -78,7 +78,10 @@ def test_dates_and_date_times_are_format_checked() -> None:
 
 
 def test_time_zones_must_be_iana_names() -> None:
-    text = "plan: p\nwindow: {start: 2025-01-01, end: 2025-01-02, tz: Mars/Olympus}\nchanges: [{from_file: .maestro/changes/a.yaml}]\n"
+    text = (
+        "plan: p\nwindow: {start: 2025-01-01, end: 2025-01-02, tz: Mars/Olympus}\n"
+        "changes: [{from_file: .maestro/changes/a.yaml}]\n"
+    )
     [found] = findings(".maestro/plan-a.yaml", text)
     assert found.message == (
         "$.window.tz: expected an IANA time zone such as 'America/Denver', found 'Mars/Olympus' (release-plan schema)"
@@ -107,7 +110,10 @@ def test_a_self_explaining_alternative_is_not_descended_into() -> None:
 
 
 def test_a_wrong_value_inside_an_alternative_is_pointed_at() -> None:
-    text = "pipeline: {name: p, steps: [{id: a, run: b}]}\nfreeze_windows:\n  - name: w\n    start: FRY 17:00\n    end: MON 09:00\n"
+    text = (
+        "pipeline: {name: p, steps: [{id: a, run: b}]}\n"
+        "freeze_windows:\n  - name: w\n    start: FRY 17:00\n    end: MON 09:00\n"
+    )
     [found] = findings(".maestro/pipeline.yaml", text)
     assert (found.line, found.code) == (4, "schema-pattern")
     assert "found 'FRY 17:00'" in found.message
@@ -141,7 +147,7 @@ def test_unexpected_settings_keys_point_at_the_key() -> None:
     ],
 )
 def test_what_is_really_wrong_is_rejected(path: str, text: str, code: str) -> None:
-    assert [f.code for f in findings(path, text)][0] == code
+    assert findings(path, text)[0].code == code
 
 
 def test_a_remote_ref_is_refused_not_fetched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
