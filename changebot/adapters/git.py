@@ -9,6 +9,7 @@ file can be checked without reading it.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -101,24 +102,51 @@ class _Budget:
 
 
 def read_commit(repo: git.Repo, ref: str, limits: Limits) -> RepoFiles:
-    """The governed files of the tree at ``ref``."""
+    """The governed files of the tree at ``ref``: one ``git ls-tree`` and one ``git cat-file --batch``."""
     commit = resolve(repo, ref)
-    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(objectsize) %(path)", commit.hexsha)
+    listing = repo.git.ls_tree(
+        "-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(objectsize) %(path)", commit.hexsha
+    )
     paths: set[str] = set()
-    wanted: list[tuple[str, int]] = []
+    wanted: list[tuple[str, str, int]] = []
     for entry in listing.split("\0"):
         if not entry:
             continue
-        mode, size, path = entry.split(" ", 2)
+        mode, sha, size, path = entry.split(" ", 3)
         paths.add(path)
-        if mode in ("100644", "100755") and layout.matches(path, layout.READ):
-            wanted.append((path, int(size)))
+        if mode in ("100644", "100755") and path.startswith(layout.ROOTS) and layout.matches(path, layout.READ):
+            wanted.append((path, sha, int(size)))
     budget = _Budget(limits)
-    files: dict[str, bytes] = {}
-    for path, size in sorted(wanted):
-        if budget.admit(path, size):
-            files[path] = commit.tree[path].data_stream.read()
+    admitted = [(path, sha) for path, sha, size in sorted(wanted) if budget.admit(path, size)]
+    blobs = _cat_blobs(repo, [sha for _, sha in admitted])
+    files = {path: blobs[sha] for path, sha in admitted}
     return RepoFiles(ref, commit.hexsha, files, frozenset(paths), tuple(budget.findings))
+
+
+def _cat_blobs(repo: git.Repo, shas: list[str]) -> dict[str, bytes]:
+    """The contents of blobs by SHA, in one ``git cat-file --batch`` process (sizes are already capped)."""
+    if not shas:
+        return {}
+    unique = list(dict.fromkeys(shas))
+    done = subprocess.run(
+        ["git", "--git-dir", str(repo.git_dir), "cat-file", "--batch"],
+        input="".join(f"{sha}\n" for sha in unique).encode("ascii"),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RepositoryError(f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}")
+    out: dict[str, bytes] = {}
+    data, pos = done.stdout, 0
+    for sha in unique:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        if len(header) != 3 or header[0].decode() != sha:
+            raise RepositoryError(f"git cat-file returned {data[pos:end]!r} for blob {sha}")
+        size = int(header[2])
+        out[sha] = data[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return out
 
 
 def read_directory(root: Path, limits: Limits) -> RepoFiles:
