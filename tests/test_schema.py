@@ -199,3 +199,23 @@ def test_a_broken_changespec_schema_is_itself_a_finding(tmp_path: Path, capsys: 
         ".maestro/changespec.schema.yml:3: error[changespec-schema-invalid] .maestro/changespec.schema.yml is not "
         "a valid JSON Schema at $.properties.area.type:"
     )
+
+
+@pytest.mark.parametrize("name", schema.SHIPPED)
+def test_expanded_schemas_are_valid_and_reference_free(name: str) -> None:
+    expanded = schema.inlined(name)
+    Draft202012Validator.check_schema(expanded)
+    assert "$ref" not in json.dumps(expanded)
+
+
+def test_expansion_keeps_the_meaning_of_references() -> None:
+    """A release plan's release_tag is checked by the bundle schema's definition, through the expansion."""
+    text = (
+        "plan: p\nwindow: {start: 2025-01-01, end: 2025-01-02, tz: UTC}\n"
+        "changes: [{from_file: .maestro/changes/a.yaml}]\n"
+    )
+    [found] = findings(".maestro/plan-c.yaml", text + "release_tag: banana\n")
+    assert found.message == (
+        "$.release_tag: expected a semantic version tag such as 'v1.2.0' or 'v0.1.0-rc1', found 'banana' "
+        "(release-plan schema)"
+    )

@@ -125,12 +125,60 @@ def _registry() -> Any:
     return empty.with_resources(resources_)
 
 
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "x-expected"})
+
+
+def _pointer(document: Any, fragment: str) -> Any:
+    """The value at a JSON Pointer fragment (``/$defs/slug``)."""
+    node = document
+    for part in fragment.split("/")[1:]:
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def inlined(name: str) -> Any:
+    """Shipped schema ``name`` with every ``$ref`` to a shipped schema replaced by its target.
+
+    Validating a change bundle spends most of its time resolving ``$ref`` through the registry; the shipped
+    schemas are not recursive, so their references are expanded once, when the validator is built. A
+    reference's sibling keywords are merged into the target (annotations win from the referring side);
+    should they clash, the target is kept under ``allOf`` instead. Anything else is left for the registry.
+    """
+    root = resources.schema(name)
+    known = {f"{n}.schema.json": n for n in SHIPPED}
+
+    def expand(node: Any, home: Any, depth: int = 0) -> Any:
+        if isinstance(node, list):
+            return [expand(item, home, depth) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        out = {key: expand(value, home, depth) for key, value in node.items() if key != "$ref"}
+        if not isinstance(ref, str):
+            return out
+        if depth > 20:  # not expected in shipped schemas: leave deep chains to the registry
+            return node
+        document, _, fragment = ref.partition("#")
+        if document and document not in known:
+            return {**out, "$ref": ref}
+        target_home = resources.schema(known[document]) if document else home
+        target = expand(_pointer(target_home, fragment), target_home, depth + 1)
+        if not isinstance(target, dict):
+            return {**out, "allOf": [target]}
+        target = {k: v for k, v in target.items() if k not in {"$schema", "$id"}}
+        if any(k in target and k not in _ANNOTATIONS for k in out):
+            return {**out, "allOf": [target]}
+        return {**target, **out}
+
+    return expand(root, root)
+
+
 @cache
 def validator(name: str) -> Validator:
-    """The validator for shipped schema ``name``, built once per process."""
+    """The validator for shipped schema ``name``, built once per process (references expanded)."""
     from jsonschema import Draft202012Validator  # noqa: PLC0415 - imported lazily, see module docstring
 
-    return Draft202012Validator(resources.schema(name), registry=_registry(), format_checker=format_checker())
+    return Draft202012Validator(inlined(name), registry=_registry(), format_checker=format_checker())
 
 
 def foreign_validator(schema: Mapping[str, Any] | bool) -> Validator:
