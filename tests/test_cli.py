@@ -217,3 +217,26 @@ def test_validate_refuses_a_path_outside_the_repository(tmp_path: Path, run: Run
     status, out, err = run("validate", "--repo", str(tmp_path / "repo"), "../etc/passwd")
     assert (status, out) == (2, "")
     assert "changebot: error: ../etc/passwd: path is outside the repository" in err
+
+
+def test_validate_a_path_that_does_not_exist_is_exit_2(tmp_path: Path, run: Run) -> None:
+    status, out, err = run("validate", "--repo", str(tmp_path), ".maestro/changes/nope.yaml")
+    assert (status, out) == (2, "")
+    assert f"changebot: error: .maestro/changes/nope.yaml: no such file in {tmp_path}" in err
+
+
+def test_validate_says_when_it_does_not_read_a_file(tmp_path: Path, run: Run) -> None:
+    (tmp_path / "notes.yaml").write_text("a: 1\n")
+    status, out, _ = run("validate", "--repo", str(tmp_path), "notes.yaml")
+    assert status == 0
+    assert out.splitlines()[0] == (
+        "notes.yaml: notice[not-governed] changebot does not read this file (see 'What changebot reads' in the README)"
+    )
+
+
+def test_validate_the_example_in_markdown(run: Run) -> None:
+    status, out, _ = run("validate", "--repo", str(EXAMPLES / "payments"), "--format", "markdown")
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[:2] == ["| severity | where | code | message |", "|---|---|---|---|"]
+    assert len(lines) == 5
