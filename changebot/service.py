@@ -6,6 +6,7 @@ the App render and publish what these functions return.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from changebot.core.load import Limits, load_any
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateId, GateResult, Plan, PullRequest, RepoFiles, skipped
+from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles, skipped
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,12 @@ def context(co: Checkout, pr: PullRequest, now: datetime) -> Context:
     return make_context(co.base, co.head, pr, now, co.settings, repo=str(co.root))
 
 
-def gates(ctx: Context) -> list[GateResult]:
-    """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``."""
+def gates(ctx: Context, overrides: Sequence[Override] = ()) -> list[GateResult]:
+    """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``.
+
+    ``overrides`` are the break-glass overrides in force for this head (the GitHub layer decides which, see
+    ``core.override_rules.effective``); a gate that can be overridden takes them.
+    """
     return [
         schema_gate(ctx),
         skipped(GateId.RULES, "rules.json evaluation is not available in this version"),
@@ -84,7 +89,7 @@ def gates(ctx: Context) -> list[GateResult]:
     ]
 
 
-def plan(ctx: Context, base: str | None = None, head: str | None = None) -> Plan:
-    """The full plan for one pull request."""
-    results = ordered(gates(ctx))
+def plan(ctx: Context, base: str | None = None, head: str | None = None, overrides: Sequence[Override] = ()) -> Plan:
+    """The full plan for one pull request, with the overrides in force."""
+    results = ordered(gates(ctx, overrides))
     return Plan(verdict=verdict(results), gates=results, now=ctx.now, pr=ctx.pr, repo=ctx.repo, base=base, head=head)

@@ -101,3 +101,6 @@ def copy_tree(source: Path, target: Path) -> dict[str, bytes]:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         (target / rel).write_bytes(data)
     return out
+
+
+from github_fixtures import github, github_checker, github_spec  # noqa: E402, F401 - the GitHub REST double's fixtures

@@ -122,7 +122,8 @@ def test_a_wrong_value_inside_an_alternative_is_pointed_at() -> None:
 def test_unexpected_settings_keys_point_at_the_key() -> None:
     [found] = findings(".maestro/changebot.yaml", "version: 1\nlimts: {}\n")
     assert (found.line, found.code) == (2, "schema-additional-properties")
-    assert found.message.startswith("$.limts: unexpected key 'limts'; expected one of limits, schema, version")
+    assert found.message.startswith("$.limts: unexpected key 'limts'; expected one of ")
+    assert "limits, " in found.message
 
 
 @pytest.mark.parametrize(

@@ -104,23 +104,49 @@ class _Budget:
 def read_commit(repo: git.Repo, ref: str, limits: Limits) -> RepoFiles:
     """The governed files of the tree at ``ref``: one ``git ls-tree`` and one ``git cat-file --batch``."""
     commit = resolve(repo, ref)
-    listing = repo.git.ls_tree(
-        "-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(objectsize) %(path)", commit.hexsha
-    )
+    # No %(objectsize) here: in a blobless (partial) clone it would fetch every blob of the tree, one at a time.
+    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(path)", commit.hexsha)
     paths: set[str] = set()
-    wanted: list[tuple[str, str, int]] = []
+    wanted: list[tuple[str, str]] = []
     for entry in listing.split("\0"):
         if not entry:
             continue
-        mode, sha, size, path = entry.split(" ", 3)
+        mode, sha, path = entry.split(" ", 2)
         paths.add(path)
         if mode in ("100644", "100755") and path.startswith(layout.ROOTS) and layout.matches(path, layout.READ):
-            wanted.append((path, sha, int(size)))
+            wanted.append((path, sha))
+    sizes = _blob_sizes(repo, [sha for _, sha in wanted])
     budget = _Budget(limits)
-    admitted = [(path, sha) for path, sha, size in sorted(wanted) if budget.admit(path, size)]
+    admitted = [(path, sha) for path, sha in sorted(wanted) if budget.admit(path, sizes[sha])]
     blobs = _cat_blobs(repo, [sha for _, sha in admitted])
     files = {path: blobs[sha] for path, sha in admitted}
     return RepoFiles(ref, commit.hexsha, files, frozenset(paths), tuple(budget.findings))
+
+
+def _batch(repo: git.Repo, option: str, shas: list[str]) -> bytes:
+    done = subprocess.run(
+        ["git", "--git-dir", str(repo.git_dir), "cat-file", option],
+        input="".join(f"{sha}\n" for sha in shas).encode("ascii"),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RepositoryError(f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def _blob_sizes(repo: git.Repo, shas: list[str]) -> dict[str, int]:
+    """Sizes of the blobs changebot would read, from one ``git cat-file --batch-check`` (contents not read)."""
+    unique = list(dict.fromkeys(shas))
+    if not unique:
+        return {}
+    out: dict[str, int] = {}
+    for line in _batch(repo, "--batch-check", unique).decode("ascii", errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) != 3 or parts[1] != "blob":
+            raise RepositoryError(f"git cat-file --batch-check returned {line!r}")
+        out[parts[0]] = int(parts[2])
+    return out
 
 
 def _cat_blobs(repo: git.Repo, shas: list[str]) -> dict[str, bytes]:
@@ -128,16 +154,8 @@ def _cat_blobs(repo: git.Repo, shas: list[str]) -> dict[str, bytes]:
     if not shas:
         return {}
     unique = list(dict.fromkeys(shas))
-    done = subprocess.run(
-        ["git", "--git-dir", str(repo.git_dir), "cat-file", "--batch"],
-        input="".join(f"{sha}\n" for sha in unique).encode("ascii"),
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RepositoryError(f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}")
     out: dict[str, bytes] = {}
-    data, pos = done.stdout, 0
+    data, pos = _batch(repo, "--batch", unique), 0
     for sha in unique:
         end = data.index(b"\n", pos)
         header = data[pos:end].split()

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from changebot import __version__
-from changebot.cli import plan, validate
+from changebot.cli import action, plan, serve, validate
 from changebot.cli.common import env
 from changebot.errors import ChangebotError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (validate, plan)
+COMMANDS = (validate, plan, action, serve)
 
 log = logging.getLogger("changebot")
 

@@ -1,0 +1,196 @@
+"""The App's work: plan a pull request and publish it; answer slash commands. Runs in worker threads.
+
+``GitHubHandlers`` implements ``app_router.Handlers``. For each job it takes an installation token
+(``AppAuth``; a 401 from GitHub refreshes the token once and runs the job again: every step is idempotent),
+reads the pull request from GitHub, brings the base and head commits into the cached bare clone, evaluates
+with ``changebot.service`` and publishes with ``changebot.publish`` (one check run, one sticky comment).
+
+Freshness: a job whose head is no longer the PR's head (GitHub says so) publishes nothing, and neither does a
+job that the dispatcher reports superseded (``control.is_current()``) once it has its result.
+
+Overrides live in the sticky comment (``core.overrides``), written only by the App; which of them are in force
+is decided by ``core.override_rules`` under the base branch's settings. The command handling itself is in
+``changebot.commands``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from changebot import service
+from changebot.adapters.app_auth import AppAuth, Unauthorized
+from changebot.adapters.clones import CloneCache
+from changebot.adapters.github import GitHubClient, PullSnapshot
+from changebot.adapters.github_calls import GitHubError
+from changebot.app_config import AppConfig
+from changebot.app_router import CommentEvent, GitHubRouter, PullRequestEvent, Repo
+from changebot.core import override_rules
+from changebot.core.context import Context
+from changebot.jobs import JobControl
+from changebot.model import Override, Plan
+from changebot.publish import Published, Sticky, publish_plan, read_sticky
+
+if TYPE_CHECKING:
+    from changebot.adapters.github import Comment
+
+log = logging.getLogger("changebot.app")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A pull request evaluated at one instant, with what is needed to publish it."""
+
+    snapshot: PullSnapshot
+    ctx: Context
+    sticky: Sticky
+    comments: tuple[Comment, ...]
+    policies: dict[Any, override_rules.OverridePolicy]
+    plan: Plan
+
+
+class Session:
+    """One job's view of GitHub: a client for the installation, the clone cache, the clock."""
+
+    def __init__(self, handlers: GitHubHandlers, repo: Repo, token: str) -> None:
+        self.handlers = handlers
+        self.repo = repo
+        self.token = token
+        self.client = GitHubClient(token, handlers.api_url, bot_login=handlers.bot_login)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def snapshot(self, number: int, event: str = "pull_request") -> PullSnapshot:
+        return self.client.pull_request(self.repo.full_name, number, event)
+
+    def evaluate(self, snapshot: PullSnapshot, stored: Sequence[Override] | None = None) -> Evaluation:
+        """Plan the PR as ``snapshot`` shows it, applying the stored overrides that are in force."""
+        pr = snapshot.pr
+        if not pr.base_sha or not pr.head_sha:
+            raise GitHubError(f"pull request {self.repo.full_name}#{pr.number} has no base or head SHA")
+        path = self.handlers.clones.prepare(
+            self.repo.full_name, self.repo.clone_url, self.token, pr.base_sha, pr.head_sha, pr.number
+        )
+        now = self.handlers.now()
+        co = service.checkout(path, pr.base_sha, pr.head_sha)
+        ctx = service.context(co, pr, now)
+        sticky, comments = read_sticky(self.client, self.repo.full_name, pr.number or 0)
+        policies = override_rules.policies(ctx)
+        kept = sticky.overrides if stored is None else tuple(stored)
+        in_force = override_rules.effective(kept, policies, now, pr.head_sha)
+        plan = service.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force)
+        return Evaluation(snapshot, ctx, sticky, comments, policies, plan)
+
+    def replan(self, ev: Evaluation, stored: Sequence[Override]) -> Evaluation:
+        """``ev`` evaluated again with ``stored`` as the overrides (after one was granted)."""
+        pr = ev.snapshot.pr
+        in_force = override_rules.effective(stored, ev.policies, ev.ctx.now, pr.head_sha)
+        plan = service.plan(ev.ctx, pr.base_sha, pr.head_sha, overrides=in_force)
+        return Evaluation(ev.snapshot, ev.ctx, ev.sticky, ev.comments, ev.policies, plan)
+
+    def publish(self, ev: Evaluation, overrides: Sequence[Override] | None = None) -> Published:
+        number = ev.snapshot.pr.number or 0
+        return publish_plan(
+            self.client,
+            self.repo.full_name,
+            number,
+            ev.plan,
+            check_name=self.handlers.check_name,
+            overrides=overrides,
+            sticky=ev.sticky,
+            comments=ev.comments,
+            snapshot=ev.snapshot,
+            latest_head_sha=ev.snapshot.pr.head_sha,
+        )
+
+
+class GitHubHandlers:
+    """Handlers for ``GitHubRouter`` that act on GitHub through the App's installations."""
+
+    def __init__(
+        self,
+        auth: AppAuth,
+        clones: CloneCache,
+        api_url: str,
+        bot_login: str,
+        *,
+        check_name: str = "changebot",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.auth = auth
+        self.clones = clones
+        self.api_url = api_url.rstrip("/")
+        self.bot_login = bot_login
+        self.check_name = check_name
+        self.now = clock
+
+    @classmethod
+    def from_config(cls, config: AppConfig) -> GitHubHandlers:
+        """Handlers for ``changebot serve`` (asks GitHub for the App's login once, at start-up)."""
+        if config.app_id is None or config.private_key is None:
+            raise GitHubError("the App ID and private key are required")
+        auth = AppAuth(config.app_id, config.private_key, config.api_url)
+        return cls(auth, CloneCache(Path(config.clone_dir)), config.api_url, auth.bot_login())
+
+    def _with_session(self, repo: Repo, work: Callable[[Session], None]) -> None:
+        if repo.installation_id is None:
+            log.warning("delivery for %s has no installation; ignored", repo.full_name)
+            return
+
+        def attempt(token: str) -> None:
+            session = Session(self, repo, token)
+            try:
+                work(session)
+            except GitHubError as exc:
+                if exc.status == 401:
+                    raise Unauthorized from exc
+                raise
+            finally:
+                session.close()
+
+        self.auth.call(repo.installation_id, attempt)
+
+    def pull_request(self, event: PullRequestEvent, control: JobControl) -> None:
+        """Plan the PR and publish the result, unless a newer head has arrived meanwhile."""
+
+        def work(session: Session) -> None:
+            started = time.perf_counter()
+            snapshot = session.snapshot(event.number)
+            if snapshot.pr.head_sha != event.head_sha:
+                log.info("%s#%d: head moved to %s; skipping", event.repo.full_name, event.number, snapshot.pr.head_sha)
+                return
+            if snapshot.state != "open":
+                return
+            ev = session.evaluate(snapshot)
+            if not control.is_current():
+                log.info("%s#%d: superseded while planning; not publishing", event.repo.full_name, event.number)
+                return
+            session.publish(ev)
+            log.info(
+                "%s#%d %s: %s in %.2f s",
+                event.repo.full_name,
+                event.number,
+                event.head_sha[:12],
+                ev.plan.verdict,
+                time.perf_counter() - started,
+            )
+
+        self._with_session(event.repo, work)
+
+    def command(self, event: CommentEvent, control: JobControl) -> None:
+        """Answer a slash command (see ``changebot.commands``)."""
+        from changebot.commands import answer  # noqa: PLC0415 - commands imports this module's Session
+
+        self._with_session(event.repo, lambda session: answer(session, event, control))
+
+
+def build_router(config: AppConfig) -> GitHubRouter:
+    """The router ``changebot serve`` uses, wired to GitHub through the App's credentials."""
+    handlers = GitHubHandlers.from_config(config)
+    return GitHubRouter(handlers, bot_login=handlers.bot_login)

@@ -1,0 +1,200 @@
+"""``changebot action``: the GitHub Action's entry point (see ``action.yml`` at the repository root).
+
+Reads the standard Actions environment and the event file, evaluates, publishes and reports:
+
+* ``pull_request`` and ``pull_request_target``: evaluates the pull request's base SHA (governance) against its
+  head SHA (proposals), reading files through git only — nothing from the pull request is checked out or
+  executed, so ``pull_request_target`` is safe to use for fork PRs; missing commits are fetched. Posts one check
+  run and one sticky comment, and carries out the rules' actions.
+* ``issue_comment``: ``/changebot`` slash commands on pull requests are answered exactly as the App answers
+  them (``changebot.commands``): an ``eyes`` reaction, then the reply; ``override`` checks the commenter's
+  permission with GitHub's collaborator-permission API and, when granted, re-publishes with the override.
+* ``schedule`` and ``workflow_dispatch``: evaluates the checked-out branch and writes the job summary.
+
+Always: the job summary, outputs ``verdict`` (pass | warn | fail | error) and ``cost``, and ``::error`` /
+``::warning`` annotations for findings with a file. Exit status: 0 pass or warn, 1 fail (unless
+``fail-on: never``), 2 could not evaluate — with what failed, the likely cause and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+from changebot import service
+from changebot.adapters import actions
+from changebot.adapters.actions import ActionError, ActionsEnv, command
+from changebot.cli.common import add_now, parse_now
+from changebot.errors import ChangebotError
+from changebot.model import Plan, PullRequest, Severity, Verdict
+from changebot.render.github import cost, truncate_bytes
+from changebot.render.markdown import render_markdown
+
+log = logging.getLogger("changebot.action")
+
+HELP = "run as a GitHub Action step (reads GITHUB_EVENT_PATH and the Actions environment)"
+PR_EVENTS = ("pull_request", "pull_request_target")
+SUMMARY_MAX_BYTES = 1_000_000  # GitHub's job-summary limit is 1 MiB per step
+MAX_COMMANDS = 50
+_KIND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
+PERMISSIONS_FIX = (
+    "give the job these permissions in the workflow:\n"
+    "  permissions:\n    contents: read\n    checks: write\n    pull-requests: write\n    issues: write"
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``action`` subcommand."""
+    parser = sub.add_parser(
+        "action", help=HELP, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_now(parser)
+    parser.set_defaults(run=run)
+
+
+def _report(env: ActionsEnv, plan: Plan, extra: str = "") -> None:
+    for gate in plan.gates:
+        for f in gate.findings[:MAX_COMMANDS]:
+            print(
+                command(
+                    _KIND[f.severity], f.message, file=f.path, line=f.line, col=f.column, title=f"{gate.id}: {f.code}"
+                )
+            )
+    actions.append_summary(env, truncate_bytes(render_markdown(plan) + extra, SUMMARY_MAX_BYTES))
+    actions.set_outputs(env, {"verdict": str(plan.verdict), "cost": cost(plan)})
+
+
+def _exit(env: ActionsEnv, plan: Plan) -> int:
+    print(f"changebot: verdict {plan.verdict}", file=sys.stderr)
+    if plan.verdict is Verdict.FAIL and env.input("fail-on", "fail") != "never":
+        return 1
+    return 0
+
+
+def _token(env: ActionsEnv) -> str:
+    if env.token is None:
+        raise ActionError(
+            "no GitHub token: neither the 'token' input nor GITHUB_TOKEN is set",
+            "pass it to the step:\n  with:\n    token: ${{ github.token }}\nand " + PERMISSIONS_FIX,
+        )
+    return env.token
+
+
+def _pull_request(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
+    from changebot.action_handlers import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
+    from changebot.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
+
+    pull = event.get("pull_request")
+    repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
+    if not isinstance(pull, dict) or not repo:
+        raise ActionError(
+            f"the {env.event_name} event has no pull_request or repository",
+            "the event file does not match GITHUB_EVENT_NAME; run changebot on 'pull_request' events",
+        )
+    number = int(pull["number"])
+    actions.ensure_commits(env.workspace, [str(pull["base"]["sha"]), str(pull["head"]["sha"])], number)
+    handlers = ActionHandlers(env.workspace, env.api_url, _token(env), env.input("bot-login", ACTIONS_BOT_LOGIN), now)
+    session = handlers.session(repo)
+    try:
+        # The same path as the App: the PR as GitHub has it now, overrides in force from the sticky comment.
+        ev = session.evaluate(session.snapshot(number))
+        handlers.check_name = check_name_from(ev.ctx.settings.section("github"), DEFAULT_CHECK_NAME)
+        published = session.publish(ev)
+    finally:
+        session.close()
+    note = ""
+    if published.stale:
+        note = "\n> A newer result is already shown on the pull request; it was left as it is.\n"
+    if published.done:
+        note += "\n**Done by rules:** " + ", ".join(f"`{d}`" for d in published.done) + "\n"
+    _report(env, ev.plan, note)
+    return _exit(env, ev.plan)
+
+
+def _comment(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
+    from changebot.action_handlers import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
+    from changebot.app_router import GitHubRouter  # noqa: PLC0415 - imports PyGithub
+    from changebot.jobs import JobControl  # noqa: PLC0415 - only for commands
+    from changebot.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
+
+    bot_login = env.input("bot-login", ACTIONS_BOT_LOGIN)
+    settings = service.checkout(env.workspace).settings  # the default branch, as checked out for the event
+    handlers = ActionHandlers(
+        env.workspace,
+        env.api_url,
+        _token(env),
+        bot_login,
+        now,
+        check_name=check_name_from(settings.section("github"), DEFAULT_CHECK_NAME),
+    )
+    jobs = GitHubRouter(handlers, bot_login=bot_login).route("issue_comment", env.run_id or "action", event)
+    if not jobs:
+        print(
+            command(
+                "notice",
+                "changebot: not a /changebot command on a pull request (or an edited comment, or one by a bot); "
+                "nothing to do",
+            )
+        )
+        return 0
+    for job in jobs:
+        job.run(JobControl(lambda: True))
+        print(f"changebot: answered {job.name} ({job.key})", file=sys.stderr)
+    return 0
+
+
+def _branch(env: ActionsEnv, now: datetime) -> int:
+    co = service.checkout(env.workspace)
+    pr = PullRequest(event=env.event_name, base_branch=env.ref_name, head_branch=env.ref_name)
+    plan = service.plan(service.context(co, pr, now))
+    _report(env, plan)
+    return _exit(env, plan)
+
+
+def dispatch(env: ActionsEnv, now: datetime) -> int:
+    """Handle the event named by ``GITHUB_EVENT_NAME``."""
+    if env.event_name in PR_EVENTS:
+        return _pull_request(env, actions.read_event(env), now)
+    if env.event_name in ("schedule", "workflow_dispatch"):
+        return _branch(env, now)
+    if env.event_name == "issue_comment":
+        return _comment(env, actions.read_event(env), now)
+    raise ActionError(
+        f"changebot does not handle the {env.event_name or '(unset)'} event",
+        "trigger the workflow on pull_request, pull_request_target, issue_comment, schedule or workflow_dispatch",
+    )
+
+
+def report_failure(env: ActionsEnv, exc: ChangebotError) -> None:
+    """Say what failed, the likely cause and the fix: as an ``::error::``, in the summary, and on stderr."""
+    from changebot.adapters.github_calls import GitHubError  # noqa: PLC0415 - imports PyGithub lazily itself
+
+    hint = exc.hint
+    if isinstance(exc, GitHubError) and exc.status in (403, 404) and env.event_name == "pull_request":
+        hint = (hint or "") + (
+            "\nfor pull requests from forks, GITHUB_TOKEN is read-only on 'pull_request': "
+            "use 'pull_request_target' (changebot never executes the PR's files)"
+        )
+    print(command("error", f"{exc}\n{hint or ''}".strip(), title="changebot could not evaluate"))
+    print(f"changebot: error: {exc}" + (f"\nhint: {hint}" if hint else ""), file=sys.stderr)
+    lines = ["## :boom: changebot could not evaluate", "", f"**What failed:** {exc}", ""]
+    if hint:
+        lines += ["**Likely cause and fix:**", "", "```", hint, "```", ""]
+    lines.append(f"See {actions.DOCS}")
+    actions.append_summary(env, "\n".join(lines) + "\n")
+    actions.set_outputs(env, {"verdict": "error", "cost": ""})
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``changebot action``."""
+    env = actions.read_env()
+    try:
+        return dispatch(env, parse_now(args.now))
+    except ChangebotError as exc:
+        report_failure(env, exc)
+        return 2

@@ -1,0 +1,69 @@
+"""``changebot serve``: run the GitHub App (the webhook server) with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from changebot.cli.common import env
+from changebot.errors import UsageError
+
+HELP = "run the GitHub App: an HTTP server for GitHub webhooks"
+DESCRIPTION = """\
+Run the changebot GitHub App. GitHub sends webhooks to POST /webhook; GET /healthz answers 'ok' and
+GET /metrics serves Prometheus metrics. Settings come from the environment:
+
+  CHANGEBOT_WEBHOOK_SECRET    required: the App's webhook secret (the server refuses to start without it)
+  CHANGEBOT_APP_ID            the App's ID
+  CHANGEBOT_PRIVATE_KEY       the App's private key (PEM), or CHANGEBOT_PRIVATE_KEY_PATH: a file holding it
+  CHANGEBOT_GITHUB_API_URL    default https://api.github.com (GitHub Enterprise: https://HOST/api/v3)
+  CHANGEBOT_CLONE_DIR         where bare clones are cached (default ~/.cache/changebot/clones)
+  CHANGEBOT_WORKERS           background jobs run at once (default 4)
+
+exit status: 0 after a clean shutdown, 2 when a setting is missing or wrong
+
+example:
+  CHANGEBOT_WEBHOOK_SECRET=... CHANGEBOT_APP_ID=12345 CHANGEBOT_PRIVATE_KEY_PATH=app.pem \\
+    changebot serve --host 0.0.0.0 --port 8080
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = sub.add_parser(
+        "serve", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--host",
+        default=env("--host", "127.0.0.1"),
+        help="address to listen on (default 127.0.0.1; env CHANGEBOT_HOST)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(env("--port", "8080") or 8080), help="port (default 8080; env CHANGEBOT_PORT)"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the settings, build the app, serve until interrupted."""
+    from changebot.app_config import from_env  # noqa: PLC0415 - the CLI starts fast; only serve needs these
+
+    config = from_env(os.environ)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a TCP port")
+    if config.app_id is None or config.private_key is None:
+        raise UsageError(
+            "CHANGEBOT_APP_ID and CHANGEBOT_PRIVATE_KEY (or CHANGEBOT_PRIVATE_KEY_PATH) are required to call GitHub",
+            "copy the App ID and a generated private key from the GitHub App's settings page",
+        )
+    import uvicorn  # noqa: PLC0415 - heavy: imported only when serving
+
+    from changebot.app_handlers import build_router  # noqa: PLC0415
+    from changebot.webhook import create_app  # noqa: PLC0415
+
+    os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
+    app = create_app(config, build_router(config))
+    logging.getLogger("changebot").info("listening on %s:%d", args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False)
+    return 0

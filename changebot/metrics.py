@@ -1,0 +1,48 @@
+"""Prometheus metrics of the App, in a registry of its own (one per app, so tests and apps never share).
+
+Names (all prefixed ``changebot_``):
+
+- ``deliveries_received_total{event}``: signed deliveries accepted
+- ``deliveries_refused_total{reason}``: refused (``signature``, ``too_large``, ``bad_request``, ``overloaded``)
+- ``deliveries_deduplicated_total``: redeliveries answered without a second effect
+- ``jobs_total{outcome}``: background jobs ``run``, ``failed``, ``stale`` (superseded by a newer head)
+- ``queue_depth``: jobs waiting or running
+- ``ack_seconds``: time from request to acknowledgement; ``job_seconds``: time a job ran
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """The App's counters, gauges and histograms."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.received = Counter(
+            "changebot_deliveries_received", "Signed webhook deliveries accepted", ["event"], registry=r
+        )
+        self.refused = Counter("changebot_deliveries_refused", "Webhook deliveries refused", ["reason"], registry=r)
+        self.deduplicated = Counter(
+            "changebot_deliveries_deduplicated", "Redeliveries answered without a second effect", registry=r
+        )
+        self.jobs = Counter("changebot_jobs", "Background jobs by outcome", ["outcome"], registry=r)
+        self.queue_depth = Gauge("changebot_queue_depth", "Jobs waiting or running", registry=r)
+        self.ack_seconds = Histogram(
+            "changebot_ack_seconds",
+            "Time from receiving a webhook to acknowledging it",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=r,
+        )
+        self.job_seconds = Histogram(
+            "changebot_job_seconds",
+            "Time a background job ran",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+            registry=r,
+        )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric."""
+        return generate_latest(self.registry)

@@ -1,0 +1,191 @@
+"""Plan -> what GitHub shows: check-run conclusion, output and annotations; the sticky comment's body.
+
+Pure functions. GitHub's limits are enforced here, where the text is made: a check run's ``summary`` at most
+65,535 bytes, a comment at most 65,536 characters, at most 50 annotations per API call. Text over a limit is
+cut at a line boundary and ends with a note saying so; the hidden markers of the sticky comment are never cut.
+
+The sticky comment carries three hidden HTML comments after the visible plan::
+
+    <!-- changebot:sticky -->                         which comment is changebot's (with the bot's login)
+    <!-- changebot:overrides [...] -->                the overrides granted on this PR (core/overrides.py)
+    <!-- changebot:head {"sha": "...", "at": "..."} -->  the head and instant this result is for
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from changebot.core.overrides import STICKY_MARKER, encode
+from changebot.model import Finding, Override, Plan, Severity, Verdict
+from changebot.render.markdown import escape_cell, render_markdown
+
+CHECK_OUTPUT_MAX_BYTES = 65_535
+COMMENT_MAX_CHARS = 65_536
+ANNOTATIONS_PER_CALL = 50
+
+_CONCLUSION = {Verdict.PASS: "success", Verdict.WARN: "neutral", Verdict.FAIL: "failure"}
+_LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
+_HEAD = re.compile(r"<!-- changebot:head (\{[^<>]*\}) -->")
+_RULE = re.compile(r"<!-- changebot:rule (\S+) -->")
+
+TRUNCATED_NOTE = (
+    "\n\n> :scissors: **Truncated**: {omitted:,} {unit} omitted to fit GitHub's limit. "
+    "Run `changebot plan --format markdown` locally for the full plan.\n"
+)
+
+
+def conclusion(verdict: Verdict) -> str:
+    """The check-run conclusion for a verdict: ``success``, ``neutral`` (warn) or ``failure``."""
+    return _CONCLUSION[verdict]
+
+
+def _count(findings: Iterable[Finding]) -> str:
+    items = list(findings)
+    parts = []
+    for severity, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning")):
+        n = sum(1 for f in items if f.severity is severity)
+        if n:
+            parts.append(f"{n} {word}{'s' if n != 1 else ''}")
+    return ", ".join(parts) or "no problems"
+
+
+def check_title(plan: Plan) -> str:
+    """One line for the check run's title, e.g. ``fail: 2 errors, 1 warning``."""
+    return f"{plan.verdict}: {_count(f for g in plan.gates for f in g.findings)}"
+
+
+def truncate_bytes(text: str, limit: int) -> str:
+    """``text`` within ``limit`` UTF-8 bytes, cut at a line and ending in a note when it had to be cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    note_room = len(TRUNCATED_NOTE.format(omitted=len(data), unit="bytes").encode("utf-8"))
+    cut = data[: limit - note_room].decode("utf-8", errors="ignore")
+    cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else cut
+    omitted = len(data) - len(cut.encode("utf-8"))
+    return cut + TRUNCATED_NOTE.format(omitted=omitted, unit="bytes")
+
+
+def truncate_chars(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut at a line and ending in a note when it had to be cut."""
+    if len(text) <= limit:
+        return text
+    note_room = len(TRUNCATED_NOTE.format(omitted=len(text), unit="characters"))
+    cut = text[: limit - note_room]
+    cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else cut
+    return cut + TRUNCATED_NOTE.format(omitted=len(text) - len(cut), unit="characters")
+
+
+def overrides_section(overrides: Sequence[Override]) -> str:
+    """Markdown listing the overrides in force (empty when there are none)."""
+    if not overrides:
+        return ""
+    lines = ["**Overrides in force**", "", "| gate | by | reason | granted | expires |", "|---|---|---|---|---|"]
+    lines.extend(
+        f"| {o.gate} | @{escape_cell(o.actor)} | {escape_cell(o.reason)} | {o.granted_at.isoformat()} | "
+        f"{o.expires_at.isoformat() if o.expires_at else 'on a new push'} |"
+        for o in overrides
+    )
+    return "\n".join(lines) + "\n\n"
+
+
+def visible(plan: Plan, in_force: Sequence[Override]) -> str:
+    """The Markdown people read in the comment and the check run: the plan, then the overrides in force."""
+    return render_markdown(plan) + ("\n" + overrides_section(in_force) if in_force else "")
+
+
+def annotation_list(plan: Plan) -> list[dict[str, Any]]:
+    """Check-run annotations for every finding with a file and a line."""
+    out: list[dict[str, Any]] = []
+    for gate in plan.gates:
+        for f in gate.findings:
+            if f.path is None or f.line is None:
+                continue
+            out.append(
+                {
+                    "path": f.path,
+                    "start_line": f.line,
+                    "end_line": f.line,
+                    "annotation_level": _LEVEL[f.severity],
+                    "title": f"{gate.id}: {f.code}"[:255],
+                    "message": f.message[:64_000] or f.code,
+                }
+            )
+    return out
+
+
+def annotations_fingerprint(items: Sequence[dict[str, Any]]) -> str:
+    """A short, stable fingerprint of a list of annotations (stored as the check run's ``external_id``)."""
+    digest = hashlib.sha256(json.dumps(list(items), sort_keys=True).encode("utf-8")).hexdigest()
+    return f"changebot:{digest[:24]}"
+
+
+def batches(items: Sequence[dict[str, Any]], size: int = ANNOTATIONS_PER_CALL) -> list[list[dict[str, Any]]]:
+    """``items`` in API-call-sized lists (at least one list, possibly empty)."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
+
+
+def check_output(plan: Plan, in_force: Sequence[Override]) -> dict[str, str]:
+    """The check run's ``output`` without annotations: title and summary within GitHub's limit."""
+    return {"title": check_title(plan), "summary": truncate_bytes(visible(plan, in_force), CHECK_OUTPUT_MAX_BYTES)}
+
+
+def head_marker(head_sha: str, at: datetime) -> str:
+    """The hidden marker naming the head and instant a sticky comment is for."""
+    return f"<!-- changebot:head {json.dumps({'sha': head_sha, 'at': at.isoformat()}, separators=(',', ':'))} -->"
+
+
+def parse_head(body: str) -> tuple[str, datetime] | None:
+    """``(sha, at)`` from a sticky comment's head marker, or ``None``."""
+    match = _HEAD.search(body)
+    if match is None:
+        return None
+    try:
+        data = json.loads(match.group(1))
+        at = datetime.fromisoformat(str(data["at"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if at.tzinfo is None:
+        return None
+    return str(data["sha"]), at
+
+
+def sticky_body(plan: Plan, head_sha: str, stored: Sequence[Override], in_force: Sequence[Override]) -> str:
+    """The whole sticky comment: visible plan (truncated to fit) + sticky marker + overrides + head marker."""
+    hidden = "\n" + STICKY_MARKER + "\n" + encode(stored) + "\n" + head_marker(head_sha, plan.now) + "\n"
+    return truncate_chars(visible(plan, in_force), COMMENT_MAX_CHARS - len(hidden)) + hidden
+
+
+def rule_marker(rule: str) -> str:
+    """The hidden marker of a comment posted by a rule action (one comment per rule per PR)."""
+    safe = re.sub(r"[^A-Za-z0-9_.:/@+-]", "_", rule)[:200].replace("--", "-_")
+    return f"<!-- changebot:rule {safe} -->"
+
+
+def rule_comment(rule: str, body: str) -> str:
+    """A rule action's comment: its text, then its marker."""
+    marker = rule_marker(rule)
+    return truncate_chars(body, COMMENT_MAX_CHARS - len(marker) - 2) + "\n\n" + marker
+
+
+def rule_of(body: str) -> str | None:
+    """The rule a comment was posted for, from its marker."""
+    match = _RULE.search(body)
+    return match.group(1) if match else None
+
+
+def cost(plan: Plan) -> str:
+    """The estimated cost of this run in USD as the budget gate reported it, or ``""`` when it did not."""
+    for gate in plan.gates:
+        if str(gate.id) != "budget":
+            continue
+        for key in ("estimate_usd", "cost_usd", "run_cost_usd", "estimated_usd", "cost"):
+            value = gate.detail.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return f"{float(value):.2f}"
+    return ""

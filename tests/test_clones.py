@@ -1,0 +1,151 @@
+"""Bare, blobless clones of a local "GitHub" repository, read by the service afterwards with no network."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from changebot import service
+from changebot.adapters.clones import CloneCache
+from changebot.errors import RepositoryError
+from changebot.model import PullRequest
+from tests.conftest import GitRepo
+
+NOW = datetime(2025, 12, 20, 9, 0, tzinfo=UTC)
+TOKEN = "ghs_secretsecretsecret"
+
+
+def serve_repo(repo: GitRepo) -> str:
+    """Let the repository answer partial-clone requests like GitHub does; return its file:// URL."""
+    repo.git("config", "uploadpack.allowFilter", "true")
+    repo.git("config", "uploadpack.allowAnySHA1InWant", "true")
+    return f"file://{repo.path}"
+
+
+def git(path: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def upstream(make_repo: Callable[..., GitRepo]) -> tuple[GitRepo, str, str]:
+    repo = make_repo(
+        {
+            ".maestro/changebot.yaml": "version: 1\n",
+            "release-policy.yml": "override: {allowed: true, reason_min_len: 20}\n",
+            "src/big.bin": b"\0" * 200_000,
+            "docs/guide.md": "# guide\n" * 100,
+        }
+    )
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("feature")
+    head = repo.commit(
+        {
+            ".maestro/changes/20251220-fix.yaml": "area: payments\nintent: fix\n",
+            "docs/guide.md": None,
+            "docs/moved.md": "# guide\n" * 100,
+        },
+        "a change",
+    )
+    repo.checkout("main")
+    return repo, base, head
+
+
+def test_clone_fetches_the_pull_request_and_the_service_reads_it_offline(
+    upstream: tuple[GitRepo, str, str], tmp_path: Path
+) -> None:
+    repo, base, head = upstream
+    cache = CloneCache(tmp_path / "cache", protocols=("file",))
+    path = cache.prepare("octo/app", serve_repo(repo), TOKEN, base, head, 7)
+    assert path == tmp_path / "cache" / "octo__app.git"
+    assert git(path, "rev-parse", "--is-bare-repository").strip() == "true"
+    assert git(path, "config", "remote.origin.partialclonefilter").strip() == "blob:none"
+    # The big binary nobody reads was never fetched; the governed files were.
+    objects = git(path, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectsize)")
+    assert "blob 200000" not in objects
+    # The token is nowhere on disk.
+    config = (path / "config").read_text()
+    assert TOKEN not in config
+    assert git(path, "remote", "get-url", "origin").strip() == serve_repo(repo)
+    # Offline: the upstream is gone, so any object the service still needed would fail the read.
+    repo.path.rename(repo.path.with_name("gone"))
+    co = service.checkout(path, base, head)
+    assert co.head.files[".maestro/changes/20251220-fix.yaml"] == b"area: payments\nintent: fix\n"
+    assert co.base.files["release-policy.yml"].startswith(b"override:")
+    assert "src/big.bin" in co.head.paths
+    assert [(c.status, c.path, c.old_path) for c in co.changed] == [
+        ("A", ".maestro/changes/20251220-fix.yaml", None),
+        ("R", "docs/moved.md", "docs/guide.md"),
+    ]
+    ctx = service.context(co, PullRequest(number=7, base_sha=base, head_sha=head), NOW)
+    assert service.plan(ctx).gates[0].id == "schema"
+
+
+def test_second_prepare_reuses_the_clone_and_fetches_a_new_head(
+    upstream: tuple[GitRepo, str, str], tmp_path: Path
+) -> None:
+    repo, base, head = upstream
+    cache = CloneCache(tmp_path / "cache", protocols=("file",))
+    url = serve_repo(repo)
+    path = cache.prepare("octo/app", url, TOKEN, base, head, 7)
+    marker = path / "objects" / "marker"
+    marker.write_text("kept")
+    repo.checkout("feature")
+    newer = repo.commit({".maestro/changes/20251221-more.yaml": "area: payments\n"}, "more")
+    assert cache.prepare("octo/app", url, TOKEN, base, newer, 7) == path
+    assert marker.read_text() == "kept"
+    co = service.checkout(path, base, newer)
+    assert ".maestro/changes/20251221-more.yaml" in co.head.files
+
+
+def test_fork_head_is_fetched_from_the_pull_request_ref(
+    make_repo: Callable[..., GitRepo], upstream: tuple[GitRepo, str, str], tmp_path: Path
+) -> None:
+    repo, base, _ = upstream
+    fork = make_repo(name="fork")
+    fork.git("fetch", "-q", str(repo.path), "main")
+    fork.git("reset", "-q", "--hard", "FETCH_HEAD")
+    fork_head = fork.commit({".maestro/changes/20251222-fork.yaml": "area: from-a-fork\n"}, "fork change")
+    # GitHub keeps a fork's head in the base repository under refs/pull/N/head; it is not on any branch there.
+    fork.git("push", "-q", str(repo.path), f"{fork_head}:refs/pull/9/head")
+    repo.git("config", "uploadpack.allowFilter", "true")  # no allowAnySHA1InWant: only reachable commits
+    cache = CloneCache(tmp_path / "cache", protocols=("file",))
+    path = cache.prepare("octo/app", f"file://{repo.path}", TOKEN, base, fork_head, 9)
+    assert git(path, "cat-file", "-t", fork_head).strip() == "commit"
+    co = service.checkout(path, base, fork_head)
+    assert co.head.files[".maestro/changes/20251222-fork.yaml"] == b"area: from-a-fork\n"
+
+
+def test_missing_commit_is_a_clear_error_without_the_token(upstream: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+    repo, base, _ = upstream
+    cache = CloneCache(tmp_path / "cache", protocols=("file",))
+    with pytest.raises(RepositoryError) as exc:
+        cache.prepare("octo/app", serve_repo(repo), TOKEN, base, "f" * 40, 7)
+    assert TOKEN not in str(exc.value)
+    assert str(exc.value).startswith("git fetch failed")
+
+
+@pytest.mark.parametrize(
+    ("repo_name", "url", "sha", "message"),
+    [
+        ("../etc", "https://github.com/x/y.git", "a" * 40, "repository name '../etc' is not of the form owner/name"),
+        ("octo/.git", "https://github.com/x/y.git", "a" * 40, "repository name 'octo/.git' is not of the form"),
+        ("octo/app", "https://github.com/x/y.git", "main", "'main' is not a full commit SHA"),
+        ("octo/app", "https://user:pw@github.com/x/y.git", "a" * 40, "clone_url must not carry credentials"),
+    ],
+)
+def test_bad_inputs_are_refused(repo_name: str, url: str, sha: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(RepositoryError) as exc:
+        CloneCache(tmp_path).prepare(repo_name, url, TOKEN, "a" * 40, sha, 1)
+    assert str(exc.value).startswith(message)
+
+
+def test_only_allowed_transports_are_used(upstream: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+    repo, base, head = upstream
+    with pytest.raises(RepositoryError) as exc:
+        CloneCache(tmp_path / "cache").prepare("octo/app", serve_repo(repo), TOKEN, base, head, 7)
+    assert "git clone failed" in str(exc.value)
+    assert not (tmp_path / "cache" / "octo__app.git").exists()
