@@ -240,3 +240,22 @@ def test_validate_the_example_in_markdown(run: Run) -> None:
     lines = out.splitlines()
     assert lines[:2] == ["| severity | where | code | message |", "|---|---|---|---|"]
     assert len(lines) == 5
+
+
+def test_verbose_logs_go_to_stderr_and_results_to_stdout(make_repo: Callable[..., GitRepo]) -> None:
+    repo = make_repo({BUNDLE: GOOD})
+    repo.branch("feature")
+    repo.commit({BUNDLE: BROKEN})
+    argv = ["-v", "plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--now", NOW]
+    done = subprocess.run(
+        [sys.executable, "-m", "changebot", *argv, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["verdict"] == "fail"
+    assert done.stderr.splitlines() == [
+        "changebot: INFO: read 1 governed file(s) from main and 1 from feature; 1 file(s) changed",
+        "changebot: INFO: verdict fail",
+    ]
