@@ -243,7 +243,7 @@ def findings_for(
         ]
     if not errors:
         return []
-    picked = [_descend(e) for e in _ranked(errors)[: max(1, max_findings)]]
+    picked = [_descend(e) for e in _ranked(errors, doc)[: max(1, max_findings)]]
     best, rest = picked[0], sorted(picked[1:], key=lambda e: doc.line(tuple(e.absolute_path)) or 0)
     out = [_finding(doc, e, label) for e in (best, *rest)]
     hidden = len(errors) - len(picked)
@@ -259,10 +259,15 @@ def findings_for(
     return out
 
 
-def _ranked(errors: Iterable[ValidationError]) -> list[ValidationError]:
-    from jsonschema.exceptions import relevance  # noqa: PLC0415 - imported lazily, see module docstring
+def _ranked(errors: Iterable[ValidationError], doc: Document) -> list[ValidationError]:
+    """Most relevant first, as ``jsonschema.exceptions.relevance`` judges (errors higher up in the document
+    first, ``anyOf``/``oneOf`` after other keywords), ties broken by line rather than by key name."""
+    weak = {"anyOf", "oneOf"}
 
-    return sorted(errors, key=relevance, reverse=True)
+    def key(err: ValidationError) -> tuple[int, bool, int]:
+        return (len(err.path), err.validator in weak, doc.line(tuple(err.absolute_path)) or 0)
+
+    return sorted(errors, key=key)
 
 
 def _descend(err: ValidationError) -> ValidationError:

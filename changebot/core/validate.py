@@ -93,13 +93,15 @@ def head_documents(ctx: Context) -> tuple[dict[str, Document], list[Finding]]:
 
 
 def file_findings(ctx: Context) -> list[Finding]:
-    """Load, schema and cross-file findings for every structured file changebot reads, sorted by place."""
+    """Load, schema and cross-file findings for every structured file changebot reads, grouped by file."""
     docs, findings = head_documents(ctx)
     limit = max_findings(ctx)
     for doc in docs.values():
         findings.extend(document_findings(ctx, doc, limit))
     findings.extend(bundles.cross_file_findings(docs, ctx.head.paths))
-    return sorted(findings, key=lambda f: (f.path or "", f.line or 0, f.column or 0, f.code))
+    # Stable sort by file only: within a file, load problems, then the schema's best match first, then the
+    # rest of its errors in line order, then the cross-file findings.
+    return sorted(findings, key=lambda f: f.path or "")
 
 
 def schema_gate(ctx: Context) -> GateResult:
