@@ -21,19 +21,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from changebot import service
 from changebot.adapters.app_auth import AppAuth, Unauthorized
-from changebot.adapters.clones import CloneCache
+from changebot.adapters.clones import CloneAuthError, CloneCache, git_hosts
 from changebot.adapters.github import GitHubClient, PullSnapshot
 from changebot.adapters.github_calls import GitHubError
 from changebot.app_config import AppConfig
 from changebot.app_router import CommentEvent, GitHubRouter, PullRequestEvent, Repo
 from changebot.core import override_rules
 from changebot.core.context import Context
+from changebot.errors import ChangebotError
 from changebot.jobs import JobControl
-from changebot.model import Override, Plan
+from changebot.model import GateId, Override, Plan
 from changebot.publish import Published, Sticky, publish_plan, read_sticky
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ class Evaluation:
     ctx: Context
     sticky: Sticky
     comments: tuple[Comment, ...]
-    policies: dict[Any, override_rules.OverridePolicy]
+    policies: dict[GateId, override_rules.OverridePolicy]
+    in_force: tuple[Override, ...]
     plan: Plan
 
 
@@ -83,35 +85,59 @@ class Session:
         sticky, comments = read_sticky(self.client, self.repo.full_name, pr.number or 0)
         policies = override_rules.policies(ctx)
         kept = sticky.overrides if stored is None else tuple(stored)
-        in_force = override_rules.effective(kept, policies, now, pr.head_sha)
+        in_force = tuple(override_rules.effective(kept, policies, now, pr.head_sha))
         plan = service.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force)
-        return Evaluation(snapshot, ctx, sticky, comments, policies, plan)
+        return Evaluation(snapshot, ctx, sticky, comments, policies, in_force, plan)
 
     def replan(self, ev: Evaluation, stored: Sequence[Override]) -> Evaluation:
         """``ev`` evaluated again with ``stored`` as the overrides (after one was granted)."""
         pr = ev.snapshot.pr
-        in_force = override_rules.effective(stored, ev.policies, ev.ctx.now, pr.head_sha)
+        in_force = tuple(override_rules.effective(stored, ev.policies, ev.ctx.now, pr.head_sha))
         plan = service.plan(ev.ctx, pr.base_sha, pr.head_sha, overrides=in_force)
-        return Evaluation(ev.snapshot, ev.ctx, ev.sticky, ev.comments, ev.policies, plan)
+        return Evaluation(ev.snapshot, ev.ctx, ev.sticky, ev.comments, ev.policies, in_force, plan)
+
+    def report_failure(self, head_sha: str, error: ChangebotError) -> None:
+        """Mark ``head_sha``'s check run failed with what went wrong: a PR changebot cannot judge never passes."""
+        fields: dict[str, object] = {
+            "status": "completed",
+            "conclusion": "failure",
+            "completed_at": self.handlers.now(),
+            "output": {"title": "changebot could not evaluate this pull request", "summary": error.diagnostics()},
+        }
+        name = self.handlers.check_name
+        existing = self.client.check_runs(self.repo.full_name, head_sha, name)
+        if existing:
+            self.client.update_check_run(self.repo.full_name, existing[0].id, fields)
+        else:
+            self.client.create_check_run(self.repo.full_name, name, head_sha, fields)
 
     def publish(self, ev: Evaluation, overrides: Sequence[Override] | None = None) -> Published:
         number = ev.snapshot.pr.number or 0
+        configured = ev.ctx.settings.section("github").get("check_name")  # base branch's github.check_name
         return publish_plan(
             self.client,
             self.repo.full_name,
             number,
             ev.plan,
-            check_name=self.handlers.check_name,
+            check_name=configured if isinstance(configured, str) and configured.strip() else self.handlers.check_name,
             overrides=overrides,
             sticky=ev.sticky,
             comments=ev.comments,
             snapshot=ev.snapshot,
             latest_head_sha=ev.snapshot.pr.head_sha,
+            in_force=ev.in_force,
         )
 
 
 class GitHubHandlers:
-    """Handlers for ``GitHubRouter`` that act on GitHub through the App's installations."""
+    """Handlers for ``GitHubRouter`` that act on GitHub through the App's installations.
+
+    GitHub's API can lag a moment behind its webhooks: when the PR's head is not yet the delivery's head, it
+    is read again ``lag_retries`` times, ``lag_pause`` seconds apart, before the delivery is judged stale.
+    """
+
+    lag_retries: int = 2
+    lag_pause: float = 1.0
 
     def __init__(
         self,
@@ -136,7 +162,8 @@ class GitHubHandlers:
         if config.app_id is None or config.private_key is None:
             raise GitHubError("the App ID and private key are required")
         auth = AppAuth(config.app_id, config.private_key, config.api_url)
-        return cls(auth, CloneCache(Path(config.clone_dir)), config.api_url, auth.bot_login())
+        clones = CloneCache(Path(config.clone_dir), hosts=git_hosts(config.api_url))
+        return cls(auth, clones, config.api_url, auth.bot_login())
 
     def _with_session(self, repo: Repo, work: Callable[[Session], None]) -> None:
         if repo.installation_id is None:
@@ -151,6 +178,8 @@ class GitHubHandlers:
                 if exc.status == 401:
                     raise Unauthorized from exc
                 raise
+            except CloneAuthError as exc:
+                raise Unauthorized from exc
             finally:
                 session.close()
 
@@ -162,12 +191,25 @@ class GitHubHandlers:
         def work(session: Session) -> None:
             started = time.perf_counter()
             snapshot = session.snapshot(event.number)
+            for _ in range(self.lag_retries):
+                if snapshot.pr.head_sha == event.head_sha or not control.is_current():
+                    break
+                time.sleep(self.lag_pause)
+                snapshot = session.snapshot(event.number)
             if snapshot.pr.head_sha != event.head_sha:
                 log.info("%s#%d: head moved to %s; skipping", event.repo.full_name, event.number, snapshot.pr.head_sha)
                 return
             if snapshot.state != "open":
                 return
-            ev = session.evaluate(snapshot)
+            try:
+                ev = session.evaluate(snapshot)
+            except (GitHubError, CloneAuthError):
+                raise  # the App renews the token on a 401; other GitHub errors fail the job
+            except ChangebotError as exc:
+                log.warning("%s#%d: could not evaluate: %s", event.repo.full_name, event.number, exc)
+                if control.is_current():
+                    session.report_failure(event.head_sha, exc)
+                return
             if not control.is_current():
                 log.info("%s#%d: superseded while planning; not publishing", event.repo.full_name, event.number)
                 return

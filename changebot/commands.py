@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import logging
 
+from changebot.adapters.clones import CloneAuthError
 from changebot.adapters.github import PullSnapshot
+from changebot.adapters.github_calls import GitHubError
 from changebot.app_handlers import Session
 from changebot.app_router import CommentEvent
 from changebot.core import override_rules
 from changebot.core.commands import OVERRIDE, Command, Invalid, help_text
+from changebot.errors import ChangebotError
 from changebot.jobs import JobControl
 from changebot.model import GateId
 from changebot.render import replies
@@ -55,6 +58,18 @@ def answer(session: Session, event: CommentEvent, control: JobControl) -> None:
         reply(session, event, help_text())
         return
     snapshot = session.snapshot(event.number, "issue_comment")
+    try:
+        _evaluate_and_answer(session, event, command, snapshot, control)
+    except (GitHubError, CloneAuthError):
+        raise  # the App renews the token on a 401; other GitHub errors fail the job
+    except ChangebotError as exc:
+        log.warning("%s#%d: could not evaluate: %s", event.repo.full_name, event.number, exc)
+        reply(session, event, replies.error_reply(exc.diagnostics()))
+
+
+def _evaluate_and_answer(
+    session: Session, event: CommentEvent, command: Command, snapshot: PullSnapshot, control: JobControl
+) -> None:
     if command.verb == OVERRIDE:
         _override(session, event, command, snapshot)
         return

@@ -163,7 +163,8 @@ class PullRequest:
     """The facts about the change being judged, from GitHub or from CLI flags.
 
     ``event`` is the GitHub event that triggers the run (``pull_request`` unless told otherwise);
-    ``base_branch`` is the branch the PR targets (used by the freeze gate); ``files`` are the changed files.
+    ``base_branch`` is the branch the PR targets (used by the freeze gate); ``files`` are the changed files;
+    ``approvals`` the logins that approved it (the governance policy checks them against the owners).
     """
 
     event: str = "pull_request"
@@ -177,6 +178,7 @@ class PullRequest:
     labels: tuple[str, ...] = ()
     draft: bool = False
     files: tuple[ChangedFile, ...] = ()
+    approvals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

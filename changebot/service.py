@@ -12,10 +12,17 @@ from datetime import datetime
 from pathlib import Path
 
 from changebot.adapters import git as gitio
+from changebot.adapters import jsbox
+from changebot.adapters.jsbox import QuickJs
+from changebot.adapters.opa import OpaServer
+from changebot.adapters.rego import EmbeddedRego
+from changebot.adapters.worker import prestart
 from changebot.core import layout
 from changebot.core.context import Context, make_context
 from changebot.core.gate import ordered, verdict
 from changebot.core.load import Limits, load_any
+from changebot.core.policy import PolicyEngine, policy_gate, policy_settings
+from changebot.core.rules import actions_from_json, rules_gate, rules_settings
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
@@ -73,23 +80,55 @@ def context(co: Checkout, pr: PullRequest, now: datetime) -> Context:
     return make_context(co.base, co.head, pr, now, co.settings, repo=str(co.root))
 
 
-def gates(ctx: Context, overrides: Sequence[Override] = ()) -> list[GateResult]:
+def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
+    """The engine for the ``policy`` gate: an OPA server when ``--opa-url`` or settings name one, else embedded."""
+    settings = policy_settings(ctx.settings.section("policy"))
+    url = opa_url or (settings.opa_url if settings.engine == "opa" else None)
+    if url:
+        return OpaServer(url, settings.timeout_seconds, settings.retries)
+    return EmbeddedRego(settings.timeout_seconds)
+
+
+def gates(ctx: Context, overrides: Sequence[Override] = (), opa_url: str | None = None) -> list[GateResult]:
     """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``.
 
     ``overrides`` are the break-glass overrides in force for this head (the GitHub layer decides which, see
-    ``core.override_rules.effective``); a gate that can be overridden takes them.
+    ``core.override_rules.effective``); a gate that can be overridden takes them. freeze, budget and sequence
+    are computed first: the ``policy`` gate's input document carries their results (and the ``rules`` gate's).
+    The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server.
     """
-    return [
-        schema_gate(ctx),
-        skipped(GateId.RULES, "rules.json evaluation is not available in this version"),
-        skipped(GateId.POLICY, "Rego policy evaluation is not available in this version"),
-        skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version"),
-        skipped(GateId.BUDGET, "CI budget is not evaluated in this version"),
-        skipped(GateId.SEQUENCE, "patch series are not evaluated in this version"),
-    ]
+    engine = policy_engine(ctx, opa_url)
+    if isinstance(engine, EmbeddedRego):
+        prestart(engine.address_space)  # the sandbox children start while the other gates run
+    if layout.RULES in ctx.base.files:
+        prestart(jsbox.ADDRESS_SPACE)
+    schema = schema_gate(ctx)
+    freeze = skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version")
+    budget = skipped(GateId.BUDGET, "CI budget is not evaluated in this version")
+    sequence = skipped(GateId.SEQUENCE, "patch series are not evaluated in this version")
+    rules = rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules"))))
+    policy = policy_gate(ctx, engine, [freeze, budget, sequence, rules])
+    return [schema, rules, policy, freeze, budget, sequence]
 
 
-def plan(ctx: Context, base: str | None = None, head: str | None = None, overrides: Sequence[Override] = ()) -> Plan:
-    """The full plan for one pull request, with the overrides in force."""
-    results = ordered(gates(ctx, overrides))
-    return Plan(verdict=verdict(results), gates=results, now=ctx.now, pr=ctx.pr, repo=ctx.repo, base=base, head=head)
+def plan(
+    ctx: Context,
+    base: str | None = None,
+    head: str | None = None,
+    overrides: Sequence[Override] = (),
+    opa_url: str | None = None,
+) -> Plan:
+    """The full plan for one pull request, with the overrides in force; the rules gate's planned actions
+    become ``Plan.actions``."""
+    results = ordered(gates(ctx, overrides, opa_url))
+    actions = next((actions_from_json(g.detail.get("actions")) for g in results if g.id is GateId.RULES), ())
+    return Plan(
+        verdict=verdict(results),
+        gates=results,
+        now=ctx.now,
+        pr=ctx.pr,
+        repo=ctx.repo,
+        base=base,
+        head=head,
+        actions=actions,
+    )

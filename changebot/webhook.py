@@ -117,8 +117,8 @@ class WebhookApp:
             return JSONResponse({"status": "duplicate", "delivery": delivery}, 200)
         try:
             payload = json.loads(body)
-        except ValueError:
-            return self._refuse(400, "bad_request", "body is not JSON")
+        except (ValueError, RecursionError):
+            return self._refuse(400, "bad_request", "body is not JSON (or nests too deeply)")
         if not isinstance(payload, dict):
             return self._refuse(400, "bad_request", "body is not a JSON object")
         dispatcher = self.dispatcher

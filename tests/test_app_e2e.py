@@ -7,7 +7,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,6 +156,7 @@ def build_world(
                 clock=lambda: clock[0],
             )
             assert handlers.bot_login == BOT
+            handlers.lag_pause = 0.05
             app = create_app(AppConfig(webhook_secret=SECRET, clone_dir=tmp_path), GitHubRouter(handlers, BOT))
             with serve(app) as url:
                 yield World(url, github, upstream, base, head, clock, app)
@@ -331,7 +335,10 @@ def test_gate_and_freeze_commands_reply_with_results(world: World) -> None:
 
 @pytest.fixture
 def sticky_world(github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path) -> Iterator[World]:
-    settings = "version: 1\noverrides:\n  freeze: {who: [admin], lapse_on_push: false, expires_max: 7d}\n"
+    settings = (
+        "version: 1\ngithub: {check_name: governance}\n"
+        "overrides:\n  freeze: {who: [admin], lapse_on_push: false, expires_max: 7d}\n"
+    )
     yield from build_world(github, make_repo, tmp_path, settings)
 
 
@@ -343,6 +350,16 @@ def test_settings_on_the_base_branch_decide_who_and_whether_overrides_lapse(stic
     assert "granted" in world.replies()[1]
     stored = decode(world.sticky()["body"])
     assert [o.expires_at for o in stored] == [NOW + timedelta(days=7)]
+    # lapse_on_push: false on the base branch: a new push keeps it in force (and shown) until it expires
+    new = world.push({".maestro/changes/20251221-more.yaml": "area: payments\n"})
+    world.clock[0] = NOW + timedelta(hours=1)
+    world.post("pull_request", world.pr_event("synchronize", head=new))
+    assert new in world.sticky()["body"]
+    assert "Overrides in force" in world.sticky()["body"]
+    assert [r["name"] for r in world.check_runs(new)] == ["governance"]  # github.check_name from the base branch
+    world.clock[0] = NOW + timedelta(days=8)
+    world.post("pull_request", world.pr_event("synchronize", head=new))
+    assert "Overrides in force" not in world.sticky()["body"]
 
 
 def test_a_refused_installation_token_is_renewed_once(
@@ -354,3 +371,57 @@ def test_a_refused_installation_token_is_renewed_once(
         refused = [c for c in github.requests if c.status == 401]
         assert len(refused) == 1
         assert refused[0].headers.get("Authorization", refused[0].headers.get("authorization")) == "token ghs_revoked"
+
+
+def test_a_pull_request_that_cannot_be_read_gets_a_failing_check_run_and_commands_say_why(world: World) -> None:
+    missing = "f" * 40  # GitHub says this is the head, but the repository does not have it (force-pushed away)
+    world.double.pulls[REPO][7].head_sha = missing
+    world.post("pull_request", world.pr_event("synchronize", head=missing))
+    (run,) = world.check_runs(missing)
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"] == "changebot could not evaluate this pull request"
+    assert run["output"]["summary"].startswith("git fetch failed")
+    world.post("issue_comment", world.comment_event("/changebot gate"))
+    (reply,) = world.replies()
+    assert reply.startswith("@alice changebot could not evaluate this pull request: git fetch failed")
+    assert [c for c in world.bot_comments() if STICKY_MARKER in c["body"]] == []
+
+
+def test_two_deliveries_for_one_head_at_once_make_one_check_run_and_one_comment(world: World) -> None:
+    payload = world.pr_event("opened")
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+
+    def deliver(delivery: str) -> int:
+        headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": signature}
+        return httpx.post(world.url + "/webhook", content=body, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(deliver, ["at-once-1", "at-once-2"])) == [202, 202]
+    assert world.app.state.changebot.dispatcher.wait_idle(30)
+    assert len(world.check_runs(world.head)) == 1
+    world.sticky()  # exactly one
+    posts = [c for c in world.double.requests if c.method == "POST"]
+    assert len(posts) == 2, [c.path for c in posts]  # one check run, one comment: the second delivery edits or waits
+
+
+def test_an_api_lagging_behind_the_webhook_is_read_again(world: World) -> None:
+    old = world.head
+    new = world.push({".maestro/changes/20251221-more.yaml": "area: payments\n"})
+    pull = world.double.pulls[REPO][7]
+    pull.head_sha = old  # the API still shows the old head when the delivery for the new one arrives
+    reads = "/repos/{owner}/{repo}/pulls/{pull_number}"
+
+    def catch_up() -> None:  # GitHub's API catches up right after changebot's first read
+        deadline = time.monotonic() + 10
+        while not world.double.calls("GET", reads) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        pull.head_sha = new
+
+    watcher = threading.Thread(target=catch_up)
+    watcher.start()
+    world.post("pull_request", world.pr_event("synchronize", head=new))
+    watcher.join()
+    assert len(world.double.calls("GET", reads)) == 2
+    assert len(world.check_runs(new)) == 1
+    assert new in world.sticky()["body"]

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from changebot import service
-from changebot.adapters.clones import CloneCache
+from changebot.adapters.clones import CloneAuthError, CloneCache, git_hosts
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest
 from tests.conftest import GitRepo
+from tests.git_http_server import git_http
 
 NOW = datetime(2025, 12, 20, 9, 0, tzinfo=UTC)
 TOKEN = "ghs_secretsecretsecret"
@@ -135,11 +136,18 @@ def test_missing_commit_is_a_clear_error_without_the_token(upstream: tuple[GitRe
         ("octo/.git", "https://github.com/x/y.git", "a" * 40, "repository name 'octo/.git' is not of the form"),
         ("octo/app", "https://github.com/x/y.git", "main", "'main' is not a full commit SHA"),
         ("octo/app", "https://user:pw@github.com/x/y.git", "a" * 40, "clone_url must not carry credentials"),
+        ("octo/app", "https://x-access-token@github.com/x/y.git", "a" * 40, "clone_url must not carry credentials"),
+        (
+            "octo/app",
+            "https://evil.example/x/y.git",
+            "a" * 40,
+            "clone_url host 'evil.example' is not the GitHub this App talks to (github.com): the token is not sent",
+        ),
     ],
 )
 def test_bad_inputs_are_refused(repo_name: str, url: str, sha: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(RepositoryError) as exc:
-        CloneCache(tmp_path).prepare(repo_name, url, TOKEN, "a" * 40, sha, 1)
+        CloneCache(tmp_path, hosts=git_hosts("https://api.github.com")).prepare(repo_name, url, TOKEN, "a" * 40, sha, 1)
     assert str(exc.value).startswith(message)
 
 
@@ -149,3 +157,27 @@ def test_only_allowed_transports_are_used(upstream: tuple[GitRepo, str, str], tm
         CloneCache(tmp_path / "cache").prepare("octo/app", serve_repo(repo), TOKEN, base, head, 7)
     assert "git clone failed" in str(exc.value)
     assert not (tmp_path / "cache" / "octo__app.git").exists()
+
+
+def test_token_travels_in_a_header_over_http(upstream: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+    repo, base, head = upstream
+    serve_repo(repo)
+    with git_http(repo.path.parent, TOKEN) as server:
+        url = f"{server.url}/{repo.path.name}"
+        cache = CloneCache(tmp_path / "cache", protocols=("http",))
+        path = cache.prepare("octo/app", url, TOKEN, base, head, 7)
+        assert server.seen and all(ok for _, ok in server.seen)
+        assert all(TOKEN not in p for p, _ in server.seen)
+        assert TOKEN not in (path / "config").read_text()
+        assert service.checkout(path, base, head).head.files[".maestro/changes/20251220-fix.yaml"]
+        # A wrong token fails at once (no prompt, no hang) and the message never shows it.
+        with pytest.raises(RepositoryError) as exc:
+            CloneCache(tmp_path / "other", protocols=("http",)).prepare("octo/app", url, "ghs_wrong", base, head, 7)
+        assert "ghs_wrong" not in str(exc.value)
+        assert str(exc.value).startswith("git clone failed")
+        assert isinstance(exc.value, CloneAuthError)  # the App renews the token once on this
+
+
+def test_clone_hosts_follow_the_api_url() -> None:
+    assert git_hosts("https://api.github.com") == ("github.com",)
+    assert git_hosts("https://ghe.example.com/api/v3") == ("ghe.example.com",)

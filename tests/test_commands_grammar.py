@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import jsonschema
 import pytest
 
 from changebot.core import override_rules as rules
 from changebot.core.commands import Command, Invalid, help_text, parse
 from changebot.model import GateId, Override
+from tests.conftest import REPO_ROOT
 
 NOW = datetime(2025, 12, 20, 9, 0, tzinfo=UTC)
 HEAD = "a" * 40
@@ -171,7 +174,8 @@ def test_override_lapses_on_a_new_push_unless_settings_say_otherwise() -> None:
     sticky = {GateId.FREEZE: rules.policy_for(GateId.FREEZE, {"freeze": {"lapse_on_push": False}})}
     assert rules.effective([granted()], lapsing, NOW, "b" * 40) == []
     assert rules.effective([granted()], lapsing, NOW, None) == []
-    assert rules.effective([granted()], sticky, NOW, "b" * 40) == [granted()]
+    assert rules.effective([granted()], sticky, NOW, "b" * 40) == [granted(head="b" * 40)]
+    assert rules.effective([granted()], sticky, NOW, HEAD) == [granted()]
 
 
 def test_record_replaces_the_gate_and_drops_expired() -> None:
@@ -180,3 +184,34 @@ def test_record_replaces_the_gate_and_drops_expired() -> None:
     new = granted(hours=48)
     assert rules.record([old, budget], new, NOW + timedelta(minutes=30)) == [budget, new]
     assert rules.record([old, budget], new, NOW + timedelta(hours=2)) == [new]
+
+
+def test_a_gate_can_be_closed_to_overrides_in_settings() -> None:
+    command = parse('/changebot override schema --reason "the parser is wrong about this file"')
+    assert isinstance(command, Command)
+    closed = rules.policy_for(GateId.SCHEMA, {"schema": {"allowed": False}})
+    got = rules.decide(command, "root", "admin", closed, NOW, HEAD)
+    assert got == rules.Refusal(
+        "overrides of the schema gate are not allowed here (.maestro/changebot.yaml overrides.schema)"
+    )
+    assert isinstance(rules.decide(command, "root", "admin", rules.policy_for(GateId.SCHEMA, {}), NOW, HEAD), Override)
+
+
+def test_the_overrides_settings_section_is_in_the_published_schema() -> None:
+    schema = json.loads((REPO_ROOT / "schemas" / "changebot.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {
+        "overrides": {"freeze": {"who": ["admin"], "reason_min_len": 30, "expires_max": "24h", "lapse_on_push": False}}
+    }
+    assert list(validator.iter_errors(good)) == []
+    bad = {"overrides": {"prod": {}, "freeze": {"who": "admin", "expires_max": "forever", "unknown": 1}}}
+    messages = sorted(e.message for e in validator.iter_errors(bad))
+    assert len(messages) == 4, messages
+    section = schema["properties"]["overrides"]["additionalProperties"]["properties"]
+    assert {k: v["default"] for k, v in section.items()} == {
+        "allowed": True,
+        "who": ["maintain", "admin"],
+        "reason_min_len": 20,
+        "expires_max": "72h",
+        "lapse_on_push": True,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -293,7 +294,64 @@ def test_signed_but_malformed_deliveries(server: tuple[str, Any], recorder: Reco
     url, state = server
     assert post(url, b"[1, 2", "m-1").status_code == 400
     assert post(url, b"[1, 2]", "m-2").status_code == 400
+    deep = post(url, b"[" * 200_000 + b"]" * 200_000, "m-4")
+    assert (deep.status_code, deep.json()) == (400, {"error": "body is not JSON (or nests too deeply)"})
     incomplete = post(url, {"action": "opened", "pull_request": {"number": 1}}, "m-3")
     assert (incomplete.status_code, incomplete.json()["queued"]) == (202, 0)
     wait_idle(state)
     assert recorder.started == []
+
+
+class Failing(Recorder):
+    def pull_request(self, event: PullRequestEvent, control: JobControl) -> None:
+        super().pull_request(event, control)
+        raise RuntimeError("GitHub is down")
+
+
+def test_a_failing_job_is_counted_and_the_server_carries_on() -> None:
+    recorder = Failing()
+    app = create_app(config(), GitHubRouter(recorder))
+    with serve(app) as url:
+        post(url, pr_payload("7" * 40, "2025-12-20T09:00:00Z", number=1), "f-1")
+        post(url, pr_payload("8" * 40, "2025-12-20T09:00:00Z", number=2), "f-2")
+        wait_idle(app.state.changebot)
+        metrics = httpx.get(url + "/metrics").text
+        assert httpx.get(url + "/healthz").json() == {"status": "ok", "pending": 0}
+    assert recorder.started == ["7" * 40, "8" * 40]
+    assert 'changebot_jobs_total{outcome="failed"} 2.0' in metrics
+
+
+def test_a_full_queue_refuses_with_503_and_forgets_the_delivery() -> None:
+    recorder = Recorder(delay=0.5)
+    app = create_app(config(max_pending=1), GitHubRouter(recorder))
+    with serve(app) as url:
+        assert post(url, pr_payload("1" * 40, "2025-12-20T09:00:00Z", number=1), "q-1").status_code == 202
+        refused = post(url, pr_payload("2" * 40, "2025-12-20T09:00:00Z", number=2), "q-2")
+        assert refused.status_code == 503
+        wait_idle(app.state.changebot)
+        assert post(url, pr_payload("2" * 40, "2025-12-20T09:00:00Z", number=2), "q-2").status_code == 202
+        wait_idle(app.state.changebot)
+        metrics = httpx.get(url + "/metrics").text
+    assert 'changebot_deliveries_refused_total{reason="overloaded"} 1.0' in metrics
+    assert recorder.published == ["1" * 40, "2" * 40]
+
+
+def test_delivery_ids_are_forgotten_after_their_ttl() -> None:
+    now = [1000.0]
+    recorder = Recorder()
+    app = create_app(config(dedupe_ttl_seconds=3600.0), GitHubRouter(recorder), clock=lambda: now[0])
+    body = json.dumps(pr_payload("9" * 40, "2025-12-20T09:00:00Z")).encode()
+    headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "ttl-1", "X-Hub-Signature-256": sign(body)}
+
+    async def scenario() -> list[str]:
+        statuses = []
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+                for step in (0, 3599, 2):
+                    now[0] += step
+                    response = await client.post("/webhook", content=body, headers=headers)
+                    statuses.append(response.json()["status"])
+        return statuses
+
+    assert asyncio.run(scenario()) == ["queued", "duplicate", "queued"]

@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from changebot.core import layout
 from changebot.errors import RepositoryError
@@ -35,6 +36,19 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 GIT_TIMEOUT = 300
 MAX_PREFETCH = 5000
+
+
+class CloneAuthError(RepositoryError):
+    """The git server refused the token (it may have expired or been revoked: get a new one and try again)."""
+
+
+_AUTH_FAILED = re.compile(r"Authentication failed|could not read Username|\b401\b|\b403\b", re.IGNORECASE)
+
+
+def git_hosts(api_url: str) -> tuple[str, ...]:
+    """The hosts clone URLs may name for the GitHub at ``api_url`` (``github.com`` for ``api.github.com``)."""
+    host = (urlsplit(api_url).hostname or "").lower()
+    return ("github.com",) if host == "api.github.com" else (host,)
 
 
 def _auth_env(token: str | None, protocols: Sequence[str]) -> dict[str, str]:
@@ -63,9 +77,10 @@ def _auth_env(token: str | None, protocols: Sequence[str]) -> dict[str, str]:
 class CloneCache:
     """Bare, blobless clones under ``root``, one per repository, safe to use from several threads."""
 
-    def __init__(self, root: Path, protocols: Sequence[str] = ("https",)) -> None:
+    def __init__(self, root: Path, protocols: Sequence[str] = ("https",), hosts: Sequence[str] | None = None) -> None:
         self.root = root
         self.protocols = tuple(protocols)
+        self.hosts = None if hosts is None else frozenset(h.lower() for h in hosts)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -96,7 +111,8 @@ class CloneCache:
             raise RepositoryError(f"git {args[0]} took longer than {GIT_TIMEOUT} s") from exc
         if done.returncode != 0:
             message = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
-            raise RepositoryError(f"git {args[0]} failed: {self._redact(message[0], token)}")
+            error = CloneAuthError if token and _AUTH_FAILED.search(done.stderr) else RepositoryError
+            raise error(f"git {args[0]} failed: {self._redact(message[0], token)}")
         return done.stdout
 
     @staticmethod
@@ -110,8 +126,14 @@ class CloneCache:
         for sha in (base_sha, head_sha):
             if not _SHA.match(sha):
                 raise RepositoryError(f"{sha!r} is not a full commit SHA")
-        if "@" in clone_url.split("//", 1)[-1].split("/", 1)[0]:
+        parsed = urlsplit(clone_url)
+        if parsed.username or parsed.password or "@" in parsed.netloc:
             raise RepositoryError("clone_url must not carry credentials")
+        if self.hosts is not None and (parsed.hostname or "").lower() not in self.hosts:
+            raise RepositoryError(
+                f"clone_url host {parsed.hostname!r} is not the GitHub this App talks to "
+                f"({', '.join(sorted(self.hosts))}): the token is not sent there"
+            )
         path = self.path(repo)
         with self._lock(repo):
             if not (path / "HEAD").is_file():
@@ -204,12 +226,16 @@ class CloneCache:
             log.info("fetched %d blobs into %s", len(wanted), path.name)
 
     def _present(self, path: Path, oids: Sequence[str]) -> set[str]:
-        """Which of ``oids`` are already in the clone (without fetching the others)."""
+        """Which of ``oids`` are already in the clone, without fetching the others.
+
+        git 2.39 has no switch to stop ``cat-file`` from fetching a missing object in a partial clone, so the
+        local objects are listed instead (``--batch-all-objects`` never fetches).
+        """
         if not oids:
             return set()
         out = self._git(
             path,
-            ["-c", "core.askPass=", "cat-file", "--batch-check=%(objectname) %(objecttype)", "--batch-all-objects"],
+            ["cat-file", "--batch-check=%(objectname)", "--batch-all-objects", "--unordered"],
             None,
         )
         present = {line.split(" ", 1)[0] for line in out.splitlines()}

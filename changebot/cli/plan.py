@@ -68,6 +68,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="NAME",
         help="branch the PR targets, for the freeze gate (default: the --base ref's name; env CHANGEBOT_BRANCH)",
     )
+    parser.add_argument(
+        "--draft",
+        action="store_true",
+        default=(env("--draft", "") or "").lower() in ("1", "true", "yes"),
+        help="the PR is a draft (env CHANGEBOT_DRAFT=true)",
+    )
+    parser.add_argument(
+        "--approved-by",
+        action="append",
+        default=None,
+        metavar="LOGIN",
+        help="a reviewer who approved the PR; repeat for more (env CHANGEBOT_APPROVED_BY, comma-separated)",
+    )
+    parser.add_argument(
+        "--opa-url",
+        default=env("--opa-url"),
+        metavar="URL",
+        help="evaluate policies on the OPA server at URL (POST /v1/data/...) instead of the embedded engine "
+        "(default: settings policy.opa_url; env CHANGEBOT_OPA_URL)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -75,7 +95,16 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
     """The PR facts given on the command line."""
     labels = tuple(args.label if args.label is not None else env_list("--label"))
     branch = args.branch or (args.base.removeprefix("origin/") if args.base else None)
-    return PullRequest(event=args.event, base_branch=branch, author=args.author, title=args.title, labels=labels)
+    approvals = tuple(args.approved_by if args.approved_by is not None else env_list("--approved-by"))
+    return PullRequest(
+        event=args.event,
+        base_branch=branch,
+        author=args.author,
+        title=args.title,
+        labels=labels,
+        draft=args.draft,
+        approvals=approvals,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         len(co.changed),
     )
     ctx = service.context(co, pull_request(args), now)
-    result = service.plan(ctx, args.base, args.head)
+    result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url)
     log.info("verdict %s", result.verdict)
     if args.format == "json":
         text = render_json(result)

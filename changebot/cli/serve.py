@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="address to listen on (default 127.0.0.1; env CHANGEBOT_HOST)",
     )
     parser.add_argument(
-        "--port", type=int, default=int(env("--port", "8080") or 8080), help="port (default 8080; env CHANGEBOT_PORT)"
+        "--port", type=int, default=env("--port", "8080"), help="port (default 8080; env CHANGEBOT_PORT)"
     )
     parser.set_defaults(run=run)
 

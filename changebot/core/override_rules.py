@@ -15,7 +15,7 @@ override: not labels, branch names, titles or ``author_association``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -133,7 +133,8 @@ def effective(
     """The stored overrides in force at ``now`` for ``head_sha``.
 
     Expired overrides never apply. An override granted for another head applies only where the gate's policy
-    says ``lapse_on_push: false``; a gate whose overrides are no longer allowed gets none.
+    says ``lapse_on_push: false``, and is then returned carried over to ``head_sha`` (so every consumer that
+    checks ``Override.in_force`` for this head agrees); a gate whose overrides are no longer allowed gets none.
     """
     out: list[Override] = []
     for override in stored:
@@ -144,7 +145,8 @@ def effective(
             continue
         if not override.in_force(now, None):
             continue
-        out.append(override)
+        carried = head_sha is not None and override.head_sha != head_sha
+        out.append(replace(override, head_sha=head_sha) if carried else override)
     return out
 
 

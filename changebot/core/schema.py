@@ -47,7 +47,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     (layout.SETTINGS, "changebot"),
 )
 
-#: Every schema changebot ships; all of them are in the registry so they can ``$ref`` each other.
+#: The schemas this module applies (every file in ``schemas/`` is in the registry, so any can ``$ref`` another).
 SHIPPED: tuple[str, ...] = (
     "bundle",
     "release-plan",
@@ -118,8 +118,11 @@ def format_checker() -> Any:
 def _registry() -> Any:
     from referencing import Registry, Resource  # noqa: PLC0415 - imported lazily, see module docstring
 
+    names = sorted(
+        {*SHIPPED, *(p.name.removesuffix(".schema.json") for p in resources.data_dir("schemas").glob("*.schema.json"))}
+    )
     resources_ = [
-        (str(resources.schema(name)["$id"]), Resource.from_contents(resources.schema(name))) for name in SHIPPED
+        (str(resources.schema(name)["$id"]), Resource.from_contents(resources.schema(name))) for name in names
     ]
     empty = Registry(retrieve=_refuse)  # type: ignore[call-arg]
     return empty.with_resources(resources_)
