@@ -135,7 +135,8 @@ def _pointer(document: Any, fragment: str) -> Any:
     """The value at a JSON Pointer fragment (``/$defs/slug``)."""
     node = document
     for part in fragment.split("/")[1:]:
-        node = node[part.replace("~1", "/").replace("~0", "~")]
+        key = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 
@@ -213,7 +214,7 @@ def schema_problems(doc: Document, label: str) -> list[Finding]:
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
     worst = best_match(meta.iter_errors(doc.data))
     if worst is None:
-        return []
+        return _reference_problems(doc)
     where = tuple(worst.absolute_path)
     return [
         error(
@@ -223,6 +224,53 @@ def schema_problems(doc: Document, label: str) -> list[Finding]:
             doc.line(where),
         )
     ]
+
+
+def _references(node: Any, where: tuple[str | int, ...] = ()) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    """Every ``$ref`` string in a schema document, with its JSON path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield (*where, key), value
+            else:
+                yield from _references(value, (*where, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _references(value, (*where, i))
+
+
+def _reference_problems(doc: Document) -> list[Finding]:
+    """``$ref``s a repository schema may not use (anything outside itself) or that point nowhere."""
+    out: list[Finding] = []
+    for where, ref in _references(doc.data):
+        mark = doc.mark(where)
+        line, column = (mark.line, mark.column) if mark else (None, None)
+        if not ref.startswith("#"):
+            out.append(
+                error(
+                    "schema-ref-refused",
+                    f"{json_path(where)}: expected a reference inside this schema ('#/$defs/...'), found {ref!r}: "
+                    "changebot never fetches remote or external schemas; copy the definition under $defs",
+                    doc.path,
+                    line,
+                    column,
+                )
+            )
+            continue
+        try:
+            _pointer(doc.data, ref[1:])
+        except (KeyError, IndexError, TypeError, ValueError):
+            out.append(
+                error(
+                    "schema-ref-unresolvable",
+                    f"{json_path(where)}: expected a reference to a definition in this schema, found {ref!r}, "
+                    "which points nowhere",
+                    doc.path,
+                    line,
+                    column,
+                )
+            )
+    return out
 
 
 def findings_for(

@@ -56,7 +56,7 @@ def _changespec_findings(ctx: Context, doc: Document, limit: int) -> list[Findin
         return [
             notice(
                 "changespec-not-checked",
-                f"not checked: the base branch's {layout.CHANGESPEC_SCHEMA} is not a valid JSON Schema",
+                f"not checked: the base branch's {layout.CHANGESPEC_SCHEMA} is not a usable JSON Schema",
                 doc.path,
             )
         ]
