@@ -36,7 +36,13 @@ class WorkspaceClones(CloneCache):
 
 
 class ActionHandlers(GitHubHandlers):
-    """``GitHubHandlers`` for one Actions job: one token, one checkout, one instant."""
+    """``GitHubHandlers`` for one Actions job: one token, one checkout, one instant.
+
+    Month-to-date spend is not read from the Actions API here (no cache survives the job; see
+    ``GitHubHandlers.spend_from_actions``): the budget gate's month check uses ``--ledger`` data or says unknown.
+    """
+
+    spend_from_actions = False
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from changebot import service
+from changebot.adapters.actions_spend import ActionsSpend
 from changebot.adapters.app_auth import AppAuth, Unauthorized
 from changebot.adapters.clones import CloneAuthError, CloneCache, git_hosts
 from changebot.adapters.github import GitHubClient, PullSnapshot
@@ -64,6 +65,9 @@ class Session:
         self.repo = repo
         self.token = token
         self.client = GitHubClient(token, handlers.api_url, bot_login=handlers.bot_login)
+        # Month-to-date CI spend for the budget gate, from the Actions API (cached in process per repository
+        # and month, so only a long-lived App asks for it; see ``GitHubHandlers.spend_from_actions``).
+        self.spend = ActionsSpend(self.client, repo.full_name) if handlers.spend_from_actions else None
 
     def close(self) -> None:
         self.client.close()
@@ -86,14 +90,14 @@ class Session:
         policies = override_rules.policies(ctx)
         kept = sticky.overrides if stored is None else tuple(stored)
         in_force = tuple(override_rules.effective(kept, policies, now, pr.head_sha))
-        plan = service.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force)
+        plan = service.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force, spend=self.spend)
         return Evaluation(snapshot, ctx, sticky, comments, policies, in_force, plan)
 
     def replan(self, ev: Evaluation, stored: Sequence[Override]) -> Evaluation:
         """``ev`` evaluated again with ``stored`` as the overrides (after one was granted)."""
         pr = ev.snapshot.pr
         in_force = tuple(override_rules.effective(stored, ev.policies, ev.ctx.now, pr.head_sha))
-        plan = service.plan(ev.ctx, pr.base_sha, pr.head_sha, overrides=in_force)
+        plan = service.plan(ev.ctx, pr.base_sha, pr.head_sha, overrides=in_force, spend=self.spend)
         return Evaluation(ev.snapshot, ev.ctx, ev.sticky, ev.comments, ev.policies, in_force, plan)
 
     def report_failure(self, head_sha: str, error: ChangebotError) -> None:
@@ -138,6 +142,9 @@ class GitHubHandlers:
 
     lag_retries: int = 2
     lag_pause: float = 1.0
+    #: Read month-to-date CI spend from the Actions API. The App's cache makes that a few calls an hour; a
+    #: one-shot Action job would pay one call per workflow run of the month on every event, so it does not.
+    spend_from_actions: bool = True
 
     def __init__(
         self,

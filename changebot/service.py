@@ -14,11 +14,14 @@ from pathlib import Path
 from changebot.adapters import git as gitio
 from changebot.adapters import jsbox
 from changebot.adapters.jsbox import QuickJs
+from changebot.adapters.ledger import SpendSource
 from changebot.adapters.opa import OpaServer
 from changebot.adapters.rego import EmbeddedRego
 from changebot.adapters.worker import prestart
 from changebot.core import layout
+from changebot.core.budget import budget_gate
 from changebot.core.context import Context, make_context
+from changebot.core.freeze_gate import freeze_gate
 from changebot.core.gate import ordered, verdict
 from changebot.core.load import Limits, load_any
 from changebot.core.policy import PolicyEngine, policy_gate, policy_settings
@@ -26,7 +29,8 @@ from changebot.core.rules import actions_from_json, rules_gate, rules_settings
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles, skipped
+from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles
+from changebot.sequencing import sequence_result
 
 
 @dataclass(frozen=True)
@@ -89,13 +93,19 @@ def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
     return EmbeddedRego(settings.timeout_seconds)
 
 
-def gates(ctx: Context, overrides: Sequence[Override] = (), opa_url: str | None = None) -> list[GateResult]:
+def gates(
+    ctx: Context,
+    overrides: Sequence[Override] = (),
+    opa_url: str | None = None,
+    spend: SpendSource | None = None,
+) -> list[GateResult]:
     """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``.
 
     ``overrides`` are the break-glass overrides in force for this head (the GitHub layer decides which, see
     ``core.override_rules.effective``); a gate that can be overridden takes them. freeze, budget and sequence
     are computed first: the ``policy`` gate's input document carries their results (and the ``rules`` gate's).
-    The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server.
+    The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server. ``spend``
+    is the month-to-date CI spend source for the budget gate (``--ledger``, or the Actions API), ``None`` if unknown.
     """
     engine = policy_engine(ctx, opa_url)
     if isinstance(engine, EmbeddedRego):
@@ -103,9 +113,9 @@ def gates(ctx: Context, overrides: Sequence[Override] = (), opa_url: str | None 
     if layout.RULES in ctx.base.files:
         prestart(jsbox.ADDRESS_SPACE)
     schema = schema_gate(ctx)
-    freeze = skipped(GateId.FREEZE, "freeze calendars are not evaluated in this version")
-    budget = skipped(GateId.BUDGET, "CI budget is not evaluated in this version")
-    sequence = skipped(GateId.SEQUENCE, "patch series are not evaluated in this version")
+    freeze = freeze_gate(ctx, overrides)
+    budget = budget_gate(ctx, spend)
+    sequence = sequence_result(ctx)
     rules = rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules"))))
     policy = policy_gate(ctx, engine, [freeze, budget, sequence, rules])
     return [schema, rules, policy, freeze, budget, sequence]
@@ -117,10 +127,11 @@ def plan(
     head: str | None = None,
     overrides: Sequence[Override] = (),
     opa_url: str | None = None,
+    spend: SpendSource | None = None,
 ) -> Plan:
     """The full plan for one pull request, with the overrides in force; the rules gate's planned actions
     become ``Plan.actions``."""
-    results = ordered(gates(ctx, overrides, opa_url))
+    results = ordered(gates(ctx, overrides, opa_url, spend))
     actions = next((actions_from_json(g.detail.get("actions")) for g in results if g.id is GateId.RULES), ())
     return Plan(
         verdict=verdict(results),

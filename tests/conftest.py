@@ -10,18 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-#: shared/ sits beside the clone (CI, /work/main) or two levels up (a worktree under /work/wt/NAME).
-CORPUS = next(
-    (
-        p
-        for p in (
-            REPO_ROOT.parent / "shared" / "corpus" / "summit",
-            REPO_ROOT.parent.parent / "shared" / "corpus" / "summit",
-        )
-        if p.is_dir()
-    ),
-    REPO_ROOT.parent / "shared" / "corpus" / "summit",
-)
+CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "summit"
+if not CORPUS.is_dir():  # a git worktree one level deeper (/work/wt/NAME) finds shared/ beside its parent
+    CORPUS = REPO_ROOT.parent.parent / "shared" / "corpus" / "summit"
 EXAMPLES = REPO_ROOT / "examples"
 
 GIT_ENV = {

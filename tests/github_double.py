@@ -84,6 +84,10 @@ class Pull:
     files: list[dict[str, Any]] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
+    state: str = "open"
+    merged_at: str | None = None
+    merged_by: str | None = None
+    updated_at: str | None = None
 
 
 class GitHubDouble:
@@ -110,6 +114,7 @@ class GitHubDouble:
         self.permissions: dict[str, dict[str, str]] = {}
         self.workflow_runs: dict[str, list[dict[str, Any]]] = {}
         self.timings: dict[int, dict[str, Any]] = {}
+        self.issues: dict[str, list[dict[str, Any]]] = {}
         self._next_id = 1000
         self.base_url = ""
         self._routes = [(m, t, _regex(t), getattr(self, _HANDLERS[(m, t)])) for m, t in ROUTES]
@@ -233,7 +238,11 @@ class GitHubDouble:
         return {
             "id": pull.number * 7,
             "number": pull.number,
-            "state": "open",
+            "state": pull.state,
+            "merged_at": pull.merged_at,
+            "merged_by": self._user(pull.merged_by) if pull.merged_by else None,
+            "updated_at": pull.updated_at or pull.merged_at or "2025-01-01T00:00:00Z",
+            "html_url": f"https://github.invalid/{pull.repo}/pull/{pull.number}",
             "title": pull.title,
             "draft": pull.draft,
             "user": self._user(pull.author),
@@ -424,6 +433,97 @@ class GitHubDouble:
     @route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/timing")
     def run_timing(self, call: Call) -> Any:
         return 200, self.timings[int(call.params["run_id"])]
+
+    @route("GET", "/repos/{owner}/{repo}/pulls")
+    def list_pulls(self, call: Call) -> Any:
+        repo = f"{call.params['owner']}/{call.params['repo']}"
+        state = call.query.get("state", ["open"])[0]
+        base = call.query.get("base", [None])[0]
+        pulls = [
+            p for p in self.pulls.get(repo, {}).values() if state in ("all", p.state) and base in (None, p.base_ref)
+        ]
+        if call.query.get("sort", ["created"])[0] == "updated":
+            pulls.sort(
+                key=lambda p: p.updated_at or p.merged_at or "",
+                reverse=call.query.get("direction", ["desc"])[0] == "desc",
+            )
+        else:
+            pulls.sort(key=lambda p: p.number, reverse=call.query.get("direction", ["desc"])[0] == "desc")
+        chunk, headers = self._page(call, [self._pull_json(p) for p in pulls])
+        return 200, chunk, headers
+
+    def _issue_json(self, repo: str, issue: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in issue.items() if not k.startswith("_")},
+            "user": self._user(issue["_author"]),
+            "labels": [{"name": n, "id": abs(hash(n)) % 10**6} for n in issue["_labels"]],
+            "url": f"{self.base_url}/repos/{repo}/issues/{issue['number']}",
+            "html_url": f"https://github.invalid/{repo}/issues/{issue['number']}",
+        }
+
+    @route("GET", "/repos/{owner}/{repo}/issues")
+    def list_issues(self, call: Call) -> Any:
+        repo = f"{call.params['owner']}/{call.params['repo']}"
+        state = call.query.get("state", ["open"])[0]
+        labels = [x for x in call.query.get("labels", [""])[0].split(",") if x]
+        creator = call.query.get("creator", [None])[0]
+        found = [
+            i
+            for i in self.issues.get(repo, [])
+            if state in ("all", i["state"])
+            and all(x in i["_labels"] for x in labels)
+            and creator in (None, i["_author"])
+        ]
+        chunk, headers = self._page(
+            call, [self._issue_json(repo, i) for i in sorted(found, key=lambda i: -i["number"])]
+        )
+        return 200, chunk, headers
+
+    @route("GET", "/repos/{owner}/{repo}/issues/comments")
+    def list_repo_comments(self, call: Call) -> Any:
+        repo = f"{call.params['owner']}/{call.params['repo']}"
+        since = call.query.get("since", [""])[0]
+        found = [
+            {**c, "issue_url": f"{self.base_url}/repos/{repo}/issues/{number}"}
+            for number, comments in self.comments.get(repo, {}).items()
+            for c in comments
+            if c["updated_at"] >= since
+        ]
+        chunk, headers = self._page(call, sorted(found, key=lambda c: c["id"]))
+        return 200, chunk, headers
+
+    @route("POST", "/repos/{owner}/{repo}/issues")
+    def create_issue(self, call: Call) -> Any:
+        repo = f"{call.params['owner']}/{call.params['repo']}"
+        author = self.bot_login
+        numbers = list(self.pulls.get(repo, {})) + [i["number"] for i in self.issues.get(repo, [])]
+        issue = {
+            "id": self.new_id(),
+            "number": max(numbers, default=0) + 1,
+            "title": call.body["title"],
+            "body": call.body.get("body", ""),
+            "state": "open",
+            "_author": author,
+            "_labels": list(call.body.get("labels", [])),
+        }
+        self.issues.setdefault(repo, []).append(issue)
+        return 201, self._issue_json(repo, issue)
+
+    @route("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}")
+    def edit_issue(self, call: Call) -> Any:
+        repo = f"{call.params['owner']}/{call.params['repo']}"
+        number = int(call.params["issue_number"])
+        issue = (
+            next(i for i in self.issues.get(repo, []) if i["number"] == number)
+            if any(i["number"] == number for i in self.issues.get(repo, []))
+            else None
+        )
+        if issue is None:
+            raise LookupError
+        for key in ("title", "body", "state", "state_reason"):
+            if key in call.body:
+                issue[key] = call.body[key]
+        return 200, self._issue_json(repo, issue)
 
     # --- dispatch ----------------------------------------------------------------------------------
 

@@ -305,10 +305,34 @@ def test_scheduled_runs_evaluate_the_branch_and_write_the_summary(
     github: GitHubDouble, checkout: Checkout, runner: Runner, event_name: str
 ) -> None:
     checkout.repo.checkout("feature")
-    assert runner.run(event_name, {}, GITHUB_REF_NAME="feature") == 1
+    assert runner.run(event_name, {}, GITHUB_REF_NAME="feature", INPUT_AUDIT="off") == 1
     assert "**fail**" in runner.summary.read_text(encoding="utf-8")
     assert runner.outputs()["verdict"] == "fail"
     assert github.requests == []
+
+
+def test_a_scheduled_run_publishes_the_weeks_freeze_audit(
+    github: GitHubDouble, checkout: Checkout, runner: Runner
+) -> None:
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main") == 0
+    (issue,) = github.issues[REPO]
+    assert issue["title"] == "Freeze audit 2025-W51: 0 unauthorised merge(s) during a freeze"
+    summary = runner.summary.read_text(encoding="utf-8")
+    assert "Freeze audit 2025-12-15 to 2025-12-20" in summary
+    assert f"Audit issue [#{issue['number']}]" in summary and "created" in summary
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main") == 0
+    assert len(github.issues[REPO]) == 1  # the rerun edits nothing and adds nothing
+    assert "unchanged" in runner.summary.read_text(encoding="utf-8")
+
+
+def test_a_scheduled_audit_in_print_mode_writes_nothing_to_github(
+    github: GitHubDouble, checkout: Checkout, runner: Runner
+) -> None:
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main", INPUT_AUDIT="print") == 0
+    assert "### Merged during a freeze" in runner.summary.read_text(encoding="utf-8")
+    assert not github.issues.get(REPO)
+    assert [c for c in github.requests if c.method != "GET"] == []
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main", INPUT_AUDIT="sometimes") == 2
 
 
 def test_an_unknown_event_is_refused_with_the_list_of_supported_ones(runner: Runner) -> None:

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 from changebot.adapters.github import GitHubClient, WorkflowRun
 from changebot.adapters.github_calls import GitHubError
@@ -31,12 +30,6 @@ log = logging.getLogger("changebot.spend")
 
 #: USD per minute by runner OS (GitHub-hosted standard runners, list price).
 DEFAULT_RATES: Mapping[str, float] = {"UBUNTU": 0.008, "WINDOWS": 0.016, "MACOS": 0.08}
-
-
-class SpendSource(Protocol):
-    """Where the budget gate learns the month's spend so far for a lane (``None`` when unknown)."""
-
-    def month_to_date_usd(self, lane: str, now: datetime) -> float | None: ...
 
 
 def lane_of(run: WorkflowRun) -> str:
@@ -61,7 +54,7 @@ SHARED_CACHE = SpendCache()
 
 
 class ActionsSpend:
-    """``SpendSource`` over the Actions API of one repository."""
+    """``SpendSource`` (``adapters.ledger``) over the Actions API of one repository."""
 
     def __init__(
         self,

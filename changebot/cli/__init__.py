@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from changebot import __version__
-from changebot.cli import action, plan, serve, validate
+from changebot.cli import action, audit, budget, freeze, plan, sequence, serve, validate
 from changebot.cli.common import env
 from changebot.errors import ChangebotError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (validate, plan, action, serve)
+COMMANDS = (validate, plan, freeze, budget, sequence, audit, action, serve)
 
 log = logging.getLogger("changebot")
 

@@ -9,7 +9,9 @@ Reads the standard Actions environment and the event file, evaluates, publishes 
 * ``issue_comment``: ``/changebot`` slash commands on pull requests are answered exactly as the App answers
   them (``changebot.commands``): an ``eyes`` reaction, then the reply; ``override`` checks the commenter's
   permission with GitHub's collaborator-permission API and, when granted, re-publishes with the override.
-* ``schedule`` and ``workflow_dispatch``: evaluates the checked-out branch and writes the job summary.
+* ``schedule`` and ``workflow_dispatch``: evaluates the checked-out branch and writes the job summary; on
+  ``schedule`` also runs the freeze audit (input ``audit``: ``publish`` the week's audit issue, the default;
+  ``print`` it to the summary only; or ``off``) and fails the step on unauthorised merges during a freeze.
 
 Always: the job summary, outputs ``verdict`` (pass | warn | fail | error) and ``cost``, and ``::error`` /
 ``::warning`` annotations for findings with a file. Exit status: 0 pass or warn, 1 fail (unless
@@ -156,11 +158,53 @@ def _branch(env: ActionsEnv, now: datetime) -> int:
     return _exit(env, plan)
 
 
+AUDIT_MODES = ("publish", "print", "off")
+
+
+def _audit(env: ActionsEnv, now: datetime) -> int:
+    """The scheduled freeze audit (input ``audit``: publish the week's issue, print it to the summary, or off)."""
+    from changebot.adapters.github import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415 - PyGithub is heavy
+    from changebot.adapters.github_audit import AuditSource  # noqa: PLC0415 - imports PyGithub
+    from changebot.audits import publish_audit, run_audit, week_period  # noqa: PLC0415 - imports PyGithub
+    from changebot.render.audit import render_audit_markdown  # noqa: PLC0415 - only on schedule
+
+    mode = env.input("audit", "publish")
+    if mode not in AUDIT_MODES:
+        raise ActionError(f"input audit: {mode!r} is not one of {', '.join(AUDIT_MODES)}")
+    if mode == "off":
+        return 0
+    if not env.repository:
+        raise ActionError("GITHUB_REPOSITORY is not set", "run changebot audit inside a GitHub Actions job")
+    client = GitHubClient(_token(env), env.api_url, bot_login=env.input("bot-login", ACTIONS_BOT_LOGIN))
+    try:
+        source = AuditSource(client, env.repository)
+        period = week_period(now)
+        result = run_audit(source, env.workspace, None, period, now, 14)
+        note = ""
+        if mode == "publish":
+            published = publish_audit(source, period, result)
+            note = f"\nAudit issue [#{published.number}]({published.url}) {published.action}.\n"
+    finally:
+        client.close()
+    for merge in result.report.unauthorised:
+        print(
+            command(
+                "error",
+                f"#{merge.pr.number} {merge.pr.title} was merged during a freeze without an override",
+                title="changebot: freeze audit",
+            )
+        )
+    actions.append_summary(env, truncate_bytes(render_audit_markdown(result.report) + note, SUMMARY_MAX_BYTES))
+    return 1 if result.report.unauthorised and env.input("fail-on", "fail") != "never" else 0
+
+
 def dispatch(env: ActionsEnv, now: datetime) -> int:
     """Handle the event named by ``GITHUB_EVENT_NAME``."""
     if env.event_name in PR_EVENTS:
         return _pull_request(env, actions.read_event(env), now)
-    if env.event_name in ("schedule", "workflow_dispatch"):
+    if env.event_name == "schedule":
+        return max(_branch(env, now), _audit(env, now))
+    if env.event_name == "workflow_dispatch":
         return _branch(env, now)
     if env.event_name == "issue_comment":
         return _comment(env, actions.read_event(env), now)

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from changebot import service
+from changebot.cli.budget import add_ledger, head_branch, ledger
 from changebot.cli.common import (
     add_format,
     add_now,
@@ -88,6 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="evaluate policies on the OPA server at URL (POST /v1/data/...) instead of the embedded engine "
         "(default: settings policy.opa_url; env CHANGEBOT_OPA_URL)",
     )
+    add_ledger(parser)
     parser.set_defaults(run=run)
 
 
@@ -99,6 +101,7 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
     return PullRequest(
         event=args.event,
         base_branch=branch,
+        head_branch=head_branch(args.head),
         author=args.author,
         title=args.title,
         labels=labels,
@@ -110,6 +113,7 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status follows the verdict."""
     now = parse_now(args.now)
+    spend = ledger(args)
     co = service.checkout(args.repo, args.base, args.head)
     log.info(
         "read %d governed file(s) from %s and %d from %s; %d file(s) changed",
@@ -120,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         len(co.changed),
     )
     ctx = service.context(co, pull_request(args), now)
-    result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url)
+    result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
     log.info("verdict %s", result.verdict)
     if args.format == "json":
         text = render_json(result)

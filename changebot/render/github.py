@@ -184,7 +184,7 @@ def cost(plan: Plan) -> str:
     for gate in plan.gates:
         if str(gate.id) != "budget":
             continue
-        for key in ("estimate_usd", "cost_usd", "run_cost_usd", "estimated_usd", "cost"):
+        for key in ("low_usd", "estimate_usd", "cost_usd", "run_cost_usd", "estimated_usd", "cost"):
             value = gate.detail.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return f"{float(value):.2f}"

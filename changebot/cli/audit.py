@@ -1,0 +1,152 @@
+"""``changebot audit``: what merged during a freeze, who allowed it, and what is about to freeze."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from changebot.adapters.github import ACTIONS_BOT_LOGIN, DEFAULT_API_URL, GitHubClient
+from changebot.adapters.github_audit import AuditSource
+from changebot.audits import publish_audit, run_audit, since_period, week_period
+from changebot.cli.common import add_format, add_now, env, parse_now, write_output
+from changebot.errors import UsageError
+from changebot.render.audit import render_audit_json, render_audit_markdown, render_audit_text
+from changebot.render.text import finding_line
+
+HELP = "audit freeze-window compliance on GitHub (dry run unless --publish)"
+DESCRIPTION = """\
+List pull requests merged into a frozen branch while a freeze window was enforced, each with the override
+that allowed it (actor, reason, expiry) or marked UNAUTHORISED; open pull requests whose target branch
+enters a freeze in the next --days days; and overrides that expired unused. The calendar and the governed
+branches are read from --checkout at --ref (the default branch, where governance lives).
+
+Without --publish nothing is written (dry run). With --publish, one issue per period (the ISO week of --now,
+or the period starting at --since) is created once and then edited in place, labelled changebot-audit.
+
+The token comes from --token, CHANGEBOT_TOKEN or GITHUB_TOKEN; the API from --api-url,
+CHANGEBOT_GITHUB_API_URL or GITHUB_API_URL (GitHub Enterprise works the same way). Overrides are read
+only from changebot's own sticky comments: its login is CHANGEBOT_BOT_LOGIN, github-actions[bot] on Actions,
+else the token's user.
+
+exit status: 0 no unauthorised merge, 1 unauthorised merges found, 2 could not run
+
+examples:
+  changebot audit --repo octo/app
+  changebot audit --repo octo/app --since 2025-12-01 --days 28 --format markdown
+  changebot audit --repo octo/app --publish
+"""
+
+log = logging.getLogger("changebot.audit")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``audit`` subcommand."""
+    parser = sub.add_parser(
+        "audit", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--repo",
+        default=env("--repo") or os.environ.get("GITHUB_REPOSITORY"),
+        metavar="OWNER/NAME",
+        help="GitHub repository to audit (env CHANGEBOT_REPO, else GITHUB_REPOSITORY)",
+    )
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=Path(env("--checkout", ".") or "."),
+        metavar="PATH",
+        help="local clone holding the freeze calendars (default: current directory)",
+    )
+    parser.add_argument(
+        "--ref",
+        default=env("--ref"),
+        metavar="REF",
+        help="read the calendars at this ref (default: the working tree; env CHANGEBOT_REF)",
+    )
+    parser.add_argument(
+        "--since",
+        default=env("--since"),
+        metavar="DATE",
+        help="audit merges from this date or date-time (default: the start of this ISO week, UTC)",
+    )
+    parser.add_argument(
+        "--days",
+        default=env("--days", "14"),
+        metavar="N",
+        help="look this many days ahead for open PRs entering a freeze (default: 14)",
+    )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        default=env("--publish") in ("1", "true", "yes"),
+        help="create or update the period's audit issue (default: dry run, print only)",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        metavar="TOKEN",
+        help="GitHub token (prefer the environment: CHANGEBOT_TOKEN or GITHUB_TOKEN)",
+    )
+    parser.add_argument(
+        "--api-url",
+        default=env("--github-api-url") or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        metavar="URL",
+        help="GitHub REST API URL",
+    )
+    add_now(parser)
+    add_format(parser, ("text", "markdown", "json"))
+    parser.set_defaults(run=run)
+
+
+def _since(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(f"--since {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _days(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) <= 366:
+        raise UsageError(f"--days {value!r} must be a whole number from 1 to 366")
+    return int(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Audit, print, and publish when asked."""
+    if not args.repo or args.repo.count("/") != 1:
+        raise UsageError("--repo must name a GitHub repository as OWNER/NAME", "or set GITHUB_REPOSITORY")
+    token = args.token or env("--token") or os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise UsageError("no GitHub token", "set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }})")
+    now = parse_now(args.now)
+    days = _days(str(args.days))
+    period = since_period(_since(args.since), now) if args.since else week_period(now)
+    if period.since >= now:
+        raise UsageError(f"--since {args.since} is not before --now {now.isoformat()}")
+    on_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    bot_login = env("--bot-login") or (ACTIONS_BOT_LOGIN if on_actions else None)
+    client = GitHubClient(token, args.api_url, bot_login=bot_login)
+    try:
+        source = AuditSource(client, args.repo)
+        result = run_audit(source, args.checkout, args.ref, period, now, days)
+        for finding in result.findings:
+            log.warning("%s", finding_line(finding))
+        if args.format == "json":
+            text = render_audit_json(result.report)
+        elif args.format == "markdown":
+            text = render_audit_markdown(result.report)
+        else:
+            text = render_audit_text(result.report)
+        write_output(text, args.output)
+        if args.publish:
+            published = publish_audit(source, period, result)
+            print(f"changebot: audit issue #{published.number} {published.action}: {published.url}", file=sys.stderr)
+        log.info("GitHub API calls: %d", source.calls)
+    finally:
+        client.close()
+    return 1 if result.report.unauthorised else 0

@@ -1,0 +1,98 @@
+"""``changebot budget``: the price list of the CI run a pull request triggers, step by step."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from changebot import service
+from changebot.adapters.ledger import FileLedger, read_ledger
+from changebot.cli.common import add_format, add_now, add_refs, add_repo, env, parse_now, write_output
+from changebot.core.budget import budget_gate
+from changebot.model import PullRequest, Status
+from changebot.render.budget import render_budget_json, render_budget_markdown, render_budget_text
+
+HELP = "price the CI run a pull request triggers, step by step, against the per-run cap and the month"
+DESCRIPTION = """\
+Decide which pipeline steps (.maestro/pipeline.yaml, read from --base) run for --event: yes, no, or maybe
+(a `when:` that names something unknown until the run, like canary_slo_passed). Price each: its cost_usd,
+else minutes x budget.usd_per_minute (default 0.008), else its recorded cost in the ledger, else the default
+budget.default_step_minutes (10). Compare the low (will run) and high (+ may run) totals with
+pipeline.budgets.hard_cap_usd and, with --ledger, the lane's month in .maestro/ci_budget.json.
+
+--ledger FILE is JSON (a list of {date, lane, usd, step?}) or CSV with a header row date,lane,usd[,step];
+date is ISO 8601 with an offset or YYYY-MM-DD (UTC); usd is a non-negative number.
+
+exit status: 0 pass or warn, 1 over a hard limit (or bad budget data), 2 could not run (bad flag or ledger)
+
+examples:
+  changebot budget
+  changebot budget --base main --head feature --ledger spend.csv --format markdown
+  changebot budget --event push --branch main
+"""
+
+
+def add_ledger(parser: argparse.ArgumentParser) -> None:
+    """``--ledger FILE`` (also used by ``plan``)."""
+    parser.add_argument(
+        "--ledger",
+        type=Path,
+        default=Path(value) if (value := env("--ledger")) else None,
+        metavar="FILE",
+        help="month-to-date CI spend, JSON or CSV (columns date, lane, usd, step); env CHANGEBOT_LEDGER",
+    )
+
+
+def ledger(args: argparse.Namespace) -> FileLedger | None:
+    """The ledger named by ``--ledger``, or ``None``."""
+    return read_ledger(args.ledger) if args.ledger is not None else None
+
+
+def head_branch(head: str | None) -> str | None:
+    """The PR's source branch from ``--head`` (``None`` for a commit SHA or no ref)."""
+    if head is None or re.fullmatch(r"[0-9a-fA-F]{7,40}", head) or head == "HEAD":
+        return None
+    return head.removeprefix("origin/")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``budget`` subcommand."""
+    parser = sub.add_parser(
+        "budget", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_repo(parser)
+    add_refs(parser)
+    add_now(parser)
+    add_format(parser)
+    add_ledger(parser)
+    parser.add_argument(
+        "--event",
+        default=env("--event", "pull_request"),
+        help="GitHub event that triggers the run (default: pull_request; env CHANGEBOT_EVENT)",
+    )
+    parser.add_argument(
+        "--branch",
+        default=env("--branch"),
+        metavar="NAME",
+        help="branch the PR targets (default: the --base ref's name; env CHANGEBOT_BRANCH)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Price the run and print the list."""
+    now = parse_now(args.now)
+    spend = ledger(args)
+    co = service.checkout(args.repo, args.base, args.head)
+    branch = args.branch or (args.base.removeprefix("origin/") if args.base else None)
+    pr = PullRequest(event=args.event, base_branch=branch, head_branch=head_branch(args.head))
+    gate = budget_gate(service.context(co, pr, now), spend)
+    if args.format == "json":
+        text = render_budget_json(gate)
+    elif args.format == "markdown":
+        text = render_budget_markdown(gate)
+    else:
+        text = render_budget_text(gate)
+    write_output(text, args.output)
+    return 1 if gate.status is Status.FAIL else 0

@@ -1,0 +1,168 @@
+"""The ``sequence`` gate -> terminal text, Markdown (with a Mermaid graph of order and dependencies), JSON. Pure.
+
+Each renderer reads only the gate's JSON-ready ``detail`` (the contract in ``changebot.core.sequence_gate``),
+so what a terminal shows, what the PR comment shows and what a policy reads cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from changebot import __version__
+from changebot.model import GateResult, Status
+from changebot.render.json import gate_to_json
+from changebot.render.markdown import escape_cell, findings_table
+from changebot.render.text import finding_line
+
+_ICON = {
+    "applies": ":white_check_mark:",
+    "in-base": ":recycle:",
+    "already-applied": ":recycle:",
+    "empty": ":white_circle:",
+    "conflicts": ":x:",
+    "blocked": ":no_entry:",
+    "invalid": ":x:",
+    "refused": ":no_entry_sign:",
+}
+_GATE_ICON = {
+    Status.PASS: ":white_check_mark:",
+    Status.WARN: ":warning:",
+    Status.FAIL: ":x:",
+    Status.SKIPPED: ":fast_forward:",
+}
+#: Mermaid node styles per status (class names may not contain '-').
+_CLASSES = {
+    "applies": "fill:#d4edda,stroke:#28a745",
+    "in_base": "fill:#e2e3e5,stroke:#6c757d",
+    "already_applied": "fill:#e2e3e5,stroke:#6c757d",
+    "empty": "fill:#ffffff,stroke:#adb5bd,stroke-dasharray:3",
+    "conflicts": "fill:#f8d7da,stroke:#dc3545",
+    "blocked": "fill:#fff3cd,stroke:#ffc107",
+    "invalid": "fill:#f8d7da,stroke:#dc3545",
+    "refused": "fill:#f8d7da,stroke:#dc3545",
+}
+
+
+def _short(name: str) -> str:
+    return name.split("-", 1)[0] if name[:1].isdigit() else name
+
+
+def _series(detail: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    value = detail.get("series", [])
+    return value if isinstance(value, list) else []
+
+
+def render_sequence_text(gate: GateResult) -> str:
+    """Per series: each patch with its status, what it depends on and why it fails; then the findings."""
+    lines = [f"sequence: {gate.status} - {gate.summary}"]
+    for series in _series(gate.detail):
+        verdict = "applies" if series["applies"] else "does not apply"
+        processed = " (state.json: processed)" if series["processed"] else ""
+        lines += ["", f"PR {series['pr']} ({series['directory']}): {verdict}{processed}"]
+        for patch in series["patches"]:
+            after = f"  after {', '.join(_short(d) for d in patch['depends_on'])}" if patch["depends_on"] else ""
+            lines.append(f"  {_short(patch['file']):>6}  {patch['status']:<15} {patch['subject']}{after}")
+            lines.extend(
+                f"          {c['file'] or '(patch)'}"
+                + (f" hunk #{c['hunk']}" if c["hunk"] else "")
+                + (f" line {c['line']}" if c["line"] else "")
+                + f": {c['message']}"
+                for c in patch["conflicts"]
+            )
+        if series["order"]:
+            lines.append("  order: " + " -> ".join(_short(n) for n in series["order"]))
+        if len(series["groups"]) > 1:
+            shown = "; ".join("{" + ", ".join(_short(n) for n in g) + "}" for g in series["groups"])
+            lines.append(f"  independent groups: {shown}")
+    if gate.findings:
+        lines += ["", "findings:"]
+        lines.extend(f"  {finding_line(f)}" for f in gate.findings)
+    return "\n".join(lines) + "\n"
+
+
+def _label(text: str) -> str:
+    """Text safe inside a quoted Mermaid label (entity codes for the characters Mermaid or HTML treat specially)."""
+    for char, code in (
+        ("&", "#amp;"),
+        ('"', "#quot;"),
+        ("<", "#lt;"),
+        (">", "#gt;"),
+        ("`", "#96;"),
+        ("|", "#124;"),
+        ("[", "#91;"),
+        ("]", "#93;"),
+        ("{", "#123;"),
+        ("}", "#125;"),
+    ):
+        text = text.replace(char, code)
+    return text.replace("\n", " ")
+
+
+def mermaid(series: Mapping[str, Any], prefix: str = "p") -> list[str]:
+    """A Mermaid flowchart: one node per patch (styled by status), an edge from each dependency."""
+    ids = {p["file"]: f"{prefix}{i}" for i, p in enumerate(series["patches"])}
+    lines = ["```mermaid", "flowchart TD"]
+    for patch in series["patches"]:
+        subject = patch["subject"] if len(patch["subject"]) <= 50 else patch["subject"][:47] + "..."
+        label = _label(f"{_short(patch['file'])} {subject} ({patch['status']})")
+        lines.append(f'  {ids[patch["file"]]}["{label}"]:::{patch["status"].replace("-", "_")}')
+    for patch in series["patches"]:
+        lines.extend(f"  {ids[d]} --> {ids[patch['file']]}" for d in patch["depends_on"] if d in ids)
+    used = {p["status"].replace("-", "_") for p in series["patches"]}
+    lines.extend(f"  classDef {name} {style}" for name, style in _CLASSES.items() if name in used)
+    lines.append("```")
+    return lines
+
+
+def render_sequence_markdown(gate: GateResult) -> str:
+    """The gate as a PR comment section: summary, per-series table and Mermaid graph, findings."""
+    lines = [f"### changebot sequence: {_GATE_ICON[gate.status]} **{gate.status}**", "", escape_cell(gate.summary), ""]
+    for number, series in enumerate(_series(gate.detail)):
+        verdict = ":white_check_mark: applies" if series["applies"] else ":x: does not apply"
+        lines += [f"#### PR {escape_cell(str(series['pr']))}: {verdict}", ""]
+        lines += ["| # | patch | status | depends on | subject |", "|---|---|---|---|---|"]
+        for patch in series["patches"]:
+            deps = ", ".join(_short(d) for d in patch["depends_on"]) or "—"
+            lines.append(
+                f"| {_short(patch['file'])} | `{escape_cell(patch['file'])}` | {_ICON.get(patch['status'], '')} "
+                f"{patch['status']} | {deps} | {escape_cell(patch['subject'])} |"
+            )
+        lines.append("")
+        if series["patches"]:
+            lines += [*mermaid(series, prefix=f"s{number}p"), ""]
+        if len(series["groups"]) > 1:
+            lines.append(
+                "Groups that could land independently: "
+                + "; ".join("{" + ", ".join(_short(n) for n in g) + "}" for g in series["groups"])
+            )
+            lines.append("")
+    if gate.findings:
+        lines += ["<details><summary>Findings</summary>", "", *findings_table(gate.findings), "", "</details>", ""]
+    return "\n".join(lines) + "\n"
+
+
+def sequence_graphs(gate: GateResult) -> list[str]:
+    """For the plan comment: a collapsible section per series with its Mermaid graph of order and dependencies."""
+    lines: list[str] = []
+    for number, series in enumerate(_series(gate.detail)):
+        if not series["patches"]:
+            continue
+        verdict = "applies" if series["applies"] else "does not apply"
+        opened = "" if series["applies"] else " open"
+        lines += [
+            f"<details{opened}><summary>Patch series for PR {escape_cell(str(series['pr']))}: {verdict} "
+            f"({len(series['patches'])} patches)</summary>",
+            "",
+            *mermaid(series, prefix=f"s{number}p"),
+            "",
+            "</details>",
+            "",
+        ]
+    return lines
+
+
+def render_sequence_json(gate: GateResult) -> str:
+    """The gate object as ``changebot plan --format json`` writes it, plus the changebot version."""
+    return json.dumps({"changebot": __version__, **gate_to_json(gate)}, indent=2, ensure_ascii=False) + "\n"
