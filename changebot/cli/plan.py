@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from changebot import service
 from changebot.cli.budget import add_ledger, head_branch, ledger
@@ -21,6 +22,8 @@ from changebot.model import PullRequest, Verdict
 from changebot.render.json import render_json
 from changebot.render.markdown import render_markdown
 from changebot.render.text import render_text
+
+log = logging.getLogger("changebot.plan")
 
 HELP = "evaluate every gate for a pull request and print the plan"
 DESCRIPTION = """\
@@ -112,8 +115,17 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
     spend = ledger(args)
     co = service.checkout(args.repo, args.base, args.head)
+    log.info(
+        "read %d governed file(s) from %s and %d from %s; %d file(s) changed",
+        len(co.base.files),
+        args.base or "the working tree",
+        len(co.head.files),
+        args.head or "the working tree",
+        len(co.changed),
+    )
     ctx = service.context(co, pull_request(args), now)
     result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
+    log.info("verdict %s", result.verdict)
     if args.format == "json":
         text = render_json(result)
     elif args.format == "markdown":
