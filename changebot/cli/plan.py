@@ -8,6 +8,7 @@ import logging
 from changebot import service
 from changebot.cli.budget import add_ledger, head_branch, ledger
 from changebot.cli.common import (
+    add_event_and_branch,
     add_format,
     add_now,
     add_refs,
@@ -15,6 +16,7 @@ from changebot.cli.common import (
     env,
     env_list,
     parse_now,
+    target_branch,
     wants_colour,
     write_output,
 )
@@ -49,11 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_refs(parser)
     add_now(parser)
     add_format(parser)
-    parser.add_argument(
-        "--event",
-        default=env("--event", "pull_request"),
-        help="GitHub event that triggers the run (default: pull_request; env CHANGEBOT_EVENT)",
-    )
+    add_event_and_branch(parser)
     parser.add_argument(
         "--label",
         action="append",
@@ -63,12 +61,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--author", default=env("--author"), help="PR author login (env CHANGEBOT_AUTHOR)")
     parser.add_argument("--title", default=env("--title", ""), help="PR title (env CHANGEBOT_TITLE)")
-    parser.add_argument(
-        "--branch",
-        default=env("--branch"),
-        metavar="NAME",
-        help="branch the PR targets, for the freeze gate (default: the --base ref's name; env CHANGEBOT_BRANCH)",
-    )
     parser.add_argument(
         "--draft",
         action="store_true",
@@ -96,7 +88,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def pull_request(args: argparse.Namespace) -> PullRequest:
     """The PR facts given on the command line."""
     labels = tuple(args.label if args.label is not None else env_list("--label"))
-    branch = args.branch or (args.base.removeprefix("origin/") if args.base else None)
+    branch = target_branch(args)
     approvals = tuple(args.approved_by if args.approved_by is not None else env_list("--approved-by"))
     return PullRequest(
         event=args.event,
