@@ -213,7 +213,7 @@ def test_fork_pull_request(world: World, make_repo: Callable[..., GitRepo]) -> N
     fork = make_repo(name="fork")
     fork.git("fetch", "-q", str(world.upstream.path), "main")
     fork.git("reset", "-q", "--hard", "FETCH_HEAD")
-    fork_head = fork.commit({".maestro/changes/20251222-fork.yaml": "area: fork\n"}, "from a fork")
+    fork_head = fork.commit({".maestro/changes/20251222-fork.yaml": "area: fork\nintent: fix\n"}, "from a fork")
     fork.git("push", "-q", str(world.upstream.path), f"{fork_head}:refs/pull/7/head")
     pull = world.double.pulls[REPO][7]
     pull.head_sha, pull.head_repo, pull.head_ref = fork_head, "someone/app", "patch-1"

@@ -9,37 +9,49 @@ file can be checked without reading it.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from changebot.core import layout
 from changebot.core.load import Limits
 from changebot.errors import RepositoryError
 from changebot.model import ChangedFile, Finding, RepoFiles, error
 
-try:
+if TYPE_CHECKING:  # pragma: no cover
     import git
-except ImportError as exc:  # pragma: no cover - git binary missing
-    raise RepositoryError("GitPython could not find a git executable", "install git") from exc
+
+
+def _git() -> Any:
+    """GitPython, imported on first use: reading a plain directory (the common CLI case) never pays for it."""
+    try:
+        import git  # noqa: PLC0415 - lazy on purpose (start-up time)
+    except ImportError as exc:  # pragma: no cover - git binary missing
+        raise RepositoryError("GitPython could not find a git executable", "install git") from exc
+    return git
 
 
 def open_repo(path: Path) -> git.Repo:
     """Open the git repository at ``path`` (not a parent of it)."""
     if not path.exists():
         raise RepositoryError(f"{path}: no such directory")
+    gitpython = _git()
     try:
-        return git.Repo(path, search_parent_directories=False)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        repo: git.Repo = gitpython.Repo(path, search_parent_directories=False)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as exc:
         raise RepositoryError(
             f"{path} is not a git repository",
             "--base/--head need a git repository; drop them to read a plain directory",
         ) from exc
+    return repo
 
 
 def is_repo(path: Path) -> bool:
     """True when ``path`` is the top of a git work tree or a bare repository."""
+    gitpython = _git()
     try:
-        git.Repo(path, search_parent_directories=False)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        gitpython.Repo(path, search_parent_directories=False)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
         return False
     return True
 
@@ -48,9 +60,10 @@ def resolve(repo: git.Repo, ref: str) -> git.Commit:
     """The commit ``ref`` names, or a ``RepositoryError`` saying it does not exist."""
     if ref.startswith("-"):
         raise RepositoryError(f"ref {ref!r} looks like an option, not a ref")
+    gitpython = _git()
     try:
-        commit = repo.commit(ref)
-    except (git.BadName, ValueError, git.GitCommandError) as exc:
+        commit: git.Commit = repo.commit(ref)
+    except (gitpython.BadName, ValueError, gitpython.GitCommandError) as exc:
         raise RepositoryError(
             f"ref {ref!r} does not exist in {repo.git_dir}",
             "fetch it first (git fetch origin REF) or check the spelling",
@@ -89,26 +102,69 @@ class _Budget:
 
 
 def read_commit(repo: git.Repo, ref: str, limits: Limits) -> RepoFiles:
-    """The governed files of the tree at ``ref``."""
+    """The governed files of the tree at ``ref``: one ``git ls-tree`` and one ``git cat-file --batch``."""
     commit = resolve(repo, ref)
     # No %(objectsize) here: in a blobless (partial) clone it would fetch every blob of the tree, one at a time.
-    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(path)", commit.hexsha)
+    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(path)", commit.hexsha)
     paths: set[str] = set()
-    wanted: list[str] = []
+    wanted: list[tuple[str, str]] = []
     for entry in listing.split("\0"):
         if not entry:
             continue
-        mode, path = entry.split(" ", 1)
+        mode, sha, path = entry.split(" ", 2)
         paths.add(path)
-        if mode in ("100644", "100755") and layout.matches(path, layout.READ):
-            wanted.append(path)
+        if mode in ("100644", "100755") and path.startswith(layout.ROOTS) and layout.matches(path, layout.READ):
+            wanted.append((path, sha))
+    sizes = _blob_sizes(repo, [sha for _, sha in wanted])
     budget = _Budget(limits)
-    files: dict[str, bytes] = {}
-    for path in sorted(wanted):
-        blob = commit.tree[path]
-        if budget.admit(path, blob.size):
-            files[path] = blob.data_stream.read()
+    admitted = [(path, sha) for path, sha in sorted(wanted) if budget.admit(path, sizes[sha])]
+    blobs = _cat_blobs(repo, [sha for _, sha in admitted])
+    files = {path: blobs[sha] for path, sha in admitted}
     return RepoFiles(ref, commit.hexsha, files, frozenset(paths), tuple(budget.findings))
+
+
+def _batch(repo: git.Repo, option: str, shas: list[str]) -> bytes:
+    done = subprocess.run(
+        ["git", "--git-dir", str(repo.git_dir), "cat-file", option],
+        input="".join(f"{sha}\n" for sha in shas).encode("ascii"),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RepositoryError(f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def _blob_sizes(repo: git.Repo, shas: list[str]) -> dict[str, int]:
+    """Sizes of the blobs changebot would read, from one ``git cat-file --batch-check`` (contents not read)."""
+    unique = list(dict.fromkeys(shas))
+    if not unique:
+        return {}
+    out: dict[str, int] = {}
+    for line in _batch(repo, "--batch-check", unique).decode("ascii", errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) != 3 or parts[1] != "blob":
+            raise RepositoryError(f"git cat-file --batch-check returned {line!r}")
+        out[parts[0]] = int(parts[2])
+    return out
+
+
+def _cat_blobs(repo: git.Repo, shas: list[str]) -> dict[str, bytes]:
+    """The contents of blobs by SHA, in one ``git cat-file --batch`` process (sizes are already capped)."""
+    if not shas:
+        return {}
+    unique = list(dict.fromkeys(shas))
+    out: dict[str, bytes] = {}
+    data, pos = _batch(repo, "--batch", unique), 0
+    for sha in unique:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        if len(header) != 3 or header[0].decode() != sha:
+            raise RepositoryError(f"git cat-file returned {data[pos:end]!r} for blob {sha}")
+        size = int(header[2])
+        out[sha] = data[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return out
 
 
 def read_directory(root: Path, limits: Limits) -> RepoFiles:

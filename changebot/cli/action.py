@@ -32,7 +32,6 @@ from changebot.adapters.actions import ActionError, ActionsEnv, command
 from changebot.cli.common import add_now, parse_now
 from changebot.errors import ChangebotError
 from changebot.model import Plan, PullRequest, Severity, Verdict
-from changebot.render.github import cost, truncate_bytes
 from changebot.render.markdown import render_markdown
 
 log = logging.getLogger("changebot.action")
@@ -58,6 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _report(env: ActionsEnv, plan: Plan, extra: str = "") -> None:
+    from changebot.render.github import cost, truncate_bytes  # noqa: PLC0415 - render.github loads PyGithub types
+
     for gate in plan.gates:
         for f in gate.findings[:MAX_COMMANDS]:
             print(
@@ -167,6 +168,7 @@ def _audit(env: ActionsEnv, now: datetime) -> int:
     from changebot.adapters.github_audit import AuditSource  # noqa: PLC0415 - imports PyGithub
     from changebot.audits import publish_audit, run_audit, week_period  # noqa: PLC0415 - imports PyGithub
     from changebot.render.audit import render_audit_markdown  # noqa: PLC0415 - only on schedule
+    from changebot.render.github import truncate_bytes  # noqa: PLC0415 - render.github loads PyGithub types
 
     mode = env.input("audit", "publish")
     if mode not in AUDIT_MODES:

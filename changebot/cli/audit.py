@@ -9,13 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from changebot.adapters.github import ACTIONS_BOT_LOGIN, DEFAULT_API_URL, GitHubClient
-from changebot.adapters.github_audit import AuditSource
-from changebot.audits import publish_audit, run_audit, since_period, week_period
 from changebot.cli.common import add_format, add_now, env, parse_now, write_output
 from changebot.errors import UsageError
-from changebot.render.audit import render_audit_json, render_audit_markdown, render_audit_text
-from changebot.render.text import finding_line
 
 HELP = "audit freeze-window compliance on GitHub (dry run unless --publish)"
 DESCRIPTION = """\
@@ -41,6 +36,7 @@ examples:
 """
 
 log = logging.getLogger("changebot.audit")
+DEFAULT_API_URL = "https://api.github.com"  # adapters.github.DEFAULT_API_URL, without importing it at start-up
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -118,6 +114,13 @@ def _days(value: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Audit, print, and publish when asked."""
+    # Loaded here, not at import: every changebot command imports this module to build --help.
+    from changebot.adapters.github import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415
+    from changebot.adapters.github_audit import AuditSource  # noqa: PLC0415
+    from changebot.audits import publish_audit, run_audit, since_period, week_period  # noqa: PLC0415
+    from changebot.render.audit import render_audit_json, render_audit_markdown, render_audit_text  # noqa: PLC0415
+    from changebot.render.text import finding_line  # noqa: PLC0415
+
     if not args.repo or args.repo.count("/") != 1:
         raise UsageError("--repo must name a GitHub repository as OWNER/NAME", "or set GITHUB_REPOSITORY")
     token = args.token or env("--token") or os.environ.get("GITHUB_TOKEN")

@@ -8,7 +8,17 @@ from pathlib import Path
 
 from changebot import service
 from changebot.adapters.ledger import FileLedger, read_ledger
-from changebot.cli.common import add_format, add_now, add_refs, add_repo, env, parse_now, write_output
+from changebot.cli.common import (
+    add_event_and_branch,
+    add_format,
+    add_now,
+    add_refs,
+    add_repo,
+    env,
+    parse_now,
+    target_branch,
+    write_output,
+)
 from changebot.core.budget import budget_gate
 from changebot.model import PullRequest, Status
 from changebot.render.budget import render_budget_json, render_budget_markdown, render_budget_text
@@ -66,17 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_now(parser)
     add_format(parser)
     add_ledger(parser)
-    parser.add_argument(
-        "--event",
-        default=env("--event", "pull_request"),
-        help="GitHub event that triggers the run (default: pull_request; env CHANGEBOT_EVENT)",
-    )
-    parser.add_argument(
-        "--branch",
-        default=env("--branch"),
-        metavar="NAME",
-        help="branch the PR targets (default: the --base ref's name; env CHANGEBOT_BRANCH)",
-    )
+    add_event_and_branch(parser)
     parser.set_defaults(run=run)
 
 
@@ -85,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
     spend = ledger(args)
     co = service.checkout(args.repo, args.base, args.head)
-    branch = args.branch or (args.base.removeprefix("origin/") if args.base else None)
-    pr = PullRequest(event=args.event, base_branch=branch, head_branch=head_branch(args.head))
+    pr = PullRequest(event=args.event, base_branch=target_branch(args), head_branch=head_branch(args.head))
     gate = budget_gate(service.context(co, pr, now), spend)
     if args.format == "json":
         text = render_budget_json(gate)

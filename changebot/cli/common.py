@@ -133,3 +133,25 @@ def write_output(text: str, target: str) -> None:
 def wants_colour(target: str) -> bool:
     """Colour when writing to a terminal, unless ``NO_COLOR`` is set (https://no-color.org)."""
     return target == "-" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def add_event_and_branch(parser: argparse.ArgumentParser) -> None:
+    """``--event`` and ``--branch``: what triggers the run, and the branch the PR targets."""
+    parser.add_argument(
+        "--event",
+        default=env("--event", "pull_request"),
+        help="GitHub event that triggers the run (default: pull_request; env CHANGEBOT_EVENT)",
+    )
+    parser.add_argument(
+        "--branch",
+        default=env("--branch"),
+        metavar="NAME",
+        help="branch the PR targets, for the freeze gate and budget lanes (default: the --base ref's name; "
+        "env CHANGEBOT_BRANCH)",
+    )
+
+
+def target_branch(args: argparse.Namespace) -> str | None:
+    """``--branch``, else the name of the ``--base`` ref (``origin/main`` -> ``main``)."""
+    branch: str | None = args.branch or (args.base.removeprefix("origin/") if args.base else None)
+    return branch

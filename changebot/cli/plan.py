@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from changebot import service
 from changebot.cli.budget import add_ledger, head_branch, ledger
 from changebot.cli.common import (
+    add_event_and_branch,
     add_format,
     add_now,
     add_refs,
@@ -14,6 +16,7 @@ from changebot.cli.common import (
     env,
     env_list,
     parse_now,
+    target_branch,
     wants_colour,
     write_output,
 )
@@ -21,6 +24,8 @@ from changebot.model import PullRequest, Verdict
 from changebot.render.json import render_json
 from changebot.render.markdown import render_markdown
 from changebot.render.text import render_text
+
+log = logging.getLogger("changebot.plan")
 
 HELP = "evaluate every gate for a pull request and print the plan"
 DESCRIPTION = """\
@@ -46,11 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_refs(parser)
     add_now(parser)
     add_format(parser)
-    parser.add_argument(
-        "--event",
-        default=env("--event", "pull_request"),
-        help="GitHub event that triggers the run (default: pull_request; env CHANGEBOT_EVENT)",
-    )
+    add_event_and_branch(parser)
     parser.add_argument(
         "--label",
         action="append",
@@ -60,12 +61,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--author", default=env("--author"), help="PR author login (env CHANGEBOT_AUTHOR)")
     parser.add_argument("--title", default=env("--title", ""), help="PR title (env CHANGEBOT_TITLE)")
-    parser.add_argument(
-        "--branch",
-        default=env("--branch"),
-        metavar="NAME",
-        help="branch the PR targets, for the freeze gate (default: the --base ref's name; env CHANGEBOT_BRANCH)",
-    )
     parser.add_argument(
         "--draft",
         action="store_true",
@@ -93,7 +88,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def pull_request(args: argparse.Namespace) -> PullRequest:
     """The PR facts given on the command line."""
     labels = tuple(args.label if args.label is not None else env_list("--label"))
-    branch = args.branch or (args.base.removeprefix("origin/") if args.base else None)
+    branch = target_branch(args)
     approvals = tuple(args.approved_by if args.approved_by is not None else env_list("--approved-by"))
     return PullRequest(
         event=args.event,
@@ -112,8 +107,17 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
     spend = ledger(args)
     co = service.checkout(args.repo, args.base, args.head)
+    log.info(
+        "read %d governed file(s) from %s and %d from %s; %d file(s) changed",
+        len(co.base.files),
+        args.base or "the working tree",
+        len(co.head.files),
+        args.head or "the working tree",
+        len(co.changed),
+    )
     ctx = service.context(co, pull_request(args), now)
     result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
+    log.info("verdict %s", result.verdict)
     if args.format == "json":
         text = render_json(result)
     elif args.format == "markdown":

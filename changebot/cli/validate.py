@@ -9,8 +9,10 @@ from pathlib import Path
 from changebot import service
 from changebot.adapters.git import inside
 from changebot.cli.common import add_format, add_repo, parse_now, wants_colour, write_output
+from changebot.core import layout
 from changebot.core.validate import file_findings
-from changebot.model import PullRequest, Severity
+from changebot.errors import RepositoryError
+from changebot.model import PullRequest, Severity, notice
 from changebot.render.json import finding_to_json
 from changebot.render.markdown import findings_table
 from changebot.render.text import render_findings
@@ -24,7 +26,7 @@ exit status: 0 no errors (warnings allowed), 1 errors found, 2 could not run
 
 examples:
   changebot validate
-  changebot validate --repo examples/payments .maestro/changes/20251201-ledger.yaml
+  changebot validate --repo examples/payments .maestro/changes/20260112-refund-webhooks.yaml
 """
 
 
@@ -44,8 +46,16 @@ def run(args: argparse.Namespace) -> int:
     root: Path = args.repo
     only = {inside(root, p) for p in args.paths}
     co = service.checkout(root)
+    missing = sorted(p for p in only if p not in co.head.paths)
+    if missing:
+        raise RepositoryError(f"{missing[0]}: no such file in {root}")
     ctx = service.context(co, PullRequest(), parse_now(None))
     findings = [f for f in file_findings(ctx) if not only or f.path in only]
+    findings.extend(
+        notice("not-governed", "changebot does not read this file (see 'What changebot reads' in the README)", p)
+        for p in sorted(only)
+        if not layout.matches(p, layout.READ)
+    )
     if args.format == "json":
         text = json.dumps({"findings": [finding_to_json(f) for f in findings]}, indent=2) + "\n"
     elif args.format == "markdown":

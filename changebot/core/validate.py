@@ -1,47 +1,121 @@
-"""The ``schema`` gate: every governed file loads, and has the shape its kind requires.
+"""The ``schema`` gate: every governed file loads, has the shape its kind requires, and agrees with the others.
 
-Files are judged as the head has them (the state the repository would be in after the merge), plus the base
-versions of governance files the head leaves untouched, since those are what the other gates read.
+Files are judged as the head has them (the state the repository would be in after the merge): a pull request
+that breaks a governance file is told so, even though the other gates keep reading the base version. Three
+layers, each reported with file and line:
+
+1. loading (``core.load``): syntax, size, encoding, duplicate keys, tags, alias bombs;
+2. shape (``core.schema``): the shipped JSON Schema of each file kind (see ``schema.KINDS``); the
+   repository's own ``.maestro/changespec.schema.yml`` (from base) is applied to ``.changespec.yml`` only,
+   never to bundles (FORMATS.md: most bundles do not satisfy it), and is itself checked to be a schema;
+3. cross-file checks (``core.bundles``): missing bundles, duplicate work-item ids, xrepo cycles, code freezes
+   outside their window.
 """
 
 from __future__ import annotations
 
-from changebot.core import layout
+from collections.abc import Mapping
+from typing import Any
+
+from changebot.core import bundles, layout, schema
 from changebot.core.context import Context
-from changebot.model import Finding, GateId, GateResult, Status, error, status_from_findings
+from changebot.core.load import Document
+from changebot.model import Finding, GateId, GateResult, Severity, Status, notice, status_from_findings
+
+STRUCTURED = (".yaml", ".yml", ".json")
+
+#: How each file kind is named in messages.
+LABELS: Mapping[str, str] = {
+    "bundle": "change bundle schema",
+    "release-plan": "release plan schema",
+    "freeze-windows": "freeze windows schema",
+    "pipeline": "pipeline schema",
+    "ci-budget": "CI budget schema",
+    "rules": "rules schema",
+    "xrepo": "xrepo schema",
+    "orchestrator-state": "orchestrator state schema",
+    "release-policy": "release policy schema",
+    "changebot": "changebot settings schema",
+}
 
 
-def _kind_findings(path: str, data: object) -> list[Finding]:
-    """Shape checks that hold for every file of a kind."""
-    if layout.matches(path, (layout.BUNDLES, ".maestro/changes/*.yml", layout.PLANS)) and not isinstance(data, dict):
-        found = type(data).__name__ if data is not None else "null"
-        return [error("not-a-mapping", f"expected a mapping at the top level, found {found}", path, 1)]
-    return []
+def max_findings(ctx: Context) -> int:
+    """``schema.max_findings_per_file`` from the settings (default 3)."""
+    value: Any = ctx.settings.section("schema").get("max_findings_per_file", schema.DEFAULT_MAX_FINDINGS)
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return value if ok else schema.DEFAULT_MAX_FINDINGS
 
 
-def file_findings(ctx: Context) -> list[Finding]:
-    """Load and shape findings for every structured file changebot reads."""
+def _changespec_findings(ctx: Context, doc: Document, limit: int) -> list[Finding]:
+    """``.changespec.yml`` against the base branch's ``.maestro/changespec.schema.yml``."""
+    loaded = ctx.governance(layout.CHANGESPEC_SCHEMA)
+    if loaded is None or loaded.document is None:
+        return []
+    spec = loaded.document
+    if schema.schema_problems(spec, layout.CHANGESPEC_SCHEMA):
+        return [
+            notice(
+                "changespec-not-checked",
+                f"not checked: the base branch's {layout.CHANGESPEC_SCHEMA} is not a usable JSON Schema",
+                doc.path,
+            )
+        ]
+    check = schema.foreign_validator(spec.data)
+    return schema.findings_for(doc, check, f"{layout.CHANGESPEC_SCHEMA} from the base branch", limit)
+
+
+def document_findings(ctx: Context, doc: Document, limit: int) -> list[Finding]:
+    """Shape findings for one loaded document, by its kind."""
+    if doc.path == layout.CHANGESPEC_SCHEMA:
+        return schema.schema_problems(doc, layout.CHANGESPEC_SCHEMA)
+    if doc.path == layout.CHANGESPEC:
+        return _changespec_findings(ctx, doc, limit)
+    kind = schema.kind_of(doc.path)
+    if kind is None:
+        return []
+    return schema.findings_for(doc, schema.validator(kind), LABELS.get(kind, f"{kind} schema"), limit)
+
+
+def head_documents(ctx: Context) -> tuple[dict[str, Document], list[Finding]]:
+    """Every structured file of the head, loaded; and the findings of those that would not load."""
+    docs: dict[str, Document] = {}
     findings: list[Finding] = list(ctx.head.findings)
     for path in sorted(ctx.head.files):
-        if not path.endswith((".yaml", ".yml", ".json")):
+        if not path.endswith(STRUCTURED):
             continue
         loaded = ctx.proposal(path)
         if loaded is None:
             continue
         findings.extend(loaded.findings)
         if loaded.document is not None:
-            findings.extend(_kind_findings(path, loaded.document.data))
-    return findings
+            docs[path] = loaded.document
+    return docs, findings
+
+
+def file_findings(ctx: Context) -> list[Finding]:
+    """Load, schema and cross-file findings for every structured file changebot reads, grouped by file."""
+    docs, findings = head_documents(ctx)
+    limit = max_findings(ctx)
+    for doc in docs.values():
+        findings.extend(document_findings(ctx, doc, limit))
+    findings.extend(bundles.cross_file_findings(docs, ctx.head.paths))
+    # Stable sort by file only: within a file, load problems, then the schema's best match first, then the
+    # rest of its errors in line order, then the cross-file findings.
+    return sorted(findings, key=lambda f: f.path or "")
 
 
 def schema_gate(ctx: Context) -> GateResult:
     """Decide the ``schema`` gate."""
-    findings = tuple(sorted(file_findings(ctx), key=lambda f: (f.path or "", f.line or 0, f.code)))
+    findings = tuple(file_findings(ctx))
     status = status_from_findings(findings)
-    checked = sum(1 for p in ctx.head.files if p.endswith((".yaml", ".yml", ".json")))
+    checked = sum(1 for p in ctx.head.files if p.endswith(STRUCTURED))
+    if not checked:
+        return GateResult(GateId.SCHEMA, status, "no .maestro files: nothing to govern", findings)
     if status is Status.PASS:
-        summary = f"{checked} file(s) checked, all valid" if checked else "no .maestro files: nothing to govern"
+        summary = f"{checked} file(s) checked, all valid"
     else:
-        errors = sum(1 for f in findings if f.severity == "error")
-        summary = f"{errors} error(s) in {len({f.path for f in findings})} of {checked} file(s)"
+        errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+        warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
+        bad = len({f.path for f in findings if f.severity is not Severity.NOTICE})
+        summary = f"{errors} error(s), {warnings} warning(s) in {bad} of {checked} file(s)"
     return GateResult(GateId.SCHEMA, status, summary, findings)

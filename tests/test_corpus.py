@@ -1,0 +1,79 @@
+"""`changebot validate` over a git repository holding a copy of the summit corpus: the pinned findings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from changebot.cli import main
+from tests.conftest import CORPUS, GitRepo
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
+
+#: What a maintainer would agree is wrong in the corpus as it stands (file, line, code).
+EXPECTED = [
+    (
+        ".maestro/changes/20250915-sprint-next-prov-ledger-copilot-connectors.yaml:84:5",
+        "schema-type",
+        "$.definition_of_done[1]: expected a string, found a mapping with keys E2E (an unquoted ': ' makes YAML "
+        "read the text as a key; quote the whole text) (change bundle schema)",
+    ),
+    (
+        ".maestro/changes/20251117-phase3-sprint3-community.yaml:8",
+        "duplicate-work-item-id",
+        "work item id 'CP-1' is already used in .maestro/changes/20250915-copilot-hardening.yaml (line 6): "
+        "expected ids unique across all bundles",
+    ),
+]
+
+
+def _corpus_files(versions: bool) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    for path in sorted(CORPUS.rglob("*")):
+        if path.is_file() and ("@" in path.name) == versions:
+            out[path.relative_to(CORPUS).as_posix()] = path.read_bytes()
+    return out
+
+
+def test_validate_corpus_pins_the_findings(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(_corpus_files(versions=False))
+    status = main(["validate", "--repo", str(repo.path)])
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{where}: error[{code}] {message}" for where, code, message in EXPECTED] + [
+        "2 error(s), 0 warning(s)"
+    ]
+    assert status == 1
+
+
+def test_plan_over_corpus_with_refs_fails_only_the_schema_gate(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(_corpus_files(versions=False))
+    repo.branch("feature")
+    repo.commit({"notes.txt": "x"})
+    status = main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert status == 1
+    gates = {g["id"]: g for g in plan["gates"]}
+    assert gates["schema"]["status"] == "fail"
+    assert sorted(f["code"] for f in gates["schema"]["findings"]) == ["duplicate-work-item-id", "schema-type"]
+
+
+@pytest.mark.parametrize("name", sorted(_corpus_files(versions=True)) if CORPUS.is_dir() else [])
+def test_every_older_version_is_valid_in_place_of_the_current_one(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Swap each ``name@<sha>`` in for its current file: none adds a finding of its own."""
+    shutil.copytree(CORPUS, tmp_path / "repo", ignore=shutil.ignore_patterns("*@*"))
+    target = tmp_path / "repo" / name.split("@", maxsplit=1)[0]
+    target.write_bytes((CORPUS / name).read_bytes())
+    status = main(["validate", "--repo", str(tmp_path / "repo"), "--format", "json"])
+    codes = sorted(f["code"] for f in json.loads(capsys.readouterr().out)["findings"])
+    assert codes == ["duplicate-work-item-id", "schema-type"]
+    assert status == 1
