@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,8 @@ from changebot.app_config import AppConfig
 from changebot.app_router import CommentEvent, GitHubRouter, PullRequestEvent, Repo
 from changebot.core import override_rules
 from changebot.core.context import Context
+from changebot.core.policy import policy_settings
+from changebot.core.policy_input import governance_changes
 from changebot.errors import ChangebotError
 from changebot.jobs import JobControl
 from changebot.model import GateId, Override, Plan
@@ -86,6 +88,10 @@ class Session:
         now = self.handlers.now()
         co = service.checkout(path, pr.base_sha, pr.head_sha)
         ctx = service.context(co, pr, now)
+        if policy_settings(ctx.settings.section("policy")).governance_owners and governance_changes(ctx):
+            # Only a PR that edits governance config needs its approvals (one more call): the owners' policy.
+            pr = replace(pr, approvals=self.client.approvals(self.repo.full_name, pr.number or 0))
+            ctx = service.context(co, pr, now)
         sticky, comments = read_sticky(self.client, self.repo.full_name, pr.number or 0)
         policies = override_rules.policies(ctx)
         kept = sticky.overrides if stored is None else tuple(stored)

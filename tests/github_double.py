@@ -84,6 +84,7 @@ class Pull:
     files: list[dict[str, Any]] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
+    reviews: list[tuple[str, str]] = field(default_factory=list)  # (login, state), oldest first
     state: str = "open"
     merged_at: str | None = None
     merged_by: str | None = None
@@ -303,6 +304,28 @@ class GitHubDouble:
     @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files")
     def get_files(self, call: Call) -> Any:
         chunk, headers = self._page(call, self._pull(call).files)
+        return 200, chunk, headers
+
+    @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
+    def list_reviews(self, call: Call) -> Any:
+        pull = self._pull(call)
+        reviews = [
+            {
+                "id": i + 1,
+                "user": self._user(login),
+                "state": state,
+                "body": "",
+                "commit_id": pull.head_sha,
+                "submitted_at": f"2025-12-01T00:00:{i:02d}Z",
+                "html_url": "https://github.invalid/r",
+                "pull_request_url": f"{self.base_url}/repos/{pull.repo}/pulls/{pull.number}",
+                "author_association": "MEMBER",
+                "node_id": f"R{i}",
+                "_links": {"html": {"href": "https://github.invalid/r"}, "pull_request": {"href": "x"}},
+            }
+            for i, (login, state) in enumerate(pull.reviews)
+        ]
+        chunk, headers = self._page(call, reviews)
         return 200, chunk, headers
 
     @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")

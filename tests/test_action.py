@@ -343,3 +343,36 @@ def test_an_unknown_event_is_refused_with_the_list_of_supported_ones(runner: Run
 def test_workflow_commands_are_escaped() -> None:
     line = command("error", "50% done\r\nnext ::line", file="a,b:c.yaml", line=3, title="x: y")
     assert line == "::error file=a%2Cb%3Ac.yaml,line=3,title=x%3A y::50%25 done%0D%0Anext ::line"
+
+
+@pytest.mark.parametrize(
+    ("reviews", "verdict"),
+    [
+        ([], "fail"),
+        ([("ana", "APPROVED")], "pass"),
+        ([("ana", "APPROVED"), ("ana", "CHANGES_REQUESTED")], "fail"),
+        ([("mallory", "APPROVED")], "fail"),
+    ],
+)
+def test_a_governance_edit_needs_an_owners_approval_read_from_github(
+    github: GitHubDouble,
+    make_repo: Callable[..., GitRepo],
+    runner: Runner,
+    reviews: list[tuple[str, str]],
+    verdict: str,
+) -> None:
+    repo = make_repo(
+        {".maestro/changebot.yaml": "policy:\n  governance_owners: [ana]\n", ".maestro/rules.json": "[]\n"},
+        name="governed",
+    )
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("feature")
+    head = repo.commit({".maestro/rules.json": "[ ]\n"}, "edit the rules")
+    repo.checkout("main")
+    runner.env["GITHUB_WORKSPACE"] = str(repo.path)
+    pull = github.add_pull(REPO, 7, head, base, files=[".maestro/rules.json"])
+    pull.reviews = reviews
+    runner.run("pull_request", pr_event(base, head))
+    assert runner.outputs()["verdict"] == verdict
+    policy = [c for c in github.requests if c.path.endswith("/reviews")]
+    assert len(policy) == 1  # read once, and only because a governance file changed

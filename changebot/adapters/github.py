@@ -296,6 +296,19 @@ class GitHubClient:
                 idempotent=True,
             )
 
+    def approvals(self, repo: str, number: int) -> tuple[str, ...]:
+        """Logins whose latest review of the PR approves it (1 call per 100 reviews). A later "changes
+        requested" or a dismissal takes an approval back; comments leave it standing."""
+        pull = self._repo(repo).get_pull(number)
+        latest: dict[str, str] = {}
+        for login, state in self._read(
+            f"GET reviews of {repo}#{number}",
+            lambda: [(r.user.login, str(r.state)) for r in pull.get_reviews() if r.user is not None],
+        ):
+            if state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[login] = state
+        return tuple(sorted(login for login, state in latest.items() if state == "APPROVED"))
+
     def request_reviews(self, repo: str, number: int, reviewers: Sequence[str], teams: Sequence[str] = ()) -> None:
         """Request reviews from users and teams (1 call; requesting an existing reviewer again is a no-op)."""
         if not reviewers and not teams:
