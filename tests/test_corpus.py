@@ -51,18 +51,31 @@ def test_validate_corpus_pins_the_findings(
     assert status == 1
 
 
-def test_plan_over_corpus_with_refs_fails_only_the_schema_gate(
+def test_plan_over_corpus_with_refs_reports_inherited_errors_as_warnings(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The corpus's two real problems are already on main: a PR that does not cause them is warned, not failed;
+    a PR that adds a broken bundle fails for that bundle alone."""
     repo = make_repo(_corpus_files(versions=False))
     repo.branch("feature")
     repo.commit({"notes.txt": "x"})
-    status = main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"])
+    main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"])
     plan = json.loads(capsys.readouterr().out)
-    assert status == 1
-    gates = {g["id"]: g for g in plan["gates"]}
-    assert gates["schema"]["status"] == "fail"
-    assert sorted(f["code"] for f in gates["schema"]["findings"]) == ["duplicate-work-item-id", "schema-type"]
+    schema_gate = {g["id"]: g for g in plan["gates"]}["schema"]
+    assert schema_gate["status"] == "warn"
+    inherited = schema_gate["findings"]
+    assert sorted(f["code"] for f in inherited) == ["duplicate-work-item-id", "schema-type"]
+    assert {f["severity"] for f in inherited} == {"warning"}
+    assert all(
+        f["message"].endswith("(already so on the base branch: not introduced by this pull request)") for f in inherited
+    )
+    repo.commit({".maestro/changes/20251202-new.yaml": "- not\n- a mapping\n"})
+    main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"])
+    schema_gate = {g["id"]: g for g in json.loads(capsys.readouterr().out)["gates"]}["schema"]
+    assert schema_gate["status"] == "fail"
+    errors = [f for f in schema_gate["findings"] if f["severity"] == "error"]
+    assert [f["path"] for f in errors] == [".maestro/changes/20251202-new.yaml"]
+    assert sum(f["severity"] == "warning" for f in schema_gate["findings"]) == 2
 
 
 @pytest.mark.parametrize("name", sorted(_corpus_files(versions=True)) if CORPUS.is_dir() else [])
@@ -77,3 +90,18 @@ def test_every_older_version_is_valid_in_place_of_the_current_one(
     codes = sorted(f["code"] for f in json.loads(capsys.readouterr().out)["findings"])
     assert codes == ["duplicate-work-item-id", "schema-type"]
     assert status == 1
+
+
+def test_an_error_the_pr_causes_in_a_file_it_did_not_touch_still_fails(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = "area: payments\nintent: harden\nwork_items:\n  - id: PAY-1\n    story: refunds\n"
+    repo = make_repo(
+        {".maestro/changes/20251201-a.yaml": bundle, ".maestro/changebot.yaml": "policy:\n  default_library: false\n"}
+    )
+    repo.branch("feature")
+    repo.commit({".maestro/changes/20251202-b.yaml": bundle})
+    assert main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"]) == 1
+    schema_gate = {g["id"]: g for g in json.loads(capsys.readouterr().out)["gates"]}["schema"]
+    assert schema_gate["status"] == "fail"
+    assert [(f["code"], f["severity"]) for f in schema_gate["findings"]] == [("duplicate-work-item-id", "error")]
