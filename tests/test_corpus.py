@@ -105,3 +105,23 @@ def test_an_error_the_pr_causes_in_a_file_it_did_not_touch_still_fails(
     schema_gate = {g["id"]: g for g in json.loads(capsys.readouterr().out)["gates"]}["schema"]
     assert schema_gate["status"] == "fail"
     assert [(f["code"], f["severity"]) for f in schema_gate["findings"]] == [("duplicate-work-item-id", "error")]
+
+
+def test_a_broken_file_inherited_from_base_warns_and_a_newly_broken_one_fails(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo({".maestro/changes/20251201-a.yaml": "- a list\n", ".maestro/changebot.yaml": "version: 1\n"})
+    repo.branch("feature")
+    repo.commit({"README.md": "docs\n"})
+    main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"])
+    gate = {g["id"]: g for g in json.loads(capsys.readouterr().out)["gates"]}["schema"]
+    assert gate["status"] == "warn"
+    assert [(f["path"], f["severity"]) for f in gate["findings"]] == [(".maestro/changes/20251201-a.yaml", "warning")]
+    repo.commit({".maestro/changebot.yaml": "version: 2\n"})  # the PR breaks the settings file
+    main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--format", "json"])
+    gate = {g["id"]: g for g in json.loads(capsys.readouterr().out)["gates"]}["schema"]
+    assert gate["status"] == "fail"
+    assert sorted((f["path"], f["severity"]) for f in gate["findings"]) == [
+        (".maestro/changebot.yaml", "error"),
+        (".maestro/changes/20251201-a.yaml", "warning"),
+    ]

@@ -120,7 +120,22 @@ def preexisting(ctx: Context, findings: list[Finding]) -> set[tuple[str | None, 
     if not errors or ctx.base.commit is None or ctx.base.commit == ctx.head.commit:
         return set()
     on_base = replace(ctx, head=ctx.base, _cache={})
-    return {_key(f) for f in file_findings(on_base) if f.severity is Severity.ERROR}
+    if any(f.code == "duplicate-work-item-id" for f in errors):  # needs every bundle of the base
+        return {_key(f) for f in file_findings(on_base) if f.severity is Severity.ERROR}
+    # Otherwise each error concerns its own file: re-check just those files as the base has them.
+    found: list[Finding] = list(ctx.base.findings)
+    docs: dict[str, Document] = {}
+    limit = max_findings(ctx)
+    for path in sorted({f.path for f in errors if f.path}):
+        loaded = on_base.proposal(path) if path.endswith(STRUCTURED) else None
+        if loaded is None:
+            continue
+        found.extend(loaded.findings)
+        if loaded.document is not None:
+            docs[path] = loaded.document
+            found.extend(document_findings(on_base, loaded.document, limit))
+    found.extend(bundles.cross_file_findings(docs, ctx.base.paths))
+    return {_key(f) for f in found if f.severity is Severity.ERROR}
 
 
 def _inherited(finding: Finding) -> Finding:
