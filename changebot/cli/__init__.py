@@ -14,12 +14,20 @@ from collections.abc import Sequence
 from changebot import __version__
 from changebot.cli import action, audit, budget, freeze, plan, sequence, serve, validate
 from changebot.cli.common import env
-from changebot.errors import ChangebotError
+from changebot.errors import ChangebotError, UsageError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (validate, plan, freeze, budget, sequence, audit, action, serve)
 
 log = logging.getLogger("changebot")
+
+
+def _verbosity_from_env() -> int:
+    """``CHANGEBOT_VERBOSE``: a count like ``-v`` (1) or ``-vv`` (2); unset is 0."""
+    value = env("--verbose", "0") or "0"
+    if not value.strip().isdigit():
+        raise UsageError(f"CHANGEBOT_VERBOSE={value!r} is not a number", "set it to 1 (like -v) or 2 (like -vv)")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="count",
-        default=int(env("--verbose", "0") or 0),
+        default=_verbosity_from_env(),
         help="log more to stderr (-vv for debug; env CHANGEBOT_VERBOSE)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -46,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ChangebotError as exc:
+        print(f"changebot: error: {exc.diagnostics()}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="changebot: %(levelname)s: %(message)s", stream=sys.stderr)

@@ -20,6 +20,7 @@ GET /metrics serves Prometheus metrics. Settings come from the environment:
   CHANGEBOT_GITHUB_API_URL    default https://api.github.com (GitHub Enterprise: https://HOST/api/v3)
   CHANGEBOT_CLONE_DIR         where bare clones are cached (default ~/.cache/changebot/clones)
   CHANGEBOT_WORKERS           background jobs run at once (default 4)
+  CHANGEBOT_MAX_BODY_BYTES    largest webhook body accepted (default 26214400, GitHub's 25 MiB cap)
   CHANGEBOT_AUDIT_CRON        run the freeze audit on every installed repository at these times: a
                               five-field cron expression in UTC, e.g. '0 6 * * 1' (unset: never)
   CHANGEBOT_AUDIT_PUBLISH     true (default): keep one audit issue per week; false: log the audit only
