@@ -92,3 +92,12 @@ def test_a_bad_verbosity_from_the_environment_is_refused(
     assert err == (
         "changebot: error: CHANGEBOT_VERBOSE='loud' is not a number\nhint: set it to 1 (like -v) or 2 (like -vv)\n"
     )
+
+
+def test_validate_in_markdown_with_nothing_to_report_is_a_sentence_not_an_empty_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / ".maestro").mkdir()
+    status, out, err = run(capsys, "validate", "--repo", str(tmp_path), "--format", "markdown")
+    assert (status, err) == (0, "")
+    assert out == "No findings: 0 error(s), 0 warning(s).\n"

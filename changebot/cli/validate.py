@@ -59,7 +59,12 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps({"findings": [finding_to_json(f) for f in findings]}, indent=2) + "\n"
     elif args.format == "markdown":
-        text = "\n".join(findings_table(tuple(findings))) + "\n"
+        # a header with no rows renders as an empty table: say so in words instead
+        text = (
+            "\n".join(findings_table(tuple(findings))) + "\n"
+            if findings
+            else "No findings: 0 error(s), 0 warning(s).\n"
+        )
     else:
         text = render_findings(findings, colour=wants_colour(args.output))
     write_output(text, args.output)
