@@ -135,3 +135,13 @@ def test_settings_schema_defaults_are_the_code_defaults() -> None:
     assert override["who"] == list(DEFAULT_WHO)
     assert override["reason_min_len"] == DEFAULT_REASON_MIN_LEN
     assert override["expires_max"] == f"{int(DEFAULT_EXPIRES_MAX.total_seconds() // 3600)}h"
+
+
+@pytest.mark.parametrize("name", sorted(_subparsers()))
+def test_help_fits_an_80_column_terminal(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    text = _subparsers()[name].format_help()
+    assert "``" not in text, f"changebot {name} --help shows reStructuredText markup"
+    assert "exit status" in text, f"changebot {name} --help does not say what its exit status means"
+    long = [line for line in text.splitlines() if len(line) > 80]
+    assert long == [], f"changebot {name} --help has lines wider than 80 columns"

@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     parser = argparse.ArgumentParser(
         prog="changebot",
-        description="GitOps change governance: validate .maestro files and plan a pull request's gates.",
+        description="GitOps change governance for release processes kept as data (.maestro/, .orchestrator/): "
+        "validate the files, plan a pull request's gates, and run as a GitHub Action or App.",
         epilog="Every flag can also be set in the environment as CHANGEBOT_<FLAG> (e.g. CHANGEBOT_REPO). "
         "Run 'changebot COMMAND --help' for a command's flags and examples.",
     )

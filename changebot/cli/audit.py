@@ -14,20 +14,25 @@ from changebot.errors import UsageError
 
 HELP = "audit freeze-window compliance on GitHub (dry run unless --publish)"
 DESCRIPTION = """\
-List pull requests merged into a frozen branch while a freeze window was enforced, each with the override
-that allowed it (actor, reason, expiry) or marked UNAUTHORISED; open pull requests whose target branch
-enters a freeze in the next --days days; and overrides that expired unused. The calendar and the governed
-branches are read from --checkout at --ref (the default branch, where governance lives).
+List pull requests merged into a frozen branch while a freeze window was
+enforced, each with the override that allowed it (actor, reason, expiry) or
+marked UNAUTHORISED; open pull requests whose target branch enters a freeze in
+the next --days days; and overrides that expired unused. The calendar and the
+governed branches are read from --checkout at --ref (the default branch, where
+governance lives).
 
-Without --publish nothing is written (dry run). With --publish, one issue per period (the ISO week of --now,
-or the period starting at --since) is created once and then edited in place, labelled changebot-audit.
+Without --publish nothing is written (dry run). With --publish, one issue per
+period (the ISO week of --now, or the period starting at --since) is created
+once and then edited in place, labelled changebot-audit.
 
-The token comes from --token, CHANGEBOT_TOKEN or GITHUB_TOKEN; the API from --api-url,
-CHANGEBOT_GITHUB_API_URL or GITHUB_API_URL (GitHub Enterprise works the same way). Overrides are read
-only from changebot's own sticky comments: its login is CHANGEBOT_BOT_LOGIN, github-actions[bot] on Actions,
-else the token's user.
+The token comes from --token, CHANGEBOT_TOKEN or GITHUB_TOKEN; the API from
+--api-url, CHANGEBOT_GITHUB_API_URL or GITHUB_API_URL (GitHub Enterprise works
+the same way). Overrides are read only from changebot's own sticky comments:
+its login is CHANGEBOT_BOT_LOGIN, github-actions[bot] on Actions, else the
+token's user.
 
-exit status: 0 no unauthorised merge, 1 unauthorised merges found, 2 could not run
+exit status: 0 no unauthorised merge, 1 unauthorised merges found, 2 could not
+run
 
 examples:
   changebot audit --repo octo/app

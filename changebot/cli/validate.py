@@ -19,14 +19,16 @@ from changebot.render.text import render_findings
 
 HELP = "check that .maestro files load and match their schemas"
 DESCRIPTION = """\
-Load every file changebot governs in the working tree (or plain directory) and check it against its JSON
-Schema and the cross-file rules. With PATHS, report only on those files (they must be inside --repo).
+Load every file changebot governs in the working tree (or plain directory) and
+check it against its JSON Schema and the cross-file rules. With PATHS, report
+only on those files (they must be inside --repo).
 
 exit status: 0 no errors (warnings allowed), 1 errors found, 2 could not run
 
 examples:
   changebot validate
-  changebot validate --repo examples/payments .maestro/changes/20260112-refund-webhooks.yaml
+  changebot validate --repo examples/payments \\
+      .maestro/changes/20260112-refund-webhooks.yaml
 """
 
 
