@@ -101,3 +101,40 @@ def test_validate_in_markdown_with_nothing_to_report_is_a_sentence_not_an_empty_
     status, out, err = run(capsys, "validate", "--repo", str(tmp_path), "--format", "markdown")
     assert (status, err) == (0, "")
     assert out == "No findings: 0 error(s), 0 warning(s).\n"
+
+
+def test_audit_at_a_ref_of_a_plain_directory_names_the_flag(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    argv = [
+        "audit",
+        "--repo",
+        "octo/app",
+        "--checkout",
+        str(tmp_path),
+        "--ref",
+        "main",
+        "--api-url",
+        "http://127.0.0.1:9",
+    ]
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, "")
+    assert err == (
+        f"changebot: error: {tmp_path} is not a git repository\n"
+        "hint: reading at a ref (--base/--head, audit --ref) needs a git repository; "
+        "drop them to read a plain directory\n"
+    )
+
+
+def test_audit_without_a_token_says_every_way_to_give_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("CHANGEBOT_TOKEN", raising=False)
+    status, out, err = run(capsys, "audit", "--repo", "octo/app")
+    assert (status, out) == (2, "")
+    assert err == (
+        "changebot: error: no GitHub token\nhint: set CHANGEBOT_TOKEN or GITHUB_TOKEN "
+        "(in Actions: env: GITHUB_TOKEN: ${{ github.token }}), or pass --token\n"
+    )

@@ -130,7 +130,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--repo must name a GitHub repository as OWNER/NAME", "or set GITHUB_REPOSITORY")
     token = args.token or env("--token") or os.environ.get("GITHUB_TOKEN")
     if not token:
-        raise UsageError("no GitHub token", "set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }})")
+        raise UsageError(
+            "no GitHub token",
+            "set CHANGEBOT_TOKEN or GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }}), or pass --token",
+        )
     now = parse_now(args.now)
     days = _days(str(args.days))
     period = since_period(_since(args.since), now) if args.since else week_period(now)
