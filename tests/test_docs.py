@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import cmarkgfm
 import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 
 from changebot.cli import build_parser, main
 from changebot.core import budget, freeze_gate, schema
@@ -16,10 +18,11 @@ from changebot.core.override_rules import DEFAULT_EXPIRES_MAX, DEFAULT_REASON_MI
 from changebot.core.policy import PolicySettings
 from changebot.core.rules import RulesSettings
 from changebot.core.series import SequenceSettings
-from tests.conftest import EXAMPLES, REPO_ROOT
+from tests.conftest import CORPUS, EXAMPLES, REPO_ROOT, GitRepo
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 CHANGELOG = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+PLAN_SCHEMA = json.loads((REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
 SETTINGS_SCHEMA = json.loads((REPO_ROOT / "schemas" / "changebot.schema.json").read_text(encoding="utf-8"))
 
 
@@ -145,3 +148,25 @@ def test_help_fits_an_80_column_terminal(name: str, monkeypatch: pytest.MonkeyPa
     assert "exit status" in text, f"changebot {name} --help does not say what its exit status means"
     long = [line for line in text.splitlines() if len(line) > 80]
     assert long == [], f"changebot {name} --help has lines wider than 80 columns"
+
+
+def test_plan_json_of_the_real_corpus_follows_the_published_schema(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus {CORPUS} is not present")
+    files = {str(p.relative_to(CORPUS)): p.read_bytes() for p in CORPUS.rglob("*") if p.is_file()}
+    older = {path.split("@")[0]: raw for path, raw in files.items() if "@" in path}
+    current = {path: raw for path, raw in files.items() if "@" not in path}
+    repo = make_repo({**current, **older})  # base: the older versions where there are any
+    repo.branch("feature")
+    repo.commit(current)
+    argv = ["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature"]
+    status = main([*argv, "--now", "2025-12-20T09:00:00-07:00", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    validator = Draft202012Validator(PLAN_SCHEMA, format_checker=FormatChecker())
+    assert [e.message for e in validator.iter_errors(data)] == []
+    assert status == 1
+    statuses = {g["id"]: g["status"] for g in data["gates"]}
+    assert statuses["freeze"] == "fail"  # the end-of-quarter freeze
+    assert "skipped" not in {statuses[g] for g in ("schema", "rules", "policy", "freeze", "budget")}
