@@ -170,3 +170,15 @@ def test_plan_json_of_the_real_corpus_follows_the_published_schema(
     statuses = {g["id"]: g["status"] for g in data["gates"]}
     assert statuses["freeze"] == "fail"  # the end-of-quarter freeze
     assert "skipped" not in {statuses[g] for g in ("schema", "rules", "policy", "freeze", "budget")}
+
+
+def test_the_readme_workflow_matches_the_example_workflow() -> None:
+    import yaml  # noqa: PLC0415 - only this test needs it
+
+    block = README.split("(examples/workflows/changebot.yml):\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    shown = yaml.safe_load(block)
+    example = yaml.safe_load((REPO_ROOT / "examples" / "workflows" / "changebot.yml").read_text(encoding="utf-8"))
+    # PyYAML reads the key `on` as True
+    assert set(shown[True]) == set(example[True])
+    assert shown["permissions"] == example["permissions"]
+    assert shown["jobs"]["changebot"]["if"] == example["jobs"]["changebot"]["if"]
