@@ -41,7 +41,7 @@ def open_repo(path: Path) -> git.Repo:
     except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as exc:
         raise RepositoryError(
             f"{path} is not a git repository",
-            "--base/--head need a git repository; drop them to read a plain directory",
+            "reading at a ref (--base/--head, audit --ref) needs a git repository; drop them to read a plain directory",
         ) from exc
     return repo
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from changebot import __version__
 from changebot.cli import action, audit, budget, freeze, plan, sequence, serve, validate
 from changebot.cli.common import env
-from changebot.errors import ChangebotError
+from changebot.errors import ChangebotError, UsageError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (validate, plan, freeze, budget, sequence, audit, action, serve)
@@ -22,11 +22,20 @@ COMMANDS = (validate, plan, freeze, budget, sequence, audit, action, serve)
 log = logging.getLogger("changebot")
 
 
+def _verbosity_from_env() -> int:
+    """``CHANGEBOT_VERBOSE``: a count like ``-v`` (1) or ``-vv`` (2); unset is 0."""
+    value = env("--verbose", "0") or "0"
+    if not value.strip().isdigit():
+        raise UsageError(f"CHANGEBOT_VERBOSE={value!r} is not a number", "set it to 1 (like -v) or 2 (like -vv)")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     parser = argparse.ArgumentParser(
         prog="changebot",
-        description="GitOps change governance: validate .maestro files and plan a pull request's gates.",
+        description="GitOps change governance for release processes kept as data (.maestro/, .orchestrator/): "
+        "validate the files, plan a pull request's gates, and run as a GitHub Action or App.",
         epilog="Every flag can also be set in the environment as CHANGEBOT_<FLAG> (e.g. CHANGEBOT_REPO). "
         "Run 'changebot COMMAND --help' for a command's flags and examples.",
     )
@@ -35,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="count",
-        default=int(env("--verbose", "0") or 0),
+        default=_verbosity_from_env(),
         help="log more to stderr (-vv for debug; env CHANGEBOT_VERBOSE)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -46,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ChangebotError as exc:
+        print(f"changebot: error: {exc.diagnostics()}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="changebot: %(levelname)s: %(message)s", stream=sys.stderr)

@@ -36,6 +36,30 @@ from changebot.render.markdown import render_markdown
 
 log = logging.getLogger("changebot.action")
 
+DESCRIPTION = """\
+The GitHub Action's entry point, run by action.yml at the repository root
+inside a workflow job: it reads the Actions environment (GITHUB_EVENT_NAME,
+GITHUB_EVENT_PATH, GITHUB_TOKEN, ...) and the event file. To try changebot
+locally, use 'changebot plan' instead.
+
+  pull_request, pull_request_target
+      evaluate the PR's base SHA (governance) against its head SHA
+      (proposals), through git only: nothing from the PR is checked out or
+      executed. Post one check run and one sticky comment (edited on later
+      runs) and carry out the rules' actions.
+  issue_comment
+      answer /changebot slash commands on pull requests, as the App does
+  schedule, workflow_dispatch
+      evaluate the checked-out branch into the job summary; on schedule, also
+      run the freeze audit (input audit: publish | print | off)
+
+Always: the job summary, outputs verdict (pass | warn | fail | error) and cost,
+and ::error / ::warning annotations for findings with a file and line.
+
+exit status: 0 pass or warn, 1 fail (unless fail-on: never) or unauthorised
+merges found by the scheduled audit, 2 could not evaluate (the step says what
+failed, the likely cause and the fix)
+"""
 HELP = "run as a GitHub Action step (reads GITHUB_EVENT_PATH and the Actions environment)"
 PR_EVENTS = ("pull_request", "pull_request_target")
 SUMMARY_MAX_BYTES = 1_000_000  # GitHub's job-summary limit is 1 MiB per step
@@ -50,7 +74,7 @@ PERMISSIONS_FIX = (
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``action`` subcommand."""
     parser = sub.add_parser(
-        "action", help=HELP, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        "action", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_now(parser)
     parser.set_defaults(run=run)

@@ -14,20 +14,25 @@ from changebot.errors import UsageError
 
 HELP = "audit freeze-window compliance on GitHub (dry run unless --publish)"
 DESCRIPTION = """\
-List pull requests merged into a frozen branch while a freeze window was enforced, each with the override
-that allowed it (actor, reason, expiry) or marked UNAUTHORISED; open pull requests whose target branch
-enters a freeze in the next --days days; and overrides that expired unused. The calendar and the governed
-branches are read from --checkout at --ref (the default branch, where governance lives).
+List pull requests merged into a frozen branch while a freeze window was
+enforced, each with the override that allowed it (actor, reason, expiry) or
+marked UNAUTHORISED; open pull requests whose target branch enters a freeze in
+the next --days days; and overrides that expired unused. The calendar and the
+governed branches are read from --checkout at --ref (the default branch, where
+governance lives).
 
-Without --publish nothing is written (dry run). With --publish, one issue per period (the ISO week of --now,
-or the period starting at --since) is created once and then edited in place, labelled changebot-audit.
+Without --publish nothing is written (dry run). With --publish, one issue per
+period (the ISO week of --now, or the period starting at --since) is created
+once and then edited in place, labelled changebot-audit.
 
-The token comes from --token, CHANGEBOT_TOKEN or GITHUB_TOKEN; the API from --api-url,
-CHANGEBOT_GITHUB_API_URL or GITHUB_API_URL (GitHub Enterprise works the same way). Overrides are read
-only from changebot's own sticky comments: its login is CHANGEBOT_BOT_LOGIN, github-actions[bot] on Actions,
-else the token's user.
+The token comes from --token, CHANGEBOT_TOKEN or GITHUB_TOKEN; the API from
+--api-url, CHANGEBOT_GITHUB_API_URL or GITHUB_API_URL (GitHub Enterprise works
+the same way). Overrides are read only from changebot's own sticky comments:
+its login is CHANGEBOT_BOT_LOGIN, github-actions[bot] on Actions, else the
+token's user.
 
-exit status: 0 no unauthorised merge, 1 unauthorised merges found, 2 could not run
+exit status: 0 no unauthorised merge, 1 unauthorised merges found, 2 could not
+run
 
 examples:
   changebot audit --repo octo/app
@@ -125,7 +130,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--repo must name a GitHub repository as OWNER/NAME", "or set GITHUB_REPOSITORY")
     token = args.token or env("--token") or os.environ.get("GITHUB_TOKEN")
     if not token:
-        raise UsageError("no GitHub token", "set GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }})")
+        raise UsageError(
+            "no GitHub token",
+            "set CHANGEBOT_TOKEN or GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }}), or pass --token",
+        )
     now = parse_now(args.now)
     days = _days(str(args.days))
     period = since_period(_since(args.since), now) if args.since else week_period(now)

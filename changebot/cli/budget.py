@@ -25,20 +25,25 @@ from changebot.render.budget import render_budget_json, render_budget_markdown, 
 
 HELP = "price the CI run a pull request triggers, step by step, against the per-run cap and the month"
 DESCRIPTION = """\
-Decide which pipeline steps (.maestro/pipeline.yaml, read from --base) run for --event: yes, no, or maybe
-(a `when:` that names something unknown until the run, like canary_slo_passed). Price each: its cost_usd,
-else minutes x budget.usd_per_minute (default 0.008), else its recorded cost in the ledger, else the default
-budget.default_step_minutes (10). Compare the low (will run) and high (+ may run) totals with
-pipeline.budgets.hard_cap_usd and, with --ledger, the lane's month in .maestro/ci_budget.json.
+Decide which pipeline steps (.maestro/pipeline.yaml, read from --base) run for
+--event: yes, no, or maybe (a `when:` that names something unknown until the
+run, like canary_slo_passed). Price each: its cost_usd, else minutes x
+budget.usd_per_minute (default 0.008), else its recorded cost in the ledger,
+else the default budget.default_step_minutes (10). Compare the low (will run)
+and high (+ may run) totals with pipeline.budgets.hard_cap_usd and, with
+--ledger, the lane's month in .maestro/ci_budget.json.
 
---ledger FILE is JSON (a list of {date, lane, usd, step?}) or CSV with a header row date,lane,usd[,step];
-date is ISO 8601 with an offset or YYYY-MM-DD (UTC); usd is a non-negative number.
+--ledger FILE is JSON (a list of {date, lane, usd, step?}) or CSV with a header
+row date,lane,usd[,step]; date is ISO 8601 with an offset or YYYY-MM-DD (UTC);
+usd is a non-negative number.
 
-exit status: 0 pass or warn, 1 over a hard limit (or bad budget data), 2 could not run (bad flag or ledger)
+exit status: 0 pass or warn, 1 over a hard limit (or bad budget data), 2 could
+not run (bad flag or ledger)
 
 examples:
   changebot budget
-  changebot budget --base main --head feature --ledger spend.csv --format markdown
+  changebot budget --base main --head feature --ledger spend.csv \\
+      --format markdown
   changebot budget --event push --branch main
 """
 

@@ -77,8 +77,19 @@ def add_now(parser: argparse.ArgumentParser) -> None:
 
 def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("text", "markdown", "json")) -> None:
     """``--format`` and ``-o``."""
+
+    def checked(value: str) -> str:
+        # argparse checks ``choices`` only for values typed on the command line, not for a default taken
+        # from CHANGEBOT_FORMAT; a ``type`` runs on both.
+        if value not in choices:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {value!r} (choose from {', '.join(choices)}; from --format or CHANGEBOT_FORMAT)"
+            )
+        return value
+
     parser.add_argument(
         "--format",
+        type=checked,
         choices=choices,
         default=env("--format", choices[0]),
         help=f"output format (default: {choices[0]}; env CHANGEBOT_FORMAT)",
@@ -120,11 +131,21 @@ def write_output(text: str, target: str) -> None:
     path = Path(target)
     if not path.parent.is_dir():
         raise UsageError(f"-o {target}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if path.is_dir():
+        raise UsageError(f"-o {target}: is a directory", "name a file to write, e.g. -o plan.md")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(
+            f"-o {target}: cannot write in {path.parent} ({exc.strerror})", "choose a directory you can write to"
+        ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"-o {target}: cannot write the file ({exc.strerror})") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -15,12 +15,15 @@ from changebot.render.freeze import render_freeze_json, render_freeze_text, rend
 
 HELP = "show the freeze calendar: frozen now?, until when, the next windows (text, JSON or ICS)"
 DESCRIPTION = """\
-Read every freeze calendar of the repository (pipeline.yaml freeze_windows and the files they name,
-.maestro/freeze_windows.json, release-policy.yml freeze, release plans' freeze.code_freeze, and
-freeze.calendars in .maestro/changebot.yaml) and show whether the branch is frozen at --now, by which
-windows, when it opens, and every window in the next --days days. Window ends are exclusive.
+Read every freeze calendar of the repository (pipeline.yaml freeze_windows and
+the files they name, .maestro/freeze_windows.json, release-policy.yml freeze,
+release plans' freeze.code_freeze, and freeze.calendars in
+.maestro/changebot.yaml) and show whether the branch is frozen at --now, by
+which windows, when it opens, and every window in the next --days days. Window
+ends are exclusive.
 
-exit status: 0 open (or only warnings), 1 frozen now or the calendar has errors, 2 could not run
+exit status: 0 open (or only warnings), 1 frozen now or the calendar has
+errors, 2 could not run
 
 examples:
   changebot freeze

@@ -29,16 +29,20 @@ log = logging.getLogger("changebot.plan")
 
 HELP = "evaluate every gate for a pull request and print the plan"
 DESCRIPTION = """\
-Evaluate the schema, rules, policy, freeze, budget and sequence gates for a pull request and print one
-verdict. Governance config (rules, policies, calendars, budget, pipeline, settings) is read from --base;
-what the PR proposes (bundles, plans, patch series) from --head. Without refs the working tree is both.
+Evaluate the schema, rules, policy, freeze, budget and sequence gates for a
+pull request and print one verdict. Governance config (rules, policies,
+calendars, budget, pipeline, settings) is read from --base; what the PR
+proposes (bundles, plans, patch series) from --head. Without refs the working
+tree is both.
 
-exit status: 0 pass or warn, 1 a gate failed, 2 could not evaluate (bad flag, missing repository or ref)
+exit status: 0 pass or warn, 1 a gate failed, 2 could not evaluate (bad flag,
+missing repository or ref)
 
 examples:
   changebot plan --repo examples/payments
   changebot plan --base origin/main --head HEAD --format markdown -o comment.md
-  changebot plan --base main --head feature --now 2025-12-20T09:00:00-07:00 --format json
+  changebot plan --base main --head feature --now 2025-12-20T09:00:00-07:00 \\
+      --format json
 """
 
 

@@ -12,18 +12,22 @@ from changebot.model import PullRequest, Status
 
 HELP = "check and trial-apply .orchestrator/patches series (order, dependencies, conflicts)"
 DESCRIPTION = """\
-Parse every git format-patch series under .orchestrator/patches/<pr>/ (from --head), check it (numbering,
-[PATCH n/m], duplicates, reverts, unsafe paths, sizes) and trial-apply it in order against --base in a
-temporary index: never a checkout, and nothing in the repository is written. Without --base/--head the
-working tree's series are applied against HEAD. --series DIR checks one directory of patches on disk
-instead (e.g. the output of git format-patch -o DIR), applied against --base (or HEAD).
+Parse every git format-patch series under .orchestrator/patches/<pr>/ (from
+--head), check it (numbering, [PATCH n/m], duplicates, reverts, unsafe paths,
+sizes) and trial-apply it in order against --base in a temporary index: never a
+checkout, and nothing in the repository is written. Without --base/--head the
+working tree's series are applied against HEAD. --series DIR checks one
+directory of patches on disk instead (e.g. the output of git format-patch -o
+DIR), applied against --base (or HEAD).
 
-exit status: 0 every series applies (warnings allowed) or there is nothing to sequence, 1 a patch fails or a
-check finds an error, 2 could not evaluate (bad flag, missing repository or ref)
+exit status: 0 every series applies (warnings allowed) or there is nothing to
+sequence, 1 a patch fails or a check finds an error, 2 could not evaluate (bad
+flag, missing repository or ref)
 
 examples:
   changebot sequence
-  changebot sequence --base origin/main --head HEAD --format markdown -o sequence.md
+  changebot sequence --base origin/main --head HEAD --format markdown \\
+      -o sequence.md
   changebot sequence --series ./outgoing --format json
 """
 

@@ -11,24 +11,33 @@ from changebot.errors import UsageError
 
 HELP = "run the GitHub App: an HTTP server for GitHub webhooks"
 DESCRIPTION = """\
-Run the changebot GitHub App. GitHub sends webhooks to POST /webhook; GET /healthz answers 'ok' and
-GET /metrics serves Prometheus metrics. Settings come from the environment:
+Run the changebot GitHub App. GitHub sends webhooks to POST /webhook; GET
+/healthz answers 'ok' and GET /metrics serves Prometheus metrics. Settings come
+from the environment:
 
-  CHANGEBOT_WEBHOOK_SECRET    required: the App's webhook secret (the server refuses to start without it)
-  CHANGEBOT_APP_ID            the App's ID
-  CHANGEBOT_PRIVATE_KEY       the App's private key (PEM), or CHANGEBOT_PRIVATE_KEY_PATH: a file holding it
-  CHANGEBOT_GITHUB_API_URL    default https://api.github.com (GitHub Enterprise: https://HOST/api/v3)
-  CHANGEBOT_CLONE_DIR         where bare clones are cached (default ~/.cache/changebot/clones)
-  CHANGEBOT_WORKERS           background jobs run at once (default 4)
-  CHANGEBOT_AUDIT_CRON        run the freeze audit on every installed repository at these times: a
-                              five-field cron expression in UTC, e.g. '0 6 * * 1' (unset: never)
-  CHANGEBOT_AUDIT_PUBLISH     true (default): keep one audit issue per week; false: log the audit only
+  CHANGEBOT_WEBHOOK_SECRET  required: the App's webhook secret (the server
+                            refuses to start without it)
+  CHANGEBOT_APP_ID          the App's ID
+  CHANGEBOT_PRIVATE_KEY     the App's private key (PEM), or
+                            CHANGEBOT_PRIVATE_KEY_PATH: a file holding it
+  CHANGEBOT_GITHUB_API_URL  default https://api.github.com
+                            (GitHub Enterprise: https://HOST/api/v3)
+  CHANGEBOT_CLONE_DIR       where bare clones are cached
+                            (default ~/.cache/changebot/clones)
+  CHANGEBOT_WORKERS         background jobs run at once (default 4)
+  CHANGEBOT_MAX_BODY_BYTES  largest webhook body accepted
+                            (default 26214400, GitHub's 25 MiB cap)
+  CHANGEBOT_AUDIT_CRON      run the freeze audit on every installed repository
+                            at these times: a five-field cron expression in
+                            UTC, e.g. '0 6 * * 1' (unset: never)
+  CHANGEBOT_AUDIT_PUBLISH   true (default): keep one audit issue per week;
+                            false: log the audit only
 
 exit status: 0 after a clean shutdown, 2 when a setting is missing or wrong
 
 example:
-  CHANGEBOT_WEBHOOK_SECRET=... CHANGEBOT_APP_ID=12345 CHANGEBOT_PRIVATE_KEY_PATH=app.pem \\
-    changebot serve --host 0.0.0.0 --port 8080
+  CHANGEBOT_WEBHOOK_SECRET=... CHANGEBOT_APP_ID=12345 \\
+  CHANGEBOT_PRIVATE_KEY_PATH=app.pem changebot serve --host 0.0.0.0 --port 8080
 """
 
 

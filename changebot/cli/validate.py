@@ -19,14 +19,16 @@ from changebot.render.text import render_findings
 
 HELP = "check that .maestro files load and match their schemas"
 DESCRIPTION = """\
-Load every file changebot governs in the working tree (or plain directory) and check it against its JSON
-Schema and the cross-file rules. With PATHS, report only on those files (they must be inside --repo).
+Load every file changebot governs in the working tree (or plain directory) and
+check it against its JSON Schema and the cross-file rules. With PATHS, report
+only on those files (they must be inside --repo).
 
 exit status: 0 no errors (warnings allowed), 1 errors found, 2 could not run
 
 examples:
   changebot validate
-  changebot validate --repo examples/payments .maestro/changes/20260112-refund-webhooks.yaml
+  changebot validate --repo examples/payments \\
+      .maestro/changes/20260112-refund-webhooks.yaml
 """
 
 
@@ -59,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps({"findings": [finding_to_json(f) for f in findings]}, indent=2) + "\n"
     elif args.format == "markdown":
-        text = "\n".join(findings_table(tuple(findings))) + "\n"
+        # a header with no rows renders as an empty table: say so in words instead
+        text = (
+            "\n".join(findings_table(tuple(findings))) + "\n"
+            if findings
+            else "No findings: 0 error(s), 0 warning(s).\n"
+        )
     else:
         text = render_findings(findings, colour=wants_colour(args.output))
     write_output(text, args.output)
