@@ -1,0 +1,77 @@
+"""Trust review: governance config the base branch has but changebot could not read never becomes a pass."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from changebot.cli import main
+from tests.conftest import GitRepo
+
+NOW = "2025-12-20T12:00:00Z"  # a Saturday: inside the weekend freeze below
+SETTINGS = "version: 1\nlimits: {max_file_bytes: 400}\n"
+WINDOWS = json.dumps(
+    [{"name": f"weekend freeze {n}", "start": "FRI 17:00 UTC", "end": "MON 09:00 UTC"} for n in range(12)]
+)
+
+
+def plan(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, dict[str, object]]]:
+    status = main(
+        ["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--now", NOW, "--format", "json"]
+    )
+    data = json.loads(capsys.readouterr().out)
+    return status, {g["id"]: g for g in data["gates"]}
+
+
+def test_a_base_calendar_too_large_to_read_fails_the_freeze_gate(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert len(WINDOWS) > 400
+    repo = make_repo({".maestro/changebot.yaml": SETTINGS, ".maestro/freeze_windows.json": WINDOWS})
+    repo.branch("feature")
+    repo.commit({"src/app.py": "print('hotfix')\n"})
+    status, gates = plan(repo, capsys)
+    freeze = gates["freeze"]
+    assert freeze["status"] == "fail", freeze["summary"]
+    findings = freeze["findings"]
+    assert isinstance(findings, list)
+    assert [(f["code"], f["path"]) for f in findings] == [("file-too-large", ".maestro/freeze_windows.json")]
+    assert status == 1
+
+
+def test_a_base_rules_file_too_large_to_read_fails_the_rules_gate(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = json.dumps(
+        {
+            "rules": [
+                {"id": f"r{n}", "when": True, "then": [{"do": "fail", "with": {"message": "no"}}]} for n in range(8)
+            ]
+        }
+    )
+    repo = make_repo({".maestro/changebot.yaml": SETTINGS, ".maestro/rules.json": rules})
+    repo.branch("feature")
+    repo.commit({"src/app.py": "print('hotfix')\n"})
+    status, gates = plan(repo, capsys)
+    assert gates["rules"]["status"] == "fail", gates["rules"]["summary"]
+    assert status == 1
+
+
+def test_a_base_policy_too_large_to_read_fails_the_policy_gate(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rego = 'package repo.guard\n\nimport rego.v1\n\ndeny contains msg if {\n  msg := "nothing merges"\n}\n'
+    rego += "".join(f"# padding line {n} so that the module passes the size limit\n" for n in range(10))
+    assert len(rego) > 400
+    repo = make_repo({".maestro/changebot.yaml": SETTINGS, ".maestro/policies/guard.rego": rego})
+    repo.branch("feature")
+    repo.commit({"src/app.py": "print('hotfix')\n"})
+    status, gates = plan(repo, capsys)
+    policy = gates["policy"]
+    assert policy["status"] == "fail", policy["summary"]
+    findings = policy["findings"]
+    assert isinstance(findings, list)
+    assert ("file-too-large", ".maestro/policies/guard.rego") in [(f["code"], f["path"]) for f in findings]
+    assert status == 1
