@@ -75,3 +75,20 @@ def test_a_base_policy_too_large_to_read_fails_the_policy_gate(
     assert isinstance(findings, list)
     assert ("file-too-large", ".maestro/policies/guard.rego") in [(f["code"], f["path"]) for f in findings]
     assert status == 1
+
+
+def test_a_base_changespec_schema_that_cannot_be_read_fails_the_schema_gate(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = "type: object\nrequired: [owner]\nproperties:\n  owner: {type: string}\n" + "#" * 400 + "\n"
+    repo = make_repo({".maestro/changebot.yaml": SETTINGS, ".maestro/changespec.schema.yml": spec})
+    repo.branch("feature")
+    # The pull request deletes the schema: the base's still judges it, and it cannot be read.
+    repo.commit({".changespec.yml": "title: no owner here\n", ".maestro/changespec.schema.yml": None})
+    status, gates = plan(repo, capsys)
+    schema = gates["schema"]
+    assert schema["status"] == "fail", schema["summary"]
+    findings = schema["findings"]
+    assert isinstance(findings, list)
+    assert ("file-too-large", ".maestro/changespec.schema.yml") in [(f["code"], f["path"]) for f in findings]
+    assert status == 1
