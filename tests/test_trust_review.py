@@ -92,3 +92,20 @@ def test_a_base_changespec_schema_that_cannot_be_read_fails_the_schema_gate(
     assert isinstance(findings, list)
     assert ("file-too-large", ".maestro/changespec.schema.yml") in [(f["code"], f["path"]) for f in findings]
     assert status == 1
+
+
+def test_base_settings_that_cannot_be_read_fail_the_plan_even_when_the_head_repairs_them(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = "version: 1\noverrides:\n  freeze: {allowed: false\n"  # an unclosed flow mapping
+    repo = make_repo({".maestro/changebot.yaml": broken})
+    repo.branch("feature")
+    repo.commit({".maestro/changebot.yaml": "version: 1\n"})
+    status, gates = plan(repo, capsys)
+    schema = gates["schema"]
+    assert schema["status"] == "fail", schema["summary"]
+    findings = schema["findings"]
+    assert isinstance(findings, list)
+    assert [f["path"] for f in findings] == [".maestro/changebot.yaml"]
+    assert "base branch" in findings[0]["message"]
+    assert status == 1

@@ -15,6 +15,7 @@ layers, each reported with file and line:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from changebot.core import bundles, layout, schema
@@ -94,9 +95,25 @@ def head_documents(ctx: Context) -> tuple[dict[str, Document], list[Finding]]:
     return docs, findings
 
 
+def base_settings_findings(ctx: Context) -> list[Finding]:
+    """The base branch's settings could not be read, so every gate used the defaults: that fails the plan.
+
+    Nothing is added when the head has the very same file (its own load findings say it already).
+    """
+    loaded = ctx.governance(layout.SETTINGS)
+    if loaded is None or loaded.document is not None:
+        return []
+    base_raw, head_raw = ctx.base.files.get(layout.SETTINGS), ctx.head.files.get(layout.SETTINGS)
+    if base_raw == head_raw and (base_raw is not None or all(f in ctx.head.findings for f in loaded.findings)):
+        return []
+    suffix = " (on the base branch, whose settings judge this pull request: every gate used the defaults)"
+    return [replace(f, message=f.message + suffix) for f in loaded.findings]
+
+
 def file_findings(ctx: Context) -> list[Finding]:
     """Load, schema and cross-file findings for every structured file changebot reads, grouped by file."""
     docs, findings = head_documents(ctx)
+    findings.extend(base_settings_findings(ctx))
     limit = max_findings(ctx)
     for doc in docs.values():
         findings.extend(document_findings(ctx, doc, limit))
