@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import pytest
 
+from changebot.adapters import worker
+from changebot.adapters.jsbox import QuickJs
 from changebot.cli import main
+from changebot.core.rules import rules_gate
 from tests.conftest import GitRepo
+from tests.policy_helpers import context, dumps, rule
 
 NOW = "2025-12-20T12:00:00Z"  # a Saturday: inside the weekend freeze below
 SETTINGS = "version: 1\nlimits: {max_file_bytes: 400}\n"
@@ -109,3 +114,24 @@ def test_base_settings_that_cannot_be_read_fail_the_plan_even_when_the_head_repa
     assert [f["path"] for f in findings] == [".maestro/changebot.yaml"]
     assert "base branch" in findings[0]["message"]
     assert status == 1
+
+
+def test_a_head_rules_file_of_hanging_rules_cannot_hold_the_evaluation_for_long(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each rule hangs in a regex QuickJS cannot interrupt, so each costs the sandbox's whole wall-clock deadline
+    # (~1 s); a 1 MiB rules.json in a pull request holds thousands. The head version is only previewed, yet it
+    # was evaluated to the end. Every evaluation now has a total budget (60 s; 3 s here).
+    monkeypatch.setattr(worker, "BATCH_SECONDS", 3.0, raising=False)
+    hang = "/^(a+)+$/.test('a'.repeat(40) + 'b')"
+    base = {".maestro/rules.json": dumps([rule("ok", "payload.title.length > 0")])}
+    head = {".maestro/rules.json": dumps([rule(f"slow{n}", hang) for n in range(30)])}
+    started = time.monotonic()
+    gate = rules_gate(context(base, head), QuickJs())
+    assert time.monotonic() - started < 15
+    assert gate.status.value == "pass"  # decided by the base
+    preview = gate.detail["head"]
+    assert preview["status"] == "fail"
+    errors = [r["error"] for r in preview["rules"]]
+    assert len(errors) == 30
+    assert errors[-1] == "not evaluated: the batch ran past its 3 s budget"
