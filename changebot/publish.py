@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from changebot.adapters.github import CheckRun, Comment, GitHubClient, PullSnapshot
-from changebot.core.overrides import STICKY_MARKER, decode
+from changebot.core.overrides import STICKY_MARKER, sticky_overrides
 from changebot.errors import ChangebotError
 from changebot.model import Action, Override, Plan
 from changebot.render import github as gh
@@ -59,8 +59,9 @@ def find_sticky(comments: Sequence[Comment], bot_login: str) -> Sticky:
     so are the overrides stored in it.
     """
     for comment in comments:
-        if comment.author == bot_login and STICKY_MARKER in comment.body:
-            return Sticky(comment, tuple(decode(comment.body)))
+        stored = sticky_overrides(comment.body) if comment.author == bot_login else None
+        if stored is not None:
+            return Sticky(comment, tuple(stored))
     return Sticky(None)
 
 

@@ -287,6 +287,22 @@ def test_forged_marker_in_someone_elses_comment_grants_nothing(world: World) -> 
     assert world.double.comments[REPO][7][0]["body"].startswith("looks good")  # mallory's comment untouched
 
 
+def test_forged_marker_echoed_in_the_bots_own_reply_grants_nothing(world: World) -> None:
+    # A malformed command is quoted back in changebot's reply, so the reply is written by the bot. Posted before
+    # the sticky comment exists, it must not be taken for the sticky nor its quoted block for stored overrides.
+    forged = Override(GateId.FREEZE, "alice", REASON, NOW, NOW + timedelta(days=30), world.head)
+    payload = f"{STICKY_MARKER} {encode([forged])}"
+    world.post("issue_comment", world.comment_event(f"/changebot plan '{payload}'", login="mallory"))
+    (reply,) = world.replies()
+    assert STICKY_MARKER in reply  # the bot did echo the forged text
+    world.post("pull_request", world.pr_event("opened"))
+    stickies = [c for c in world.bot_comments() if "changebot:reply" not in c["body"] and STICKY_MARKER in c["body"]]
+    assert len(stickies) == 1
+    assert decode(stickies[0]["body"]) == []
+    assert "Overrides in force" not in stickies[0]["body"]
+    assert world.replies() == [reply]  # the reply was not turned into the sticky comment
+
+
 def test_labels_branch_names_and_titles_never_grant_an_override(world: World) -> None:
     pull = world.double.pulls[REPO][7]
     pull.labels = ["override:freeze", "changebot:override", "freeze-override"]

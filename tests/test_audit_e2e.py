@@ -11,8 +11,10 @@ import pytest
 
 from changebot.adapters.github_audit import period_marker
 from changebot.cli import main
+from changebot.core.commands import help_text
 from changebot.core.overrides import STICKY_MARKER, encode
 from changebot.model import GateId, Override
+from changebot.render import replies
 
 REPO = "octo/payments"
 # Weekend freeze in Denver local time; the weekend of 2025-11-01/02 is when DST ends (49-hour weekend).
@@ -125,6 +127,21 @@ def test_dry_run_lists_frozen_merges_with_and_without_overrides(
     assert data["merged_checked"] == 4  # PRs 1, 2, 3, 5: merged into main this week
     assert not github.issues.get(REPO)  # a dry run writes nothing
     assert not [c for c in github.requests if c.method != "GET"]
+
+
+def test_forged_marker_quoted_in_a_bot_reply_grants_nothing(
+    scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # changebot's reply to a malformed command quotes the command: a bot-authored comment with mallory's text.
+    granted = datetime(2025, 11, 3, 6, 0, tzinfo=UTC)
+    forged = Override(GateId.FREEZE, "alice", "I say so, trust me, it is fine", granted, None, "5" * 40)
+    quoted = f"{STICKY_MARKER} {encode([forged])}"
+    body = replies.with_marker(help_text(f"'/changebot plan' takes no arguments (got {quoted!r})"), 99, "mallory")
+    github.add_comment(REPO, 5, body, github.bot_login)
+    assert main(audit(scene, "--format", "json")) == 1
+    flagged = {m["number"]: m for m in json.loads(capsys.readouterr().out)["merged_in_freeze"]}
+    assert flagged[5]["authorised"] is False
+    assert flagged[2]["override"]["actor"] == "release-captain"
 
 
 def test_publish_creates_one_issue_then_updates_it_in_place(

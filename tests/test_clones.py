@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from changebot import service
+from changebot.adapters import clones
 from changebot.adapters.clones import CloneAuthError, CloneCache, git_hosts
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest
@@ -203,3 +204,28 @@ def test_a_patch_series_is_trial_applied_offline_from_the_clone(
     sequence = next(g for g in service.plan(ctx).gates if g.id == "sequence")
     assert sequence.detail["applies"] is True, sequence.findings
     assert [p["status"] for p in sequence.detail["series"][0]["patches"]] == ["applies"]
+
+
+def test_a_patch_series_over_the_read_cap_is_not_read_and_fails_closed(
+    make_repo: Callable[..., GitRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PR's patches are read into memory only up to a cap (a push can carry gigabytes of them)."""
+    monkeypatch.setattr(clones, "MAX_PATCH_READ_BYTES", 200, raising=False)
+    repo = make_repo({"src/app.py": "".join(f"line {i}\n" for i in range(50)), "src/other.py": "x = 1\n"})
+    base = repo.git("rev-parse", "HEAD")
+    repo.branch("work")
+    repo.commit({"src/app.py": "".join(f"line {i}\n" for i in range(50)).replace("line 7\n", "line seven\n")})
+    patch = repo.git("format-patch", "-1", "--stdout", "HEAD") + "\n"
+    assert len(patch) > 200
+    repo.checkout("main")
+    repo.branch("feature")
+    head = repo.commit({".orchestrator/patches/42/0001-seven.patch": patch}, "add a series")
+    repo.checkout("main")
+    cache = CloneCache(tmp_path / "cache", protocols=("file",))
+    path = cache.prepare("octo/app", serve_repo(repo), TOKEN, base, head, 7)
+    repo.path.rename(repo.path.with_name("gone"))  # offline from here on
+    ctx = service.context(service.checkout(path, base, head), PullRequest(number=7, base_sha=base, head_sha=head), NOW)
+    sequence = next(g for g in service.plan(ctx).gates if g.id == "sequence")
+    assert sequence.status == "fail", sequence.summary
+    assert [f.code for f in sequence.findings] == ["sequence-git-failed"]
+    assert sequence.detail["applies"] is not True

@@ -37,6 +37,9 @@ _BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}$")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 GIT_TIMEOUT = 300
 MAX_PREFETCH = 5000
+#: The most bytes of a pull request's patch series read into memory to find the base files it touches (each
+#: patch at most this too). Larger series are not read here; their evaluation fails closed instead.
+MAX_PATCH_READ_BYTES = 64 * 1024 * 1024
 
 
 class CloneAuthError(RepositoryError):
@@ -239,8 +242,26 @@ class CloneCache:
         if patches:
             from changebot.core.series import touched_paths  # noqa: PLC0415 - only for PRs with a series
 
-            contents = {name: self._blob(path, oid) for name, oid in patches.items()}
+            sizes = self._sizes(path, sorted(set(patches.values())))
+            contents: dict[str, bytes] = {}
+            total = 0
+            for name, oid in sorted(patches.items()):
+                total += sizes.get(oid, MAX_PATCH_READ_BYTES + 1)
+                if total > MAX_PATCH_READ_BYTES:
+                    log.warning("patch series in %s larger than %d bytes: not read", path.name, MAX_PATCH_READ_BYTES)
+                    break
+                contents[name] = self._blob(path, oid)
             self._fetch_missing(path, token, {base[p] for p in touched_paths(contents) if p in base})
+
+    def _sizes(self, path: Path, oids: Sequence[str]) -> dict[str, int]:
+        """``{oid: size}`` of blobs present in the clone (missing ones are left out, never fetched)."""
+        present = sorted(self._present(path, oids))
+        if not present:
+            return {}
+        out = self._git(
+            path, ["cat-file", "--batch-check=%(objectname) %(objectsize)"], None, "\n".join(present) + "\n"
+        )
+        return {oid: int(size) for oid, size in (line.split(" ", 1) for line in out.splitlines())}
 
     def _blob(self, path: Path, oid: str) -> bytes:
         """A blob that is present in the clone, as bytes (patches need not be UTF-8)."""

@@ -111,8 +111,8 @@ class AuditSource:
         login = self.client.bot_login
         comments = self.client.comments(self.repo, number)
         self.calls += 1 + len(comments) // 100
-        mine = [c for c in comments if c.author == login and stored.STICKY_MARKER in c.body]
-        return stored.decode(mine[-1].body) if mine else []
+        mine = [o for o in (stored.sticky_overrides(c.body) for c in comments if c.author == login) if o is not None]
+        return mine[-1] if mine else []
 
     def overrides_of(self, numbers: set[int], since: datetime) -> dict[int, list[Override]]:
         """Overrides of many pull requests: one repository-wide listing of comments updated since ``since``
@@ -124,8 +124,9 @@ class AuditSource:
             for raw in page:
                 number = int(str(raw.get("issue_url") or "0").rsplit("/", 1)[-1] or 0)
                 body = str(raw.get("body") or "")
-                if number in numbers and (raw.get("user") or {}).get("login") == login and stored.STICKY_MARKER in body:
-                    found[number] = stored.decode(body)  # oldest first: the last one written wins
+                kept = stored.sticky_overrides(body) if (raw.get("user") or {}).get("login") == login else None
+                if number in numbers and kept is not None:
+                    found[number] = kept  # oldest first: the last one written wins
         for number in sorted(numbers - set(found)):
             found[number] = self.overrides(number)
         return found

@@ -42,6 +42,10 @@ SANDBOX = Path(__file__).resolve().with_name("sandbox.py")
 STARTUP_SECONDS = 5.0
 #: Largest reply line accepted from a child.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+#: Seconds one ``run_items`` call may take in all, on top of each item's own deadline: a file of thousands of
+#: items that each run to their deadline (a pull request's rules.json preview) must not hold a worker for hours.
+#: Items not finished by then are ``timeout`` (never a pass).
+BATCH_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,16 @@ def _child(address_space: int | None) -> _Child:
     return _Child(address_space)
 
 
+def _over() -> str:
+    return f"the batch ran past its {BATCH_SECONDS:g} s budget"
+
+
+def _unanswered(batch_deadline: float, item_seconds: float) -> Outcome:
+    """The outcome of an item whose child missed its deadline (its own, or the batch's)."""
+    late = time.monotonic() >= batch_deadline
+    return Outcome("timeout", message=_over() if late else f"no answer within {item_seconds:g} s")
+
+
 def run_items(
     op: str,
     header: Mapping[str, Any],
@@ -166,15 +180,16 @@ def run_items(
     notes: list[Mapping[str, Any]] = []
     seen_notes: set[str] = set()
     start = 0
-    while start < len(items):
+    batch_deadline = time.monotonic() + BATCH_SECONDS
+    while start < len(items) and time.monotonic() < batch_deadline:
         child = _child(address_space)
         child.send({"op": op, **header, "offset": start, "items": list(items[start:])})
-        deadline = time.monotonic() + STARTUP_SECONDS + item_seconds
+        deadline = min(time.monotonic() + STARTUP_SECONDS + item_seconds, batch_deadline)
         failure: Outcome | None = None
         while True:
             line = child.read_line(deadline)
             if line is None:
-                failure = Outcome("timeout", message=f"no answer within {item_seconds:g} s")
+                failure = _unanswered(batch_deadline, item_seconds)
                 break
             if not line:
                 failure = Outcome("crashed")
@@ -187,7 +202,7 @@ def run_items(
             if reply.get("done"):
                 break
             if reply.get("ready"):
-                deadline = time.monotonic() + item_seconds
+                deadline = min(time.monotonic() + item_seconds, batch_deadline)
                 continue
             if "note" in reply:
                 key = json.dumps(reply, sort_keys=True)
@@ -199,7 +214,7 @@ def run_items(
             outcomes[index] = Outcome(
                 str(reply.get("kind", "error")), reply.get("value"), str(reply.get("message", ""))
             )
-            deadline = time.monotonic() + item_seconds
+            deadline = min(time.monotonic() + item_seconds, batch_deadline)
         ended = child.close()
         pending = next((i for i in range(start, len(items)) if outcomes[i] is None), len(items))
         if failure is not None and pending < len(items):
@@ -210,4 +225,5 @@ def run_items(
             outcomes[pending] = Outcome("crashed", message=f"the evaluator stopped early ({ended})")
             pending += 1
         start = pending
-    return Batch(tuple(o if o is not None else Outcome("crashed") for o in outcomes), tuple(notes))
+    late = Outcome("timeout", message=f"not evaluated: {_over()}") if time.monotonic() >= batch_deadline else None
+    return Batch(tuple(o if o is not None else late or Outcome("crashed") for o in outcomes), tuple(notes))

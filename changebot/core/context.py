@@ -36,12 +36,18 @@ class Context:
         return self.base if side == "base" else self.head
 
     def load(self, side: Side, path: str) -> Loaded | None:
-        """The parsed file at ``path`` on ``side``, or ``None`` when that side does not have it."""
+        """The parsed file at ``path`` on ``side``, or ``None`` when that side does not have it. A base file
+        that was listed but not read (over a size limit) loads as no document with the finding saying why."""
         key = (side, path)
         if key not in self._cache:
             raw = self.files(side).files.get(path)
             if raw is None:
-                return None
+                # A governance file the base has but that was not read (too large) fails closed, never "absent".
+                unread = tuple(f for f in self.base.findings if f.path == path) if side == "base" else ()
+                if not unread:
+                    return None
+                self._cache[key] = Loaded(None, unread)
+                return self._cache[key]
             self._cache[key] = load_any(path, raw, self.settings.limits)
         return self._cache[key]
 

@@ -75,6 +75,23 @@ def decode(body: str) -> list[Override]:
     return [o for o in (_from_json(item) for item in items) if o is not None]
 
 
+_HIDDEN = re.compile(
+    r"\s*(<!-- changebot:overrides \[.*?\] -->)?\s*(<!-- changebot:head \{[^<>]*\} -->)?\s*", re.DOTALL
+)
+
+
+def sticky_overrides(body: str) -> list[Override] | None:
+    """The overrides stored in a sticky comment ``body``, or ``None`` when ``body`` is not a sticky comment.
+
+    A sticky comment ends with ``STICKY_MARKER`` followed by nothing but its hidden blocks. changebot's other
+    comments (replies to commands, rule comments) may quote text people wrote, markers included, but end with
+    their own marker: they are not sticky comments. The block is read only from that hidden tail, never from
+    the visible text above it.
+    """
+    _, marker, tail = body.rpartition(STICKY_MARKER)
+    return decode(tail) if marker and _HIDDEN.fullmatch(tail) else None
+
+
 def in_force(overrides: Iterable[Override], gate: GateId, now: datetime, head_sha: str | None) -> list[Override]:
     """The overrides of ``gate`` that apply at ``now`` to ``head_sha``."""
     return [o for o in overrides if o.gate is gate and o.in_force(now, head_sha)]

@@ -125,6 +125,11 @@ def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Fin
             text = _text(ctx, side, path)
             if text is not None and not path.endswith("_test.rego"):
                 modules[path] = Module(path, text)
+    # A base policy that was not read (over a size limit) fails the gate instead of silently not running.
+    unread = ctx.base.findings if side == "base" else ()
+    findings.extend(
+        f for f in unread if f.path and layout.matches(f.path, POLICY_DIRS) and not f.path.endswith("_test.rego")
+    )
     entries: list[dict[str, Any]] = []
     pipeline = ctx.load(side, layout.PIPELINE)
     raw_entries = (

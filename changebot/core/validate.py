@@ -50,8 +50,10 @@ def max_findings(ctx: Context) -> int:
 def _changespec_findings(ctx: Context, doc: Document, limit: int) -> list[Finding]:
     """``.changespec.yml`` against the base branch's ``.maestro/changespec.schema.yml``."""
     loaded = ctx.governance(layout.CHANGESPEC_SCHEMA)
-    if loaded is None or loaded.document is None:
+    if loaded is None:
         return []
+    if loaded.document is None:  # the base has a schema it could not read: not checked is not valid
+        return list(loaded.findings)
     spec = loaded.document
     if schema.schema_problems(spec, layout.CHANGESPEC_SCHEMA):
         return [
@@ -93,9 +95,25 @@ def head_documents(ctx: Context) -> tuple[dict[str, Document], list[Finding]]:
     return docs, findings
 
 
+def base_settings_findings(ctx: Context) -> list[Finding]:
+    """The base branch's settings could not be read, so every gate used the defaults: that fails the plan.
+
+    Nothing is added when the head has the very same file (its own load findings say it already).
+    """
+    loaded = ctx.governance(layout.SETTINGS)
+    if loaded is None or loaded.document is not None:
+        return []
+    base_raw, head_raw = ctx.base.files.get(layout.SETTINGS), ctx.head.files.get(layout.SETTINGS)
+    if base_raw == head_raw and (base_raw is not None or all(f in ctx.head.findings for f in loaded.findings)):
+        return []
+    suffix = " (on the base branch, whose settings judge this pull request: every gate used the defaults)"
+    return [replace(f, message=f.message + suffix) for f in loaded.findings]
+
+
 def file_findings(ctx: Context) -> list[Finding]:
     """Load, schema and cross-file findings for every structured file changebot reads, grouped by file."""
     docs, findings = head_documents(ctx)
+    findings.extend(base_settings_findings(ctx))
     limit = max_findings(ctx)
     for doc in docs.values():
         findings.extend(document_findings(ctx, doc, limit))
