@@ -156,6 +156,17 @@ def preexisting(ctx: Context, findings: list[Finding]) -> set[tuple[str | None, 
     return {_key(f) for f in found if f.severity is Severity.ERROR}
 
 
+def _is_inherited(finding: Finding, old: set[tuple[str | None, str, str]]) -> bool:
+    """An error in a proposal file (bundle, plan, changespec, patch series) that the base already has. Errors
+    in governance files never soften: what judges the pull request must be readable (fail closed)."""
+    return (
+        finding.severity is Severity.ERROR
+        and finding.path is not None
+        and layout.is_proposal(finding.path)
+        and _key(finding) in old
+    )
+
+
 def _inherited(finding: Finding) -> Finding:
     return replace(
         finding,
@@ -165,11 +176,11 @@ def _inherited(finding: Finding) -> Finding:
 
 
 def schema_gate(ctx: Context) -> GateResult:
-    """Decide the ``schema`` gate. Errors the base branch already has are reported as warnings: a pull request
-    fails for what it breaks, not for what it inherits."""
+    """Decide the ``schema`` gate. Errors in proposal files that the base branch already has are reported as
+    warnings: a pull request fails for what it breaks, not for what it inherits."""
     found = file_findings(ctx)
     old = preexisting(ctx, found)
-    findings = tuple(_inherited(f) if f.severity is Severity.ERROR and _key(f) in old else f for f in found)
+    findings = tuple(_inherited(f) if _is_inherited(f, old) else f for f in found)
     status = status_from_findings(findings)
     checked = sum(1 for p in ctx.head.files if p.endswith(STRUCTURED))
     if not checked:
