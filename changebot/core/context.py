@@ -7,9 +7,10 @@ first use and memoised, so each file is loaded at most once per side however man
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from changebot.core import layout
 from changebot.core.load import Loaded, load_any
@@ -52,6 +53,13 @@ class Context:
     def proposal(self, path: str) -> Loaded | None:
         """A proposal file as the head has it."""
         return self.load("head", path)
+
+    def mapping(self, side: Side, path: str) -> Mapping[str, Any] | None:
+        """The data of the file at ``path`` on ``side`` when it parsed to a mapping, else ``None``."""
+        loaded = self.load(side, path)
+        if loaded is None or loaded.document is None or not isinstance(loaded.document.data, Mapping):
+            return None
+        return loaded.document.data
 
     def paths(self, side: Side, pattern: str) -> list[str]:
         """Paths read on ``side`` that match ``pattern``, sorted."""

@@ -70,12 +70,9 @@ def default_branch(ctx: Context) -> str:
     configured = ctx.settings.section("freeze").get("default_branch")
     if isinstance(configured, str) and configured:
         return configured
-    loaded = ctx.governance(layout.RELEASE_POLICY)
-    if loaded is not None and loaded.document is not None and isinstance(loaded.document.data, Mapping):
-        found = loaded.document.data.get("default_branch")
-        if isinstance(found, str) and found:
-            return found
-    return "main"
+    policy = ctx.mapping("base", layout.RELEASE_POLICY)
+    found = policy.get("default_branch") if policy is not None else None
+    return found if isinstance(found, str) and found else "main"
 
 
 def freeze_settings(ctx: Context) -> FreezeSettings:

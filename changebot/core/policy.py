@@ -127,11 +127,8 @@ def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Fin
                 modules[path] = Module(path, text)
     entries: list[dict[str, Any]] = []
     pipeline = ctx.load(side, layout.PIPELINE)
-    raw_entries = (
-        pipeline.document.data.get("policies")
-        if pipeline and pipeline.document and isinstance(pipeline.document.data, Mapping)
-        else None
-    )
+    pipeline_data = ctx.mapping(side, layout.PIPELINE)
+    raw_entries = pipeline_data.get("policies") if pipeline_data is not None else None
     if isinstance(raw_entries, list) and pipeline is not None and pipeline.document is not None:
         for n, entry in enumerate(raw_entries):
             line = pipeline.document.line(("policies", n))
