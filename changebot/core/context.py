@@ -2,7 +2,8 @@
 
 ``Context`` pairs the two sides of the change (``base`` for governance, ``head`` for proposals, per
 DESIGN.md "Trust") with the pull-request facts, the settings read from base, and ``now``. Files are parsed on
-first use and memoised, so each file is loaded at most once per side however many gates read it.
+first use and memoised, so each file is loaded at most once per side however many gates read it, and once in
+all when both sides hold the same bytes (the working tree is both sides; most governance files are unchanged).
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ class Context:
             raw = self.files(side).files.get(path)
             if raw is None:
                 return None
-            self._cache[key] = load_any(path, raw, self.settings.limits)
+            other: Side = "head" if side == "base" else "base"
+            twin = self._cache.get((other, path))
+            if twin is not None and self.files(other).files.get(path) == raw:
+                self._cache[key] = twin  # the same bytes parse to the same result: share it
+            else:
+                self._cache[key] = load_any(path, raw, self.settings.limits)
         return self._cache[key]
 
     def governance(self, path: str) -> Loaded | None:
