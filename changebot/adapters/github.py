@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from changebot.adapters.github_calls import CallPolicy, GitHubError
+from changebot.adapters.github_calls import DEFAULT_API_URL, CallPolicy, GitHubError
 from changebot.model import ChangedFile, PullRequest
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("changebot.github")
 
-DEFAULT_API_URL = "https://api.github.com"
 #: The login GitHub gives the Actions ``GITHUB_TOKEN``; an App's is ``<app-slug>[bot]``.
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
 MAX_FILES = 3000  # GitHub lists at most 3000 files of a pull request
