@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
 from changebot.core import layout
@@ -47,6 +46,11 @@ class PolicyEngine(Protocol):
 
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
         """Load ``modules`` (an OPA server already has its own) and query each ``data.<package>``."""
+        ...
+
+    def library(self) -> Sequence[Module]:
+        """changebot's default library (``rules/``) to load beside the repository's policies; empty for an OPA
+        server, which has its own. Read by the adapter, so this module does no I/O."""
         ...
 
 
@@ -151,19 +155,6 @@ def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Fin
                 continue
             modules[path] = Module(path, text, enforce)
     return list(modules.values()), findings, entries
-
-
-@cache
-def library_modules() -> tuple[Module, ...]:
-    """changebot's default library (``rules/``), tests excluded; read once (it is shipped data, like code)."""
-    from changebot.resources import data_dir  # noqa: PLC0415 - only when the library is used
-
-    root = data_dir("rules")
-    return tuple(
-        Module(f"rules/{p.relative_to(root).as_posix()}", p.read_text(encoding="utf-8"), True, "changebot")
-        for p in sorted(root.rglob("*.rego"))
-        if not p.name.endswith("_test.rego")
-    )
 
 
 def _soften(findings: list[Finding]) -> list[Finding]:
@@ -278,7 +269,7 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
     """Decide the ``policy`` gate with the base branch's policies; preview the head's when they differ."""
     settings = policy_settings(ctx.settings.section("policy"))
     data_input = build_input(ctx, upstream, settings.governance_owners)
-    library = list(library_modules()) if settings.default_library and engine.name == "embedded" else []
+    library = list(engine.library()) if settings.default_library else []
     modules, entry_findings, entries = repository_modules(ctx, "base")
     all_modules = library + modules
     if not all_modules and not settings.packages:
