@@ -242,16 +242,15 @@ def _error_line(message: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _changed_policies(ctx: Context) -> list[str]:
+def _changed_policies(ctx: Context, entries: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Policy files, the pipeline and the files pipeline entries name (``entries``: both sides') that differ."""
     base = {p for pat in POLICY_DIRS for p in ctx.paths("base", pat)}
     head = {p for pat in POLICY_DIRS for p in ctx.paths("head", pat)}
     paths = {p for p in base | head if ctx.base.files.get(p) != ctx.head.files.get(p)}
     if ctx.base.files.get(layout.PIPELINE) != ctx.head.files.get(layout.PIPELINE):
         paths.add(layout.PIPELINE)
-    sides: tuple[Side, ...] = ("base", "head")
-    for side in sides:
-        _, _, entries = repository_modules(ctx, side)
-        paths.update(e["path"] for e in entries if ctx.base.files.get(e["path"]) != ctx.head.files.get(e["path"]))
+    for side_entries in entries:
+        paths.update(e["path"] for e in side_entries if ctx.base.files.get(e["path"]) != ctx.head.files.get(e["path"]))
     return sorted(paths)
 
 
@@ -283,9 +282,9 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
     base = run_policies(all_modules, data_input, engine, settings.packages, locate)
     findings = [*entry_findings, *base.findings]
     detail: dict[str, Any] = {"engine": engine.name, "packages": list(base.packages), "pipeline_policies": entries}
-    changed = _changed_policies(ctx)
+    head_modules, head_entry_findings, head_entries = repository_modules(ctx, "head")
+    changed = _changed_policies(ctx, (entries, head_entries))
     if changed:
-        head_modules, head_entry_findings, _ = repository_modules(ctx, "head")
         head = run_policies(library + head_modules, data_input, engine, settings.packages, locate)
         head_findings = [*head_entry_findings, *head.findings]
         head_status = status_from_findings(head_findings)
