@@ -362,16 +362,6 @@ class GitHubClient:
 
         return tuple(self._read(f"GET workflow runs of {repo}", fetch))
 
-    def run_billable_ms(self, repo: str, run_id: int) -> dict[str, int]:
-        """Billable milliseconds per runner OS (``UBUNTU``, ``MACOS``, ``WINDOWS``) of one run (1 call)."""
-        run = self._repo(repo).get_workflow_run(run_id)
-
-        def fetch() -> dict[str, int]:
-            billable = run.timing().billable or {}
-            return {str(os): int((v or {}).get("total_ms") or 0) for os, v in billable.items()}
-
-        return dict(self._read(f"GET timing of run {run_id}", fetch))
-
     def run_billable_minutes(self, repo: str, run_id: int) -> dict[str, int]:
         """Billable minutes per runner OS of one run, each job rounded up to a whole minute as GitHub bills (1 call)."""
         run = self._repo(repo).get_workflow_run(run_id)
