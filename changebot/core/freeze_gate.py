@@ -302,9 +302,12 @@ def _summary(
     return f"open; no freeze starts within {_human(settings.lookahead)}"
 
 
-def freeze_gate(ctx: Context, overrides: Sequence[Override]) -> GateResult:
-    """Judge ``ctx.now`` against the calendar for the PR's base branch; ``overrides`` may be any list."""
-    calendar, findings, sources = read_calendar(ctx)
+def freeze_gate(
+    ctx: Context, overrides: Sequence[Override], read: tuple[Calendar, list[Finding], list[str]] | None = None
+) -> GateResult:
+    """Judge ``ctx.now`` against the calendar for the PR's base branch; ``overrides`` may be any list. ``read`` is
+    ``read_calendar(ctx)`` when the caller has it already (``changebot freeze`` lists its windows too)."""
+    calendar, findings, sources = read if read is not None else read_calendar(ctx)
     if not calendar and not findings:
         return skipped(
             GateId.FREEZE,
