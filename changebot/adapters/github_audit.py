@@ -111,7 +111,7 @@ class AuditSource:
         login = self.client.bot_login
         comments = self.client.comments(self.repo, number)
         self.calls += 1 + len(comments) // 100
-        mine = [c for c in comments if c.author == login and stored.STICKY_MARKER in c.body]
+        mine = [c for c in comments if stored.is_sticky(c.author, c.body, login)]
         return stored.decode(mine[-1].body) if mine else []
 
     def overrides_of(self, numbers: set[int], since: datetime) -> dict[int, list[Override]]:
@@ -124,7 +124,7 @@ class AuditSource:
             for raw in page:
                 number = int(str(raw.get("issue_url") or "0").rsplit("/", 1)[-1] or 0)
                 body = str(raw.get("body") or "")
-                if number in numbers and (raw.get("user") or {}).get("login") == login and stored.STICKY_MARKER in body:
+                if number in numbers and stored.is_sticky((raw.get("user") or {}).get("login"), body, login):
                     found[number] = stored.decode(body)  # oldest first: the last one written wins
         for number in sorted(numbers - set(found)):
             found[number] = self.overrides(number)

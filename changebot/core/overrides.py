@@ -23,6 +23,12 @@ STICKY_MARKER = "<!-- changebot:sticky -->"
 _BLOCK = re.compile(r"<!-- changebot:overrides (\[.*?\]) -->", re.DOTALL)
 
 
+def is_sticky(author: str | None, body: str, bot_login: str | None) -> bool:
+    """Whether a comment is changebot's sticky one: written by ``bot_login`` and carrying ``STICKY_MARKER`` (a
+    marker pasted into someone else's comment does not count, nor do the overrides stored in it)."""
+    return author == bot_login and STICKY_MARKER in body
+
+
 def _to_json(override: Override) -> dict[str, Any]:
     return {
         "gate": str(override.gate),
