@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +9,7 @@ from changebot.core.audit import AuditReport, FrozenMerge
 from changebot.core.freeze import Window
 from changebot.model import Override
 from changebot.render.gantt import Bar, gantt
+from changebot.render.json import json_text
 from changebot.render.markdown import escape_cell
 
 AUDIT_MARKER = "<!-- changebot:audit -->"
@@ -81,7 +81,7 @@ def report_to_json(report: AuditReport) -> dict[str, Any]:
 
 def render_audit_json(report: AuditReport) -> str:
     """JSON text, ending in a newline."""
-    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(report_to_json(report))
 
 
 def _who(merge: FrozenMerge) -> str:

@@ -6,13 +6,12 @@ so what a terminal shows, what the PR comment shows and what a policy reads cann
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from changebot import __version__
 from changebot.model import GateResult
-from changebot.render.json import gate_to_json
+from changebot.render.json import gate_to_json, json_text
 from changebot.render.markdown import GATE_ICON, escape_cell, findings_table
 from changebot.render.text import finding_line
 
@@ -159,4 +158,4 @@ def sequence_graphs(gate: GateResult) -> list[str]:
 
 def render_sequence_json(gate: GateResult) -> str:
     """The gate object as ``changebot plan --format json`` writes it, plus the changebot version."""
-    return json.dumps({"changebot": __version__, **gate_to_json(gate)}, indent=2, ensure_ascii=False) + "\n"
+    return json_text({"changebot": __version__, **gate_to_json(gate)})
