@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from changebot.adapters import git as gitio
 from changebot.adapters import jsbox
 from changebot.adapters.jsbox import QuickJs
-from changebot.adapters.ledger import SpendSource
 from changebot.adapters.opa import OpaServer
 from changebot.adapters.rego import EmbeddedRego
 from changebot.adapters.worker import prestart
@@ -28,6 +27,7 @@ from changebot.core.load import Limits, load_any
 from changebot.core.policy import PolicyEngine, policy_gate, policy_settings
 from changebot.core.rules import actions_from_json, rules_gate, rules_settings
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
+from changebot.core.spend import SpendSource
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
 from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles
