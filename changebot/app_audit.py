@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from changebot.adapters.app_auth import API_VERSION, AppAuth, Unauthorized
+from changebot.adapters.app_auth import AppAuth, Unauthorized, api_headers
 from changebot.adapters.clones import CloneAuthError, CloneCache
 from changebot.adapters.github import GitHubClient
 from changebot.adapters.github_audit import AuditSource
@@ -91,12 +91,7 @@ class AppAuditor:
         """The repositories of one installation (100 per page, at most ``MAX_PAGES`` pages)."""
 
         def fetch(token: str) -> list[InstalledRepo]:
-            headers = {
-                "Authorization": f"token {token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": "changebot",
-            }
+            headers = api_headers(f"token {token}")
             found: list[InstalledRepo] = []
             url: str | None = f"{self.api_url}/installation/repositories?per_page=100"
             for _ in range(MAX_PAGES):

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from changebot.adapters.github_calls import DEFAULT_API_URL
 from changebot.errors import UsageError
 
-DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_MAX_BODY = 25 * 1024 * 1024
 MAX_KEY_BYTES = 64 * 1024
 

@@ -30,7 +30,7 @@ from changebot.adapters.clones import CloneAuthError, CloneCache, git_hosts
 from changebot.adapters.github import GitHubClient, PullSnapshot
 from changebot.adapters.github_calls import GitHubError
 from changebot.app_config import AppConfig
-from changebot.app_router import CommentEvent, GitHubRouter, PullRequestEvent, Repo
+from changebot.app_router import CommentEvent, PullRequestEvent, Repo
 from changebot.core import override_rules
 from changebot.core.context import Context
 from changebot.core.policy import policy_settings
@@ -243,9 +243,3 @@ class GitHubHandlers:
         from changebot.commands import answer  # noqa: PLC0415 - commands imports this module's Session
 
         self._with_session(event.repo, lambda session: answer(session, event, control))
-
-
-def build_router(config: AppConfig) -> GitHubRouter:
-    """The router ``changebot serve`` uses, wired to GitHub through the App's credentials."""
-    handlers = GitHubHandlers.from_config(config)
-    return GitHubRouter(handlers, bot_login=handlers.bot_login)

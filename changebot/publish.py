@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from changebot.adapters.github import CheckRun, Comment, GitHubClient, PullSnapshot
-from changebot.core.overrides import STICKY_MARKER, sticky_overrides
+from changebot.core.overrides import is_sticky, sticky_overrides
 from changebot.errors import ChangebotError
 from changebot.model import Action, Override, Plan
 from changebot.render import github as gh
@@ -125,7 +125,7 @@ def publish_comment(
     body = gh.sticky_body(plan, head_sha, overrides, in_force)
     if sticky.comment is None:
         login = client.bot_login
-        return client.create_comment(repo, number, body, exists=lambda c: c.author == login and STICKY_MARKER in c.body)
+        return client.create_comment(repo, number, body, exists=lambda c: is_sticky(c.author, c.body, login))
     if sticky.comment.body == body:
         return sticky.comment
     return client.edit_comment(repo, sticky.comment.id, body)

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from changebot.adapters import git as gitio
 from changebot.adapters import jsbox
 from changebot.adapters.jsbox import QuickJs
-from changebot.adapters.ledger import SpendSource
 from changebot.adapters.opa import OpaServer
 from changebot.adapters.rego import EmbeddedRego
 from changebot.adapters.worker import prestart
@@ -27,10 +27,14 @@ from changebot.core.load import Limits, load_any
 from changebot.core.policy import PolicyEngine, policy_gate, policy_settings
 from changebot.core.rules import actions_from_json, rules_gate, rules_settings
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
+from changebot.core.spend import SpendSource
 from changebot.core.validate import schema_gate
 from changebot.errors import UsageError
 from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles
 from changebot.sequencing import sequence_result
+
+if TYPE_CHECKING:
+    import git
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,12 @@ class Checkout:
     settings: Settings
 
 
-def _read(root: Path, base: str | None, head: str | None, limits: Limits) -> tuple[RepoFiles, RepoFiles]:
-    if base is None and head is None:
+def _read(
+    root: Path, repo: git.Repo | None, base: str | None, head: str | None, limits: Limits
+) -> tuple[RepoFiles, RepoFiles]:
+    if repo is None:
         tree = gitio.read_directory(root, limits)
         return tree, tree
-    repo = gitio.open_repo(root)
     base_ref = base if base is not None else "HEAD"
     head_ref = head if head is not None else "HEAD"
     return gitio.read_commit(repo, base_ref, limits), gitio.read_commit(repo, head_ref, limits)
@@ -65,13 +70,14 @@ def settings_from(base: RepoFiles) -> Settings:
 
 def checkout(root: Path, base: str | None = None, head: str | None = None) -> Checkout:
     """Read both sides. Without refs the working tree (or plain directory) is both base and head."""
-    base_files, head_files = _read(root, base, head, DEFAULT_SETTINGS.limits)
+    repo = gitio.open_repo(root) if base is not None or head is not None else None  # opened once
+    base_files, head_files = _read(root, repo, base, head, DEFAULT_SETTINGS.limits)
     settings = settings_from(base_files)
     if settings.limits != DEFAULT_SETTINGS.limits:
-        base_files, head_files = _read(root, base, head, settings.limits)
+        base_files, head_files = _read(root, repo, base, head, settings.limits)
     changed: tuple[ChangedFile, ...] = ()
-    if base is not None or head is not None:
-        changed = gitio.changed_files(gitio.open_repo(root), base or "HEAD", head or "HEAD")
+    if repo is not None:
+        changed = gitio.changed_files(repo, base or "HEAD", head or "HEAD")
     return Checkout(root, base_files, head_files, changed, settings)
 
 

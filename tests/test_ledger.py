@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from changebot.adapters.ledger import SpendSource, StepHistory, parse_ledger
+from changebot.adapters.ledger import parse_ledger
+from changebot.core.spend import SpendSource, StepHistory
 from changebot.errors import UsageError
 
 NOW = datetime(2025, 12, 15, 12, tzinfo=UTC)

@@ -23,9 +23,9 @@ from rego_suite import (
 )
 
 from changebot.adapters.opa import OpaServer
-from changebot.adapters.rego import EmbeddedRego
+from changebot.adapters.rego import EmbeddedRego, library_modules
 from changebot.core.decisions import Module
-from changebot.core.policy import PolicyOutcome, library_modules, package_of, run_policies
+from changebot.core.policy import PolicyOutcome, package_of, run_policies
 from changebot.model import Finding, Status
 
 EMBEDDED = EmbeddedRego(timeout_seconds=2.0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from changebot.adapters.github_calls import DEFAULT_API_URL
 from changebot.errors import ChangebotError, UsageError
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
@@ -65,7 +66,7 @@ def read_env(environ: Mapping[str, str] | None = None) -> ActionsEnv:
         event_name=env.get("GITHUB_EVENT_NAME", ""),
         event_path=path("GITHUB_EVENT_PATH"),
         repository=env.get("GITHUB_REPOSITORY", ""),
-        api_url=env.get("GITHUB_API_URL", "") or "https://api.github.com",
+        api_url=env.get("GITHUB_API_URL", "") or DEFAULT_API_URL,
         token=token,
         workspace=path("GITHUB_WORKSPACE") or Path.cwd(),
         step_summary=path("GITHUB_STEP_SUMMARY"),

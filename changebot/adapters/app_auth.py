@@ -35,6 +35,16 @@ REFRESH_MARGIN = 300
 API_VERSION = "2022-11-28"
 
 
+def api_headers(authorization: str) -> dict[str, str]:
+    """The headers of every REST call the App makes itself (``authorization``: ``Bearer JWT`` or ``token T``)."""
+    return {
+        "Authorization": authorization,
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": API_VERSION,
+        "User-Agent": "changebot",
+    }
+
+
 class AppAuthError(ChangebotError):
     """The App could not authenticate (bad key, wrong App ID, installation gone, GitHub unreachable)."""
 
@@ -168,12 +178,7 @@ class AppAuth:
         return ids
 
     def _jwt_headers(self) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.jwt()}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": "changebot",
-        }
+        return api_headers(f"Bearer {self.jwt()}")
 
     def _fetch(self, installation_id: int) -> InstallationToken:
         url = f"{self.api_url}/app/installations/{int(installation_id)}/access_tokens"

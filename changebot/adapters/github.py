@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from changebot.adapters.github_calls import CallPolicy, GitHubError
+from changebot.adapters.github_calls import DEFAULT_API_URL, CallPolicy, GitHubError
 from changebot.model import ChangedFile, PullRequest
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("changebot.github")
 
-DEFAULT_API_URL = "https://api.github.com"
 #: The login GitHub gives the Actions ``GITHUB_TOKEN``; an App's is ``<app-slug>[bot]``.
 ACTIONS_BOT_LOGIN = "github-actions[bot]"
 MAX_FILES = 3000  # GitHub lists at most 3000 files of a pull request
@@ -375,16 +374,6 @@ class GitHubClient:
             return out
 
         return tuple(self._read(f"GET workflow runs of {repo}", fetch))
-
-    def run_billable_ms(self, repo: str, run_id: int) -> dict[str, int]:
-        """Billable milliseconds per runner OS (``UBUNTU``, ``MACOS``, ``WINDOWS``) of one run (1 call)."""
-        run = self._repo(repo).get_workflow_run(run_id)
-
-        def fetch() -> dict[str, int]:
-            billable = run.timing().billable or {}
-            return {str(os): int((v or {}).get("total_ms") or 0) for os, v in billable.items()}
-
-        return dict(self._read(f"GET timing of run {run_id}", fetch))
 
     def run_billable_minutes(self, repo: str, run_id: int) -> dict[str, int]:
         """Billable minutes per runner OS of one run, each job rounded up to a whole minute as GitHub bills (1 call)."""

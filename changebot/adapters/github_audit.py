@@ -112,7 +112,7 @@ class AuditSource:
         comments = self.client.comments(self.repo, number)
         self.calls += 1 + len(comments) // 100
         mine = [o for o in (stored.sticky_overrides(c.body) for c in comments if c.author == login) if o is not None]
-        return mine[-1] if mine else []
+        return mine[0] if mine else []  # the first sticky comment, as publish.find_sticky reads it
 
     def overrides_of(self, numbers: set[int], since: datetime) -> dict[int, list[Override]]:
         """Overrides of many pull requests: one repository-wide listing of comments updated since ``since``
@@ -125,8 +125,8 @@ class AuditSource:
                 number = int(str(raw.get("issue_url") or "0").rsplit("/", 1)[-1] or 0)
                 body = str(raw.get("body") or "")
                 kept = stored.sticky_overrides(body) if (raw.get("user") or {}).get("login") == login else None
-                if number in numbers and kept is not None:
-                    found[number] = kept  # oldest first: the last one written wins
+                if number in numbers and kept is not None and number not in found:
+                    found[number] = kept  # oldest first: the first sticky comment, as the PR comment uses
         for number in sorted(numbers - set(found)):
             found[number] = self.overrides(number)
         return found

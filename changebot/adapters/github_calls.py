@@ -29,6 +29,10 @@ from typing import TypeVar
 
 from changebot.errors import ChangebotError
 
+#: GitHub's REST root on github.com; GitHub Enterprise Server's is ``https://HOST/api/v3``. (This module is light,
+#: so the CLI and the App's settings import the constant from here without loading PyGithub.)
+DEFAULT_API_URL = "https://api.github.com"
+
 log = logging.getLogger("changebot.github")
 
 T = TypeVar("T")

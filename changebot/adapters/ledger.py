@@ -1,4 +1,4 @@
-"""Where month-to-date CI spend comes from: the ``SpendSource`` seam and a file-backed ledger (``--ledger FILE``).
+"""Where month-to-date CI spend comes from: a file-backed ledger (``--ledger FILE``), a ``core.spend.SpendSource``.
 
 The budget gate asks one question of a ``SpendSource``: how many US dollars has this lane spent this month
 so far? ``None`` means "unknown" (the gate then says so and judges the run against the per-run cap only).
@@ -33,28 +33,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from changebot.core.load import Limits, load_json
 from changebot.errors import UsageError
 
 MAX_LEDGER_BYTES = 32 * 1024 * 1024
-
-
-@runtime_checkable
-class SpendSource(Protocol):
-    """Month-to-date spend per lane. ``None`` when the source cannot tell."""
-
-    def month_to_date_usd(self, lane: str, now: datetime) -> float | None:
-        """US dollars spent by ``lane`` from the start of ``now``'s UTC month up to ``now``."""
-
-
-@runtime_checkable
-class StepHistory(Protocol):
-    """Optional: the recorded cost of one run of a step (the file ledger implements it)."""
-
-    def step_cost_usd(self, step_id: str) -> float | None:
-        """Mean recorded US dollars per run of ``step_id``, or ``None`` when never recorded."""
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ class OpaServer:
     retries: int = 2
     name: str = "opa"
 
+    def library(self) -> Sequence[Module]:
+        """Nothing: the server has its own policies."""
+        return ()
+
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
         """Query ``data.<package>`` for each package; ``modules`` only chose the packages (the server has them)."""
         del modules

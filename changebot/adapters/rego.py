@@ -13,10 +13,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from changebot.adapters.worker import run_items
 from changebot.core.decisions import GATE_RULES, Evaluation, Module, QueryResult
+
+
+@cache
+def library_modules() -> tuple[Module, ...]:
+    """changebot's default library (``rules/``), tests excluded; read once (it is shipped data, like code)."""
+    from changebot.resources import data_dir  # noqa: PLC0415 - only when the library is used
+
+    root = data_dir("rules")
+    return tuple(
+        Module(f"rules/{p.relative_to(root).as_posix()}", p.read_text(encoding="utf-8"), True, "changebot")
+        for p in sorted(root.rglob("*.rego"))
+        if not p.name.endswith("_test.rego")
+    )
+
 
 #: Address-space cap of the child.
 ADDRESS_SPACE = 2 * 1024 * 1024 * 1024
@@ -29,6 +44,10 @@ class EmbeddedRego:
     timeout_seconds: float = 5.0
     address_space: int = ADDRESS_SPACE
     name: str = "embedded"
+
+    def library(self) -> Sequence[Module]:
+        """changebot's default library, loaded beside the repository's policies."""
+        return library_modules()
 
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
         """Compile ``modules`` (each on its own first, so one bad file does not hide the rest) and query packages."""

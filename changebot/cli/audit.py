@@ -9,7 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from changebot.cli.common import add_format, add_now, env, parse_now, write_output
+from changebot.adapters.github_calls import DEFAULT_API_URL
+from changebot.cli.common import add_format, add_now, emit, env, parse_now
 from changebot.errors import UsageError
 
 HELP = "audit freeze-window compliance on GitHub (dry run unless --publish)"
@@ -41,7 +42,6 @@ examples:
 """
 
 log = logging.getLogger("changebot.audit")
-DEFAULT_API_URL = "https://api.github.com"  # adapters.github.DEFAULT_API_URL, without importing it at start-up
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -147,13 +147,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_audit(source, args.checkout, args.ref, period, now, days)
         for finding in result.findings:
             log.warning("%s", finding_line(finding))
-        if args.format == "json":
-            text = render_audit_json(result.report)
-        elif args.format == "markdown":
-            text = render_audit_markdown(result.report)
-        else:
-            text = render_audit_text(result.report)
-        write_output(text, args.output)
+        renderers = {"json": render_audit_json, "markdown": render_audit_markdown, "text": render_audit_text}
+        emit(args, renderers, result.report)
         if args.publish:
             published = publish_audit(source, period, result)
             print(f"changebot: audit issue #{published.number} {published.action}: {published.url}", file=sys.stderr)

@@ -14,10 +14,10 @@ from changebot.cli.common import (
     add_now,
     add_refs,
     add_repo,
+    emit,
     env,
     parse_now,
     target_branch,
-    write_output,
 )
 from changebot.core.budget import budget_gate
 from changebot.model import PullRequest, Status
@@ -92,11 +92,5 @@ def run(args: argparse.Namespace) -> int:
     co = service.checkout(args.repo, args.base, args.head)
     pr = PullRequest(event=args.event, base_branch=target_branch(args), head_branch=head_branch(args.head))
     gate = budget_gate(service.context(co, pr, now), spend)
-    if args.format == "json":
-        text = render_budget_json(gate)
-    elif args.format == "markdown":
-        text = render_budget_markdown(gate)
-    else:
-        text = render_budget_text(gate)
-    write_output(text, args.output)
+    emit(args, {"json": render_budget_json, "markdown": render_budget_markdown, "text": render_budget_text}, gate)
     return 1 if gate.status is Status.FAIL else 0

@@ -11,12 +11,16 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from changebot.errors import UsageError
 
 ENV_PREFIX = "CHANGEBOT_"
+
+T = TypeVar("T")
 
 
 def env_name(flag: str) -> str:
@@ -149,6 +153,12 @@ def write_output(text: str, target: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def emit(args: argparse.Namespace, renderers: Mapping[str, Callable[[T], str]], result: T) -> None:
+    """Render ``result`` with the renderer for ``--format`` (``text`` for any format not listed) and write it
+    to ``-o``."""
+    write_output(renderers.get(args.format, renderers["text"])(result), args.output)
 
 
 def wants_colour(target: str) -> bool:

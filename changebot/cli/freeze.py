@@ -75,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--now {args.now!r} is out of range: use a year from 1901 to 8989")
     co = service.checkout(args.repo)
     ctx = service.context(co, PullRequest(base_branch=args.branch), now)
-    gate = freeze_gate(ctx, ())
-    calendar, _, _ = read_calendar(ctx)
+    read = read_calendar(ctx)
+    gate = freeze_gate(ctx, (), read)
+    calendar = read[0]
     windows = calendar.windows(now, now + timedelta(days=days))
     if args.format == "ics":
         text = render_ics(windows, now)

@@ -13,12 +13,12 @@ from changebot.cli.common import (
     add_now,
     add_refs,
     add_repo,
+    emit,
     env,
     env_list,
     parse_now,
     target_branch,
     wants_colour,
-    write_output,
 )
 from changebot.model import PullRequest, Verdict
 from changebot.render.json import render_json
@@ -122,11 +122,10 @@ def run(args: argparse.Namespace) -> int:
     ctx = service.context(co, pull_request(args), now)
     result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
     log.info("verdict %s", result.verdict)
-    if args.format == "json":
-        text = render_json(result)
-    elif args.format == "markdown":
-        text = render_markdown(result)
-    else:
-        text = render_text(result, colour=wants_colour(args.output))
-    write_output(text, args.output)
+    colour = wants_colour(args.output)
+    emit(
+        args,
+        {"json": render_json, "markdown": render_markdown, "text": lambda p: render_text(p, colour=colour)},
+        result,
+    )
     return 1 if result.verdict is Verdict.FAIL else 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from changebot import service
-from changebot.cli.common import add_format, add_refs, add_repo, env, parse_now, write_output
+from changebot.cli.common import add_format, add_refs, add_repo, emit, env, parse_now
 from changebot.errors import UsageError
 from changebot.model import PullRequest, Status
 
@@ -73,11 +73,5 @@ def run(args: argparse.Namespace) -> int:
     co = service.checkout(args.repo, args.base, args.head)
     ctx = service.context(co, PullRequest(), parse_now(None))
     gate = sequence_result(ctx, series_dir)
-    if args.format == "json":
-        text = render_sequence_json(gate)
-    elif args.format == "markdown":
-        text = render_sequence_markdown(gate)
-    else:
-        text = render_sequence_text(gate)
-    write_output(text, args.output)
+    emit(args, {"json": render_sequence_json, "markdown": render_sequence_markdown, "text": render_sequence_text}, gate)
     return 1 if gate.status is Status.FAIL else 0

@@ -25,17 +25,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from changebot.core import layout
 from changebot.core.context import Context
 from changebot.core.freeze_gate import default_branch
 from changebot.core.pipeline import Pipeline, StepRun, money, plan_steps, read_pipeline, run_facts
+from changebot.core.spend import SpendSource
 from changebot.core.when import Runs
 from changebot.model import Finding, GateId, GateResult, error, notice, skipped, status_from_findings, warning
-
-if TYPE_CHECKING:
-    from changebot.adapters.ledger import SpendSource
 
 DEFAULT_USD_PER_MINUTE = 0.008
 DEFAULT_STEP_MINUTES = 10.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,7 +47,8 @@ def _instant(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _zone(name: Any) -> tzinfo | None:
+def zone_named(name: Any) -> ZoneInfo | None:
+    """The IANA time zone ``name``; ``None`` when it is not a string naming one."""
     if not isinstance(name, str):
         return None
     try:
@@ -137,7 +138,7 @@ def plan_findings(doc: Document, paths: frozenset[str]) -> list[Finding]:
     out.extend(_window_order(doc, ("window",), start, end, "the plan window"))
     freeze = data.get("freeze")
     code_freeze = _instant(freeze.get("code_freeze")) if isinstance(freeze, dict) else None
-    zone = _zone(window.get("tz"))
+    zone = zone_named(window.get("tz"))
     if code_freeze is None or zone is None or start is None or end is None or end < start:
         return out
     opens = datetime.combine(start, time.min, zone)

@@ -2,14 +2,16 @@
 
 ``Context`` pairs the two sides of the change (``base`` for governance, ``head`` for proposals, per
 DESIGN.md "Trust") with the pull-request facts, the settings read from base, and ``now``. Files are parsed on
-first use and memoised, so each file is loaded at most once per side however many gates read it.
+first use and memoised, so each file is loaded at most once per side however many gates read it, and once in
+all when both sides hold the same bytes (the working tree is both sides; most governance files are unchanged).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from changebot.core import layout
 from changebot.core.load import Loaded, load_any
@@ -48,7 +50,12 @@ class Context:
                     return None
                 self._cache[key] = Loaded(None, unread)
                 return self._cache[key]
-            self._cache[key] = load_any(path, raw, self.settings.limits)
+            other: Side = "head" if side == "base" else "base"
+            twin = self._cache.get((other, path))
+            if twin is not None and self.files(other).files.get(path) == raw:
+                self._cache[key] = twin  # the same bytes parse to the same result: share it
+            else:
+                self._cache[key] = load_any(path, raw, self.settings.limits)
         return self._cache[key]
 
     def governance(self, path: str) -> Loaded | None:
@@ -58,6 +65,13 @@ class Context:
     def proposal(self, path: str) -> Loaded | None:
         """A proposal file as the head has it."""
         return self.load("head", path)
+
+    def mapping(self, side: Side, path: str) -> Mapping[str, Any] | None:
+        """The data of the file at ``path`` on ``side`` when it parsed to a mapping, else ``None``."""
+        loaded = self.load(side, path)
+        if loaded is None or loaded.document is None or not isinstance(loaded.document.data, Mapping):
+            return None
+        return loaded.document.data
 
     def paths(self, side: Side, pattern: str) -> list[str]:
         """Paths read on ``side`` that match ``pattern``, sorted."""

@@ -43,11 +43,6 @@ _NAIVE_EPOCH = datetime(1970, 1, 1)
 _UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def utc_of(naive_utc: datetime) -> datetime:
-    """A naive datetime that holds UTC wall time -> the aware instant (faster than ``replace``)."""
-    return _UTC_EPOCH + (naive_utc - _NAIVE_EPOCH)
-
-
 @lru_cache(maxsize=65536)
 def _plain_offset(zone: ZoneInfo, day: date) -> timedelta | None:
     """The UTC offset of ``zone`` on local ``day`` when it is the same all day (no DST change), else ``None``."""

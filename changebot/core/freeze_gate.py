@@ -70,12 +70,9 @@ def default_branch(ctx: Context) -> str:
     configured = ctx.settings.section("freeze").get("default_branch")
     if isinstance(configured, str) and configured:
         return configured
-    loaded = ctx.governance(layout.RELEASE_POLICY)
-    if loaded is not None and loaded.document is not None and isinstance(loaded.document.data, Mapping):
-        found = loaded.document.data.get("default_branch")
-        if isinstance(found, str) and found:
-            return found
-    return "main"
+    policy = ctx.mapping("base", layout.RELEASE_POLICY)
+    found = policy.get("default_branch") if policy is not None else None
+    return found if isinstance(found, str) and found else "main"
 
 
 def freeze_settings(ctx: Context) -> FreezeSettings:
@@ -305,9 +302,12 @@ def _summary(
     return f"open; no freeze starts within {_human(settings.lookahead)}"
 
 
-def freeze_gate(ctx: Context, overrides: Sequence[Override]) -> GateResult:
-    """Judge ``ctx.now`` against the calendar for the PR's base branch; ``overrides`` may be any list."""
-    calendar, findings, sources = read_calendar(ctx)
+def freeze_gate(
+    ctx: Context, overrides: Sequence[Override], read: tuple[Calendar, list[Finding], list[str]] | None = None
+) -> GateResult:
+    """Judge ``ctx.now`` against the calendar for the PR's base branch; ``overrides`` may be any list. ``read`` is
+    ``read_calendar(ctx)`` when the caller has it already (``changebot freeze`` lists its windows too)."""
+    calendar, findings, sources = read if read is not None else read_calendar(ctx)
     if not calendar and not findings:
         return skipped(
             GateId.FREEZE,

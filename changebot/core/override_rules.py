@@ -152,10 +152,8 @@ def effective(
 
 def calendar_override_block(ctx: Context) -> Mapping[str, Any] | None:
     """``override:`` of ``release-policy.yml`` on the base branch, when it is a mapping."""
-    loaded = ctx.governance(layout.RELEASE_POLICY)
-    if loaded is None or loaded.document is None or not isinstance(loaded.document.data, Mapping):
-        return None
-    block = loaded.document.data.get("override")
+    policy = ctx.mapping("base", layout.RELEASE_POLICY)
+    block = policy.get("override") if policy is not None else None
     return block if isinstance(block, Mapping) else None
 
 

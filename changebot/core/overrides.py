@@ -23,6 +23,13 @@ STICKY_MARKER = "<!-- changebot:sticky -->"
 _BLOCK = re.compile(r"<!-- changebot:overrides (\[.*?\]) -->", re.DOTALL)
 
 
+def is_sticky(author: str | None, body: str, bot_login: str | None) -> bool:
+    """Whether a comment is changebot's sticky one: written by ``bot_login`` and ending with ``STICKY_MARKER``
+    and its hidden blocks (see ``sticky_overrides``). A marker pasted into someone else's comment does not count,
+    nor does one quoted back in changebot's own replies."""
+    return author == bot_login and sticky_overrides(body) is not None
+
+
 def _to_json(override: Override) -> dict[str, Any]:
     return {
         "gate": str(override.gate),

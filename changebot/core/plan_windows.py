@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from changebot.core import layout
+from changebot.core.bundles import zone_named
 from changebot.core.context import Context
 
 
@@ -20,15 +20,6 @@ def _day(value: Any) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        return None
-
-
-def _zone(value: Any) -> ZoneInfo | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
         return None
 
 
@@ -42,7 +33,7 @@ def plan_windows(ctx: Context) -> list[dict[str, Any]]:
         if not isinstance(data, Mapping) or not isinstance(window, Mapping):
             continue
         first, last = _day(window.get("start")), _day(window.get("end"))
-        zone = _zone(window.get("tz")) or UTC
+        zone = zone_named(window.get("tz")) or UTC
         if first is None or last is None or last < first:
             continue
         start = datetime.combine(first, time(), zone)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
 from changebot.core import layout
@@ -47,6 +46,11 @@ class PolicyEngine(Protocol):
 
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
         """Load ``modules`` (an OPA server already has its own) and query each ``data.<package>``."""
+        ...
+
+    def library(self) -> Sequence[Module]:
+        """changebot's default library (``rules/``) to load beside the repository's policies; empty for an OPA
+        server, which has its own. Read by the adapter, so this module does no I/O."""
         ...
 
 
@@ -132,11 +136,8 @@ def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Fin
     )
     entries: list[dict[str, Any]] = []
     pipeline = ctx.load(side, layout.PIPELINE)
-    raw_entries = (
-        pipeline.document.data.get("policies")
-        if pipeline and pipeline.document and isinstance(pipeline.document.data, Mapping)
-        else None
-    )
+    pipeline_data = ctx.mapping(side, layout.PIPELINE)
+    raw_entries = pipeline_data.get("policies") if pipeline_data is not None else None
     if isinstance(raw_entries, list) and pipeline is not None and pipeline.document is not None:
         for n, entry in enumerate(raw_entries):
             line = pipeline.document.line(("policies", n))
@@ -159,19 +160,6 @@ def repository_modules(ctx: Context, side: Side) -> tuple[list[Module], list[Fin
                 continue
             modules[path] = Module(path, text, enforce)
     return list(modules.values()), findings, entries
-
-
-@cache
-def library_modules() -> tuple[Module, ...]:
-    """changebot's default library (``rules/``), tests excluded; read once (it is shipped data, like code)."""
-    from changebot.resources import data_dir  # noqa: PLC0415 - only when the library is used
-
-    root = data_dir("rules")
-    return tuple(
-        Module(f"rules/{p.relative_to(root).as_posix()}", p.read_text(encoding="utf-8"), True, "changebot")
-        for p in sorted(root.rglob("*.rego"))
-        if not p.name.endswith("_test.rego")
-    )
 
 
 def _soften(findings: list[Finding]) -> list[Finding]:
@@ -259,16 +247,15 @@ def _error_line(message: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _changed_policies(ctx: Context) -> list[str]:
+def _changed_policies(ctx: Context, entries: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
+    """Policy files, the pipeline and the files pipeline entries name (``entries``: both sides') that differ."""
     base = {p for pat in POLICY_DIRS for p in ctx.paths("base", pat)}
     head = {p for pat in POLICY_DIRS for p in ctx.paths("head", pat)}
     paths = {p for p in base | head if ctx.base.files.get(p) != ctx.head.files.get(p)}
     if ctx.base.files.get(layout.PIPELINE) != ctx.head.files.get(layout.PIPELINE):
         paths.add(layout.PIPELINE)
-    sides: tuple[Side, ...] = ("base", "head")
-    for side in sides:
-        _, _, entries = repository_modules(ctx, side)
-        paths.update(e["path"] for e in entries if ctx.base.files.get(e["path"]) != ctx.head.files.get(e["path"]))
+    for side_entries in entries:
+        paths.update(e["path"] for e in side_entries if ctx.base.files.get(e["path"]) != ctx.head.files.get(e["path"]))
     return sorted(paths)
 
 
@@ -286,7 +273,7 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
     """Decide the ``policy`` gate with the base branch's policies; preview the head's when they differ."""
     settings = policy_settings(ctx.settings.section("policy"))
     data_input = build_input(ctx, upstream, settings.governance_owners)
-    library = list(library_modules()) if settings.default_library and engine.name == "embedded" else []
+    library = list(engine.library()) if settings.default_library else []
     modules, entry_findings, entries = repository_modules(ctx, "base")
     all_modules = library + modules
     if not all_modules and not settings.packages:
@@ -300,9 +287,9 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
     base = run_policies(all_modules, data_input, engine, settings.packages, locate)
     findings = [*entry_findings, *base.findings]
     detail: dict[str, Any] = {"engine": engine.name, "packages": list(base.packages), "pipeline_policies": entries}
-    changed = _changed_policies(ctx)
+    head_modules, head_entry_findings, head_entries = repository_modules(ctx, "head")
+    changed = _changed_policies(ctx, (entries, head_entries))
     if changed:
-        head_modules, head_entry_findings, _ = repository_modules(ctx, "head")
         head = run_policies(library + head_modules, data_input, engine, settings.packages, locate)
         head_findings = [*head_entry_findings, *head.findings]
         head_status = status_from_findings(head_findings)

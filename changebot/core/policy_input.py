@@ -29,12 +29,8 @@ SECTION_KEYS: Mapping[GateId, tuple[str, ...]] = {
 
 def plans(ctx: Context) -> list[dict[str, Any]]:
     """Every release plan the head proposes, as ``{path, spec}``."""
-    out: list[dict[str, Any]] = []
-    for path in ctx.paths("head", layout.PLANS):
-        loaded = ctx.proposal(path)
-        if loaded is not None and loaded.document is not None and isinstance(loaded.document.data, Mapping):
-            out.append({"path": path, "spec": loaded.document.data})
-    return out
+    specs = ((path, ctx.mapping("head", path)) for path in ctx.paths("head", layout.PLANS))
+    return [{"path": path, "spec": spec} for path, spec in specs if spec is not None]
 
 
 def gate_section(result: GateResult | None) -> dict[str, Any] | None:

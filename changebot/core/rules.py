@@ -237,9 +237,9 @@ def bundles(ctx: Context) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for pattern in (layout.BUNDLES, ".maestro/changes/*.yml"):
         for path in ctx.paths("head", pattern):
-            loaded = ctx.proposal(path)
-            if loaded is not None and loaded.document is not None and isinstance(loaded.document.data, Mapping):
-                out.append({"path": path, "spec": loaded.document.data})
+            spec = ctx.mapping("head", path)
+            if spec is not None:
+                out.append({"path": path, "spec": spec})
     return sorted(out, key=lambda b: str(b["path"]))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +9,7 @@ from changebot.core.audit import AuditReport, FrozenMerge
 from changebot.core.freeze import Window
 from changebot.model import Override
 from changebot.render.gantt import Bar, gantt
+from changebot.render.json import json_text
 from changebot.render.markdown import escape_cell
 
 AUDIT_MARKER = "<!-- changebot:audit -->"
@@ -81,7 +81,7 @@ def report_to_json(report: AuditReport) -> dict[str, Any]:
 
 def render_audit_json(report: AuditReport) -> str:
     """JSON text, ending in a newline."""
-    return json.dumps(report_to_json(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(report_to_json(report))
 
 
 def _who(merge: FrozenMerge) -> str:
@@ -140,6 +140,13 @@ def calendar_chart(spans: tuple[Window, ...], now: datetime, days: int) -> str:
     return gantt(bars, now, now + timedelta(days=max(days, 1)), "Coming freezes")
 
 
+def _table(header: str, rows: list[str], any_items: bool) -> list[str]:
+    """A Markdown table (``header``, its rule, ``rows``), or ``None.`` when there are no items."""
+    if not any_items:
+        return ["None."]
+    return [header, "|" + "---|" * header.count(" | ") + "---|", *rows]
+
+
 def render_audit_markdown(report: AuditReport) -> str:
     """The audit issue body: summary, tables linking every PR, and the Gantt chart."""
     unauthorised = len(report.unauthorised)
@@ -154,37 +161,37 @@ def render_audit_markdown(report: AuditReport) -> str:
         "### Merged during a freeze",
         "",
     ]
-    if report.merged_in_freeze:
-        lines += ["| PR | merged (UTC) | by | window | authorisation |", "|---|---|---|---|---|"]
-        lines.extend(
+    lines += _table(
+        "| PR | merged (UTC) | by | window | authorisation |",
+        [
             f"| {_link(m.pr.number, m.pr.url)} {escape_cell(m.pr.title)} | {_utc(m.pr.merged_at)} | "
             f"{escape_cell(m.pr.merged_by or '?')} | {escape_cell(', '.join(s.name for s in m.windows))} | "
             f"{':x: **unauthorised**' if m.override is None else escape_cell(_who(m))} |"
             for m in report.merged_in_freeze
             if m.pr.merged_at is not None
-        )
-    else:
-        lines.append("None.")
+        ],
+        bool(report.merged_in_freeze),
+    )
     lines += ["", f"### Open pull requests entering a freeze in the next {report.days} days", ""]
-    if report.upcoming:
-        lines += ["| PR | target | window | starts (UTC) | ends (UTC) |", "|---|---|---|---|---|"]
-        lines.extend(
+    lines += _table(
+        "| PR | target | window | starts (UTC) | ends (UTC) |",
+        [
             f"| {_link(u.pr.number, u.pr.url)} {escape_cell(u.pr.title)} | `{u.pr.base_branch}` | "
             f"{escape_cell(u.window.name)} | {_utc(u.window.start)} | {_utc(u.window.end)} |"
             for u in report.upcoming
-        )
-    else:
-        lines.append("None.")
+        ],
+        bool(report.upcoming),
+    )
     lines += ["", "### Overrides that expired unused", ""]
-    if report.expired_unused:
-        lines += ["| PR | granted by | reason | expired (UTC) |", "|---|---|---|---|"]
-        lines.extend(
+    lines += _table(
+        "| PR | granted by | reason | expired (UTC) |",
+        [
             f"| {_link(e.pr.number, e.pr.url)} | {escape_cell(e.override.actor)} | "
             f"{escape_cell(e.override.reason)} | {_iso(e.override.expires_at)} |"
             for e in report.expired_unused
-        )
-    else:
-        lines.append("None.")
+        ],
+        bool(report.expired_unused),
+    )
     lines += [
         "",
         "### Coming weeks",

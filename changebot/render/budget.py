@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from changebot.model import GateResult, Status
-from changebot.render.json import gate_to_json
+from changebot.render.json import gate_to_json, json_text
 from changebot.render.markdown import escape_cell, findings_table
 from changebot.render.text import finding_line
 
@@ -83,4 +82,4 @@ def render_budget_markdown(gate: GateResult) -> str:
 
 def render_budget_json(gate: GateResult) -> str:
     """The gate as the plan's JSON writes it, alone."""
-    return json.dumps(gate_to_json(gate), indent=2, ensure_ascii=False) + "\n"
+    return json_text(gate_to_json(gate))

@@ -7,14 +7,13 @@ updates an event instead of duplicating it), the source file and line, and wheth
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from changebot.core.freeze import Window, iso
 from changebot.model import GateResult, Status
-from changebot.render.json import finding_to_json
+from changebot.render.json import finding_to_json, json_text
 from changebot.render.text import finding_line
 
 
@@ -61,7 +60,7 @@ def freeze_to_json(gate: GateResult, windows: Sequence[Window], now: datetime, d
 
 def render_freeze_json(gate: GateResult, windows: Sequence[Window], now: datetime, days: int) -> str:
     """``freeze_to_json`` as indented text."""
-    return json.dumps(freeze_to_json(gate, windows, now, days), indent=2, ensure_ascii=False) + "\n"
+    return json_text(freeze_to_json(gate, windows, now, days))
 
 
 def window_uid(window: Window) -> str:

@@ -62,6 +62,11 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     }
 
 
+def json_text(value: Any) -> str:
+    """``value`` as the JSON every ``--format json`` writes: indented, UTF-8 as is, ending in a newline."""
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
 def render_json(plan: Plan) -> str:
     """The plan as indented JSON text, ending in a newline."""
-    return json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"
+    return json_text(plan_to_json(plan))

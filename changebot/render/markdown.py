@@ -11,7 +11,8 @@ from changebot.render.gantt import Bar, gantt
 #: How far ahead the calendar chart looks (the freeze gate lists windows this far ahead).
 CHART_SPAN = timedelta(weeks=4)
 
-_ICON = {
+#: The icon of each gate status (the plan table, the sections, the sequence report).
+GATE_ICON = {
     Status.PASS: ":white_check_mark:",
     Status.WARN: ":warning:",
     Status.FAIL: ":x:",
@@ -53,7 +54,7 @@ def gate_section(gate: GateResult) -> list[str]:
         return []
     opened = " open" if gate.status is Status.FAIL else ""
     return [
-        f"<details{opened}><summary>{_ICON[gate.status]} <b>{gate.id}</b>: {escape_cell(gate.summary)}</summary>",
+        f"<details{opened}><summary>{GATE_ICON[gate.status]} <b>{gate.id}</b>: {escape_cell(gate.summary)}</summary>",
         "",
         *findings_table(gate.findings),
         "",
@@ -65,7 +66,7 @@ def gate_section(gate: GateResult) -> list[str]:
 def render_markdown(plan: Plan) -> str:
     """The whole plan as the PR comment body, ending in a newline."""
     lines = [f"### changebot: {_VERDICT[plan.verdict]}", "", "| gate | status | summary |", "|---|---|---|"]
-    lines.extend(f"| {g.id} | {_ICON[g.status]} {g.status} | {escape_cell(g.summary)} |" for g in plan.gates)
+    lines.extend(f"| {g.id} | {GATE_ICON[g.status]} {g.status} | {escape_cell(g.summary)} |" for g in plan.gates)
     lines.append("")
     for gate in plan.gates:
         lines.extend(gate_section(gate))

@@ -6,14 +6,13 @@ so what a terminal shows, what the PR comment shows and what a policy reads cann
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from changebot import __version__
-from changebot.model import GateResult, Status
-from changebot.render.json import gate_to_json
-from changebot.render.markdown import escape_cell, findings_table
+from changebot.model import GateResult
+from changebot.render.json import gate_to_json, json_text
+from changebot.render.markdown import GATE_ICON, escape_cell, findings_table
 from changebot.render.text import finding_line
 
 _ICON = {
@@ -25,12 +24,6 @@ _ICON = {
     "blocked": ":no_entry:",
     "invalid": ":x:",
     "refused": ":no_entry_sign:",
-}
-_GATE_ICON = {
-    Status.PASS: ":white_check_mark:",
-    Status.WARN: ":warning:",
-    Status.FAIL: ":x:",
-    Status.SKIPPED: ":fast_forward:",
 }
 #: Mermaid node styles per status (class names may not contain '-').
 _CLASSES = {
@@ -118,7 +111,7 @@ def mermaid(series: Mapping[str, Any], prefix: str = "p") -> list[str]:
 
 def render_sequence_markdown(gate: GateResult) -> str:
     """The gate as a PR comment section: summary, per-series table and Mermaid graph, findings."""
-    lines = [f"### changebot sequence: {_GATE_ICON[gate.status]} **{gate.status}**", "", escape_cell(gate.summary), ""]
+    lines = [f"### changebot sequence: {GATE_ICON[gate.status]} **{gate.status}**", "", escape_cell(gate.summary), ""]
     for number, series in enumerate(_series(gate.detail)):
         verdict = ":white_check_mark: applies" if series["applies"] else ":x: does not apply"
         lines += [f"#### PR {escape_cell(str(series['pr']))}: {verdict}", ""]
@@ -165,4 +158,4 @@ def sequence_graphs(gate: GateResult) -> list[str]:
 
 def render_sequence_json(gate: GateResult) -> str:
     """The gate object as ``changebot plan --format json`` writes it, plus the changebot version."""
-    return json.dumps({"changebot": __version__, **gate_to_json(gate)}, indent=2, ensure_ascii=False) + "\n"
+    return json_text({"changebot": __version__, **gate_to_json(gate)})
