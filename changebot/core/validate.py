@@ -134,7 +134,8 @@ def preexisting(ctx: Context, findings: list[Finding]) -> set[tuple[str | None, 
     extra. A problem the PR introduces, even one reported on a file it did not touch (a work-item id it
     duplicates), is not on the base and stays an error.
     """
-    errors = [f for f in findings if f.severity is Severity.ERROR]
+    # Only proposal files' errors can soften (``_is_inherited``): governance errors need no look at the base.
+    errors = [f for f in findings if f.severity is Severity.ERROR and f.path and layout.is_proposal(f.path)]
     if not errors or ctx.base.commit is None or ctx.base.commit == ctx.head.commit:
         return set()
     on_base = replace(ctx, head=ctx.base, _cache={})
