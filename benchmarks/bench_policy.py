@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-from changebot.adapters.jsbox import QuickJs
-from changebot.adapters.opa import OpaServer
-from changebot.adapters.rego import EmbeddedRego
+from changebot.adapters.engines.jsbox import QuickJs
+from changebot.adapters.engines.opa import OpaServer
+from changebot.adapters.engines.rego import EmbeddedRego
 from changebot.core.context import Context, make_context
-from changebot.core.decisions import Module
-from changebot.core.policy import run_policies
-from changebot.core.policy_input import build_input
-from changebot.core.rules import rules_gate
+from changebot.core.policy.decisions import Module
+from changebot.core.policy.gate import run_policies
+from changebot.core.policy.input import build_input
+from changebot.core.policy.rules import rules_gate
 from changebot.core.settings import DEFAULT_SETTINGS
 from changebot.model import ChangedFile, PullRequest, RepoFiles
 

@@ -140,7 +140,7 @@ def unidiff_measure() -> None:
     from unidiff import PatchSet  # noqa: PLC0415
     from unidiff.errors import UnidiffParseError  # noqa: PLC0415
 
-    from changebot.core.patches import parse_patch  # noqa: PLC0415
+    from changebot.core.sequence.patches import parse_patch  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="bench-unidiff-") as tmp:
         repo = GitRepo(Path(tmp) / "repo")

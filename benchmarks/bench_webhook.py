@@ -59,10 +59,10 @@ def serve(port: int) -> None:
     """The server process: the real app with a router whose jobs only count."""
     import uvicorn  # noqa: PLC0415 - the server process only
 
-    from changebot.app_config import AppConfig  # noqa: PLC0415
-    from changebot.app_router import CommentEvent, GitHubRouter, PullRequestEvent  # noqa: PLC0415
-    from changebot.jobs import JobControl  # noqa: PLC0415
-    from changebot.webhook import create_app  # noqa: PLC0415
+    from changebot.app.config import AppConfig  # noqa: PLC0415
+    from changebot.github.router import CommentEvent, GitHubRouter, PullRequestEvent  # noqa: PLC0415
+    from changebot.app.jobs import JobControl  # noqa: PLC0415
+    from changebot.app.webhook import create_app  # noqa: PLC0415
 
     class Count:
         done = 0

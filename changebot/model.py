@@ -146,7 +146,7 @@ class RepoFiles:
 
     ``ref`` is the ref or commit as given (``None`` for a working tree), ``commit`` the resolved SHA when
     there is one. ``files`` maps repository-relative paths to their raw bytes, for the governance and
-    proposal files only (see ``changebot.core.layout``); ``paths`` is every path in the tree, so that a
+    proposal files only (see ``changebot.core.documents.layout``); ``paths`` is every path in the tree, so that a
     reference to any file can be checked without reading it. ``findings`` are problems met while reading
     (a file over the size cap, an unreadable blob).
     """

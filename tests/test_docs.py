@@ -12,13 +12,15 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from changebot.cli import build_parser, main
-from changebot.core import budget, freeze_gate, schema
-from changebot.core.load import Limits
-from changebot.core.override_rules import DEFAULT_EXPIRES_MAX, DEFAULT_REASON_MIN_LEN, DEFAULT_WHO
-from changebot.core.policy import PolicySettings
-from changebot.core.rules import RulesSettings
-from changebot.core.series import SequenceSettings
-from tests.conftest import CORPUS, EXAMPLES, REPO_ROOT, GitRepo
+from changebot.core.budget import gate as budget
+from changebot.core.documents import schema
+from changebot.core.documents.load import Limits
+from changebot.core.freeze import gate as freeze_gate
+from changebot.core.overrides.rules import DEFAULT_EXPIRES_MAX, DEFAULT_REASON_MIN_LEN, DEFAULT_WHO
+from changebot.core.policy.gate import PolicySettings
+from changebot.core.policy.rules import RulesSettings
+from changebot.core.sequence.series import SequenceSettings
+from tests.support.repos import CORPUS, EXAMPLES, REPO_ROOT, GitRepo
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 CHANGELOG = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")

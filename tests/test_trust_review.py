@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
-from changebot.adapters import worker
-from changebot.adapters.jsbox import QuickJs
+from changebot.adapters.engines import worker
+from changebot.adapters.engines.jsbox import QuickJs
 from changebot.cli import main
-from changebot.core.rules import rules_gate
-from tests.conftest import GitRepo
-from tests.policy_helpers import context, dumps, rule
+from changebot.core.policy.rules import rules_gate
+from tests.support.policy_helpers import context, dumps, rule
+from tests.support.repos import GitRepo
 
 NOW = "2025-12-20T12:00:00Z"  # a Saturday: inside the weekend freeze below
 SETTINGS = "version: 1\nlimits: {max_file_bytes: 400}\n"

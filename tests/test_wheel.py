@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, REPO_ROOT
+from tests.support.repos import EXAMPLES, REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_the_installed_wheel_plans_from_its_own_schemas(wheel: Path, tmp_path: P
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["verdict"] == "fail"
     where = subprocess.run(
-        [sys.executable, "-c", "from changebot import resources; print(resources.data_dir('schemas'))"],
+        [sys.executable, "-c", "from changebot.core.documents import resources; print(resources.data_dir('schemas'))"],
         capture_output=True,
         text=True,
         check=True,

@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from changebot.core.load import Limits, load_json
+from changebot.core.documents.load import Limits, load_json
 from changebot.errors import UsageError
 
 MAX_LEDGER_BYTES = 32 * 1024 * 1024

@@ -7,7 +7,7 @@ Reads the standard Actions environment and the event file, evaluates, publishes 
   executed, so ``pull_request_target`` is safe to use for fork PRs; missing commits are fetched. Posts one check
   run and one sticky comment, and carries out the rules' actions.
 * ``issue_comment``: ``/changebot`` slash commands on pull requests are answered exactly as the App answers
-  them (``changebot.commands``): an ``eyes`` reaction, then the reply; ``override`` checks the commenter's
+  them (``changebot.github.commands``): an ``eyes`` reaction, then the reply; ``override`` checks the commenter's
   permission with GitHub's collaborator-permission API and, when granted, re-publishes with the override.
 * ``schedule`` and ``workflow_dispatch``: evaluates the checked-out branch and writes the job summary; on
   ``schedule`` also runs the freeze audit (input ``audit``: ``publish`` the week's audit issue, the default;
@@ -26,13 +26,13 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from changebot import service
-from changebot.adapters import actions
-from changebot.adapters.actions import ActionError, ActionsEnv, command
+from changebot.adapters.github import actions
+from changebot.adapters.github.actions import ActionError, ActionsEnv, command
 from changebot.cli.common import add_now, parse_now
 from changebot.errors import ChangebotError
 from changebot.model import Plan, PullRequest, Severity, Verdict
 from changebot.render.markdown import render_markdown
+from changebot.usecases import plan as planning
 
 log = logging.getLogger("changebot.action")
 
@@ -111,9 +111,9 @@ def _token(env: ActionsEnv) -> str:
 
 
 def _pull_request(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
-    from changebot.action_handlers import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
-    from changebot.adapters.github import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
-    from changebot.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github.client import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
+    from changebot.github.action import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
 
     pull = event.get("pull_request")
     repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
@@ -143,14 +143,14 @@ def _pull_request(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
 
 
 def _comment(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
-    from changebot.action_handlers import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
-    from changebot.adapters.github import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
-    from changebot.app_router import GitHubRouter  # noqa: PLC0415 - imports PyGithub
-    from changebot.jobs import JobControl  # noqa: PLC0415 - only for commands
-    from changebot.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github.client import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
+    from changebot.app.jobs import JobControl  # noqa: PLC0415 - only for commands
+    from changebot.github.action import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.router import GitHubRouter  # noqa: PLC0415 - imports PyGithub
 
     bot_login = env.input("bot-login", ACTIONS_BOT_LOGIN)
-    settings = service.checkout(env.workspace).settings  # the default branch, as checked out for the event
+    settings = planning.checkout(env.workspace).settings  # the default branch, as checked out for the event
     handlers = ActionHandlers(
         env.workspace,
         env.api_url,
@@ -176,9 +176,9 @@ def _comment(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
 
 
 def _branch(env: ActionsEnv, now: datetime) -> int:
-    co = service.checkout(env.workspace)
+    co = planning.checkout(env.workspace)
     pr = PullRequest(event=env.event_name, base_branch=env.ref_name, head_branch=env.ref_name)
-    plan = service.plan(service.context(co, pr, now))
+    plan = planning.plan(planning.context(co, pr, now))
     _report(env, plan)
     return _exit(env, plan)
 
@@ -188,11 +188,11 @@ AUDIT_MODES = ("publish", "print", "off")
 
 def _audit(env: ActionsEnv, now: datetime) -> int:
     """The scheduled freeze audit (input ``audit``: publish the week's issue, print it to the summary, or off)."""
-    from changebot.adapters.github import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415 - PyGithub is heavy
-    from changebot.adapters.github_audit import AuditSource  # noqa: PLC0415 - imports PyGithub
-    from changebot.audits import publish_audit, run_audit, week_period  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github.audit import AuditSource  # noqa: PLC0415 - imports PyGithub
+    from changebot.adapters.github.client import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415 - PyGithub is heavy
     from changebot.render.audit import render_audit_markdown  # noqa: PLC0415 - only on schedule
     from changebot.render.github import truncate_bytes  # noqa: PLC0415 - render.github loads PyGithub types
+    from changebot.usecases.audit import publish_audit, run_audit, week_period  # noqa: PLC0415 - imports PyGithub
 
     mode = env.input("audit", "publish")
     if mode not in AUDIT_MODES:
@@ -242,7 +242,7 @@ def dispatch(env: ActionsEnv, now: datetime) -> int:
 
 def report_failure(env: ActionsEnv, exc: ChangebotError) -> None:
     """Say what failed, the likely cause and the fix: as an ``::error::``, in the summary, and on stderr."""
-    from changebot.adapters.github_calls import GitHubError  # noqa: PLC0415 - imports PyGithub lazily itself
+    from changebot.adapters.github.calls import GitHubError  # noqa: PLC0415 - imports PyGithub lazily itself
 
     hint = exc.hint
     if isinstance(exc, GitHubError) and exc.status in (403, 404) and env.event_name == "pull_request":

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from changebot.adapters.github_calls import DEFAULT_API_URL
+from changebot.adapters.github.calls import DEFAULT_API_URL
 from changebot.cli.common import add_format, add_now, emit, env, parse_now
 from changebot.errors import UsageError
 
@@ -120,11 +120,11 @@ def _days(value: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Audit, print, and publish when asked."""
     # Loaded here, not at import: every changebot command imports this module to build --help.
-    from changebot.adapters.github import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415
-    from changebot.adapters.github_audit import AuditSource  # noqa: PLC0415
-    from changebot.audits import publish_audit, run_audit, since_period, week_period  # noqa: PLC0415
+    from changebot.adapters.github.audit import AuditSource  # noqa: PLC0415
+    from changebot.adapters.github.client import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415
     from changebot.render.audit import render_audit_json, render_audit_markdown, render_audit_text  # noqa: PLC0415
     from changebot.render.text import finding_line  # noqa: PLC0415
+    from changebot.usecases.audit import publish_audit, run_audit, since_period, week_period  # noqa: PLC0415
 
     if not args.repo or args.repo.count("/") != 1:
         raise UsageError("--repo must name a GitHub repository as OWNER/NAME", "or set GITHUB_REPOSITORY")

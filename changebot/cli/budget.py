@@ -6,7 +6,6 @@ import argparse
 import re
 from pathlib import Path
 
-from changebot import service
 from changebot.adapters.ledger import FileLedger, read_ledger
 from changebot.cli.common import (
     add_event_and_branch,
@@ -19,9 +18,10 @@ from changebot.cli.common import (
     parse_now,
     target_branch,
 )
-from changebot.core.budget import budget_gate
+from changebot.core.budget.gate import budget_gate
 from changebot.model import PullRequest, Status
 from changebot.render.budget import render_budget_json, render_budget_markdown, render_budget_text
+from changebot.usecases import plan as planning
 
 HELP = "price the CI run a pull request triggers, step by step, against the per-run cap and the month"
 DESCRIPTION = """\
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     """Price the run and print the list."""
     now = parse_now(args.now)
     spend = ledger(args)
-    co = service.checkout(args.repo, args.base, args.head)
+    co = planning.checkout(args.repo, args.base, args.head)
     pr = PullRequest(event=args.event, base_branch=target_branch(args), head_branch=head_branch(args.head))
-    gate = budget_gate(service.context(co, pr, now), spend)
+    gate = budget_gate(planning.context(co, pr, now), spend)
     emit(args, {"json": render_budget_json, "markdown": render_budget_markdown, "text": render_budget_text}, gate)
     return 1 if gate.status is Status.FAIL else 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from changebot import service
 from changebot.cli.common import add_format, add_now, add_repo, env, parse_now, write_output
-from changebot.core.freeze import SUPPORTED_YEARS
-from changebot.core.freeze_gate import freeze_gate, read_calendar
+from changebot.core.freeze.gate import freeze_gate, read_calendar
+from changebot.core.freeze.windows import SUPPORTED_YEARS
 from changebot.errors import UsageError
 from changebot.model import PullRequest, Status
 from changebot.render.freeze import render_freeze_json, render_freeze_text, render_ics
+from changebot.usecases import plan as planning
 
 HELP = "show the freeze calendar: frozen now?, until when, the next windows (text, JSON or ICS)"
 DESCRIPTION = """\
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
     if not (SUPPORTED_YEARS.start + 1 <= now.year < SUPPORTED_YEARS.stop - 10):
         raise UsageError(f"--now {args.now!r} is out of range: use a year from 1901 to 8989")
-    co = service.checkout(args.repo)
-    ctx = service.context(co, PullRequest(base_branch=args.branch), now)
+    co = planning.checkout(args.repo)
+    ctx = planning.context(co, PullRequest(base_branch=args.branch), now)
     read = read_calendar(ctx)
     gate = freeze_gate(ctx, (), read)
     calendar = read[0]

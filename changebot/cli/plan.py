@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from changebot import service
 from changebot.cli.budget import add_ledger, head_branch, ledger
 from changebot.cli.common import (
     add_event_and_branch,
@@ -24,6 +23,7 @@ from changebot.model import PullRequest, Verdict
 from changebot.render.json import render_json
 from changebot.render.markdown import render_markdown
 from changebot.render.text import render_text
+from changebot.usecases import plan as planning
 
 log = logging.getLogger("changebot.plan")
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status follows the verdict."""
     now = parse_now(args.now)
     spend = ledger(args)
-    co = service.checkout(args.repo, args.base, args.head)
+    co = planning.checkout(args.repo, args.base, args.head)
     log.info(
         "read %d governed file(s) from %s and %d from %s; %d file(s) changed",
         len(co.base.files),
@@ -119,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
         args.head or "the working tree",
         len(co.changed),
     )
-    ctx = service.context(co, pull_request(args), now)
-    result = service.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
+    ctx = planning.context(co, pull_request(args), now)
+    result = planning.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
     log.info("verdict %s", result.verdict)
     colour = wants_colour(args.output)
     emit(

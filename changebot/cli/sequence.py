@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from changebot import service
 from changebot.cli.common import add_format, add_refs, add_repo, emit, env, parse_now
 from changebot.errors import UsageError
 from changebot.model import PullRequest, Status
+from changebot.usecases import plan as planning
 
 HELP = "check and trial-apply .orchestrator/patches series (order, dependencies, conflicts)"
 DESCRIPTION = """\
@@ -67,11 +67,11 @@ def run(args: argparse.Namespace) -> int:
         render_sequence_markdown,
         render_sequence_text,
     )
-    from changebot.sequencing import sequence_result  # noqa: PLC0415
+    from changebot.usecases.sequence import sequence_result  # noqa: PLC0415
 
     series_dir = _series_dir(args)
-    co = service.checkout(args.repo, args.base, args.head)
-    ctx = service.context(co, PullRequest(), parse_now(None))
+    co = planning.checkout(args.repo, args.base, args.head)
+    ctx = planning.context(co, PullRequest(), parse_now(None))
     gate = sequence_result(ctx, series_dir)
     emit(args, {"json": render_sequence_json, "markdown": render_sequence_markdown, "text": render_sequence_text}, gate)
     return 1 if gate.status is Status.FAIL else 0

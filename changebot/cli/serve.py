@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the settings, build the app, serve until interrupted."""
-    from changebot.app_config import from_env  # noqa: PLC0415 - the CLI starts fast; only serve needs these
+    from changebot.app.config import from_env  # noqa: PLC0415 - the CLI starts fast; only serve needs these
 
     config = from_env(os.environ)
     if not 0 <= args.port <= 65535:
@@ -71,18 +71,18 @@ def run(args: argparse.Namespace) -> int:
         )
     import uvicorn  # noqa: PLC0415 - heavy: imported only when serving
 
-    from changebot.app_handlers import GitHubHandlers  # noqa: PLC0415
-    from changebot.app_router import GitHubRouter  # noqa: PLC0415
-    from changebot.metrics import Metrics  # noqa: PLC0415
-    from changebot.webhook import create_app  # noqa: PLC0415
+    from changebot.app.webhook import create_app  # noqa: PLC0415
+    from changebot.github.handlers import GitHubHandlers  # noqa: PLC0415
+    from changebot.github.metrics import Metrics  # noqa: PLC0415
+    from changebot.github.router import GitHubRouter  # noqa: PLC0415
 
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
     handlers = GitHubHandlers.from_config(config)
     metrics = Metrics()
     scheduler = None
     if config.audit_cron is not None:
-        from changebot.app_audit import AppAuditor  # noqa: PLC0415
-        from changebot.audit_schedule import AuditScheduler  # noqa: PLC0415
+        from changebot.app.audit import AppAuditor  # noqa: PLC0415
+        from changebot.app.scheduler import AuditScheduler  # noqa: PLC0415
 
         auditor = AppAuditor(
             handlers.auth, handlers.clones, config.api_url, handlers.bot_login, metrics, publish=config.audit_publish

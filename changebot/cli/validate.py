@@ -6,16 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
-from changebot import service
-from changebot.adapters.git import inside
+from changebot.adapters.git.reader import inside
 from changebot.cli.common import add_format, add_repo, parse_now, wants_colour, write_output
-from changebot.core import layout
-from changebot.core.validate import file_findings
+from changebot.core.documents import layout
+from changebot.core.documents.gate import file_findings
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest, Severity, notice
 from changebot.render.json import finding_to_json
 from changebot.render.markdown import findings_table
 from changebot.render.text import render_findings
+from changebot.usecases import plan as planning
 
 HELP = "check that .maestro files load and match their schemas"
 DESCRIPTION = """\
@@ -47,11 +47,11 @@ def run(args: argparse.Namespace) -> int:
     """Validate and print the findings."""
     root: Path = args.repo
     only = {inside(root, p) for p in args.paths}
-    co = service.checkout(root)
+    co = planning.checkout(root)
     missing = sorted(p for p in only if p not in co.head.paths)
     if missing:
         raise RepositoryError(f"{missing[0]}: no such file in {root}")
-    ctx = service.context(co, PullRequest(), parse_now(None))
+    ctx = planning.context(co, PullRequest(), parse_now(None))
     findings = [f for f in file_findings(ctx) if not only or f.path in only]
     findings.extend(
         notice("not-governed", "changebot does not read this file (see 'What changebot reads' in the README)", p)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from changebot.core.freeze import Window
+from changebot.core.freeze.windows import Window
 from changebot.model import GateId, Override
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from changebot.core import layout
-from changebot.core.load import Loaded, load_any
+from changebot.core.documents import layout
+from changebot.core.documents.load import Loaded, load_any
 from changebot.core.settings import DEFAULT_SETTINGS, Settings
 from changebot.model import PullRequest, RepoFiles
 

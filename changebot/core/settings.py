@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from changebot.core.load import DEFAULT_LIMITS, Limits
+from changebot.core.documents.load import DEFAULT_LIMITS, Limits
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from changebot.core.audit import AuditReport, FrozenMerge
-from changebot.core.freeze import Window
+from changebot.core.freeze.windows import Window
 from changebot.model import Override
 from changebot.render.gantt import Bar, gantt
 from changebot.render.json import json_text

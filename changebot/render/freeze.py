@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from changebot.core.freeze import Window, iso
+from changebot.core.freeze.windows import Window, iso
 from changebot.model import GateResult, Status
 from changebot.render.json import finding_to_json, json_text
 from changebot.render.text import finding_line

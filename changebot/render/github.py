@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from changebot.core.overrides import STICKY_MARKER, encode
+from changebot.core.overrides.stored import STICKY_MARKER, encode
 from changebot.model import Finding, Override, Plan, Severity, Verdict
 from changebot.render.markdown import escape_cell, render_markdown
 

@@ -1,6 +1,6 @@
 """The ``sequence`` gate -> terminal text, Markdown (with a Mermaid graph of order and dependencies), JSON. Pure.
 
-Each renderer reads only the gate's JSON-ready ``detail`` (the contract in ``changebot.core.sequence_gate``),
+Each renderer reads only the gate's JSON-ready ``detail`` (the contract in ``changebot.core.sequence.gate``),
 so what a terminal shows, what the PR comment shows and what a policy reads cannot drift apart.
 """
 

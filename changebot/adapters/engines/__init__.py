@@ -1,0 +1,1 @@
+"""Evaluation engines: the sandbox worker, QuickJS, regorus, and OPA over HTTP."""

@@ -1,0 +1,1 @@
+"""git: reading a repository at a ref, trial-applying patches, the App's clone cache."""

@@ -1,0 +1,223 @@
+"""Reading a repository at a ref without checking it out (GitPython), or a plain directory.
+
+Only the files changebot governs are read (``changebot.core.documents.layout.READ``), each within
+``Limits.max_file_bytes`` and all together within ``Limits.max_repo_bytes``; what is skipped for size becomes a
+finding, never a silent omission. Every path in the tree is listed (one ``git ls-tree``), so references to any
+file can be checked without reading it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from changebot.core.documents import layout
+from changebot.core.documents.load import Limits
+from changebot.errors import RepositoryError
+from changebot.model import ChangedFile, Finding, RepoFiles, error
+
+if TYPE_CHECKING:  # pragma: no cover
+    import git
+
+
+def _git() -> Any:
+    """GitPython, imported on first use: reading a plain directory (the common CLI case) never pays for it."""
+    try:
+        import git  # noqa: PLC0415 - lazy on purpose (start-up time)
+    except ImportError as exc:  # pragma: no cover - git binary missing
+        raise RepositoryError("GitPython could not find a git executable", "install git") from exc
+    return git
+
+
+def open_repo(path: Path) -> git.Repo:
+    """Open the git repository at ``path`` (not a parent of it)."""
+    if not path.exists():
+        raise RepositoryError(f"{path}: no such directory")
+    gitpython = _git()
+    try:
+        repo: git.Repo = gitpython.Repo(path, search_parent_directories=False)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as exc:
+        raise RepositoryError(
+            f"{path} is not a git repository",
+            "reading at a ref (--base/--head, audit --ref) needs a git repository; drop them to read a plain directory",
+        ) from exc
+    return repo
+
+
+def is_repo(path: Path) -> bool:
+    """True when ``path`` is the top of a git work tree or a bare repository."""
+    gitpython = _git()
+    try:
+        gitpython.Repo(path, search_parent_directories=False)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+        return False
+    return True
+
+
+def resolve(repo: git.Repo, ref: str) -> git.Commit:
+    """The commit ``ref`` names, or a ``RepositoryError`` saying it does not exist."""
+    if ref.startswith("-"):
+        raise RepositoryError(f"ref {ref!r} looks like an option, not a ref")
+    gitpython = _git()
+    try:
+        commit: git.Commit = repo.commit(ref)
+    except (gitpython.BadName, ValueError, gitpython.GitCommandError) as exc:
+        raise RepositoryError(
+            f"ref {ref!r} does not exist in {repo.git_dir}",
+            "fetch it first (git fetch origin REF) or check the spelling",
+        ) from exc
+    return commit
+
+
+class _Budget:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.used = 0
+        self.findings: list[Finding] = []
+
+    def admit(self, path: str, size: int) -> bool:
+        if size > self.limits.max_file_bytes:
+            self.findings.append(
+                error(
+                    "file-too-large",
+                    f"file is {size:,} bytes; the limit is {self.limits.max_file_bytes:,} bytes (not read)",
+                    path,
+                )
+            )
+            return False
+        if self.used + size > self.limits.max_repo_bytes:
+            self.findings.append(
+                error(
+                    "repository-too-large",
+                    f"reading this file would pass the {self.limits.max_repo_bytes:,}-byte limit for one "
+                    "repository (not read)",
+                    path,
+                )
+            )
+            return False
+        self.used += size
+        return True
+
+
+def read_commit(repo: git.Repo, ref: str, limits: Limits) -> RepoFiles:
+    """The governed files of the tree at ``ref``: one ``git ls-tree`` and one ``git cat-file --batch``."""
+    commit = resolve(repo, ref)
+    # No %(objectsize) here: in a blobless (partial) clone it would fetch every blob of the tree, one at a time.
+    listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(path)", commit.hexsha)
+    paths: set[str] = set()
+    wanted: list[tuple[str, str]] = []
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        mode, sha, path = entry.split(" ", 2)
+        paths.add(path)
+        if mode in ("100644", "100755") and path.startswith(layout.ROOTS) and layout.matches(path, layout.READ):
+            wanted.append((path, sha))
+    sizes = _blob_sizes(repo, [sha for _, sha in wanted])
+    budget = _Budget(limits)
+    admitted = [(path, sha) for path, sha in sorted(wanted) if budget.admit(path, sizes[sha])]
+    blobs = _cat_blobs(repo, [sha for _, sha in admitted])
+    files = {path: blobs[sha] for path, sha in admitted}
+    return RepoFiles(ref, commit.hexsha, files, frozenset(paths), tuple(budget.findings))
+
+
+def _batch(repo: git.Repo, option: str, shas: list[str]) -> bytes:
+    done = subprocess.run(
+        ["git", "--git-dir", str(repo.git_dir), "cat-file", option],
+        input="".join(f"{sha}\n" for sha in shas).encode("ascii"),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RepositoryError(f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def _blob_sizes(repo: git.Repo, shas: list[str]) -> dict[str, int]:
+    """Sizes of the blobs changebot would read, from one ``git cat-file --batch-check`` (contents not read)."""
+    unique = list(dict.fromkeys(shas))
+    if not unique:
+        return {}
+    out: dict[str, int] = {}
+    for line in _batch(repo, "--batch-check", unique).decode("ascii", errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) != 3 or parts[1] != "blob":
+            raise RepositoryError(f"git cat-file --batch-check returned {line!r}")
+        out[parts[0]] = int(parts[2])
+    return out
+
+
+def _cat_blobs(repo: git.Repo, shas: list[str]) -> dict[str, bytes]:
+    """The contents of blobs by SHA, in one ``git cat-file --batch`` process (sizes are already capped)."""
+    if not shas:
+        return {}
+    unique = list(dict.fromkeys(shas))
+    out: dict[str, bytes] = {}
+    data, pos = _batch(repo, "--batch", unique), 0
+    for sha in unique:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        if len(header) != 3 or header[0].decode() != sha:
+            raise RepositoryError(f"git cat-file returned {data[pos:end]!r} for blob {sha}")
+        size = int(header[2])
+        out[sha] = data[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return out
+
+
+def read_directory(root: Path, limits: Limits) -> RepoFiles:
+    """The governed files of a working tree or plain directory (``.git`` itself is never read)."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise RepositoryError(f"{root}: no such directory")
+    paths: set[str] = set()
+    wanted: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        for name in filenames:
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            paths.add(rel)
+            if layout.matches(rel, layout.READ) and full.is_file() and not full.is_symlink():
+                wanted.append((rel, full))
+    budget = _Budget(limits)
+    files: dict[str, bytes] = {}
+    for rel, full in sorted(wanted):
+        if budget.admit(rel, full.stat().st_size):
+            files[rel] = full.read_bytes()
+    return RepoFiles(None, None, files, frozenset(paths), tuple(budget.findings))
+
+
+def changed_files(repo: git.Repo, base: str, head: str) -> tuple[ChangedFile, ...]:
+    """Files changed between the merge base of ``base`` and ``head``, and ``head`` (what a PR shows)."""
+    base_commit, head_commit = resolve(repo, base), resolve(repo, head)
+    bases = repo.merge_base(base_commit, head_commit)
+    if not bases:
+        raise RepositoryError(f"{base!r} and {head!r} have no common history")
+    out = repo.git.diff("--name-status", "-z", "-M", "--no-color", bases[0].hexsha, head_commit.hexsha)
+    fields = [f for f in out.split("\0") if f != ""]
+    changes: list[ChangedFile] = []
+    i = 0
+    while i < len(fields):
+        status = fields[i]
+        letter = status[0]
+        if letter in ("R", "C"):
+            changes.append(ChangedFile(letter, fields[i + 2], fields[i + 1]))
+            i += 3
+        else:
+            changes.append(ChangedFile(letter, fields[i + 1]))
+            i += 2
+    return tuple(changes)
+
+
+def inside(root: Path, candidate: str) -> str:
+    """``candidate`` as a repository-relative POSIX path, or ``RepositoryError`` if it leaves ``root``."""
+    root = root.resolve()
+    full = (root / candidate).resolve() if not Path(candidate).is_absolute() else Path(candidate).resolve()
+    try:
+        rel = full.relative_to(root)
+    except ValueError as exc:
+        raise RepositoryError(f"{candidate}: path is outside the repository {root}") from exc
+    return PurePosixPath(rel.as_posix()).as_posix()

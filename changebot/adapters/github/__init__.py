@@ -1,0 +1,1 @@
+"""GitHub: PyGithub calls, App authentication, the Actions runtime, Actions spend."""

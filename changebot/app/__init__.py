@@ -1,0 +1,1 @@
+"""What only the server has: the ASGI webhook, the job queue, the audit scheduler, its settings."""

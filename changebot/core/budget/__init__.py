@@ -1,0 +1,1 @@
+"""The pipeline, its ``when:`` language, the spend seams, and the budget gate."""

@@ -1,0 +1,1 @@
+"""Freeze calendars as instants, the ways they are written, and the freeze gate."""

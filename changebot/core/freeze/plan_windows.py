@@ -1,0 +1,43 @@
+"""Release-plan windows as instants, for the calendar chart: ``window: {start, end, tz}`` of each plan.
+
+Dates are whole days in the plan's zone, and ``end`` is inclusive (``end: 2025-09-29`` lasts until
+2025-09-30T00:00 local), as for a plan's code freeze in ``core.calendars``. Plans whose window cannot be read
+are left out here; the schema gate reports them. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from changebot.core.context import Context
+from changebot.core.documents import layout
+from changebot.core.documents.bundles import zone_named
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def plan_windows(ctx: Context) -> list[dict[str, Any]]:
+    """``[{name, source, start, end}]`` (ISO 8601 with offsets) for every readable release-plan window."""
+    out: list[dict[str, Any]] = []
+    for path in ctx.paths("head", layout.PLANS):
+        loaded = ctx.proposal(path)
+        data = loaded.document.data if loaded is not None and loaded.document is not None else None
+        window = data.get("window") if isinstance(data, Mapping) else None
+        if not isinstance(data, Mapping) or not isinstance(window, Mapping):
+            continue
+        first, last = _day(window.get("start")), _day(window.get("end"))
+        zone = zone_named(window.get("tz")) or UTC
+        if first is None or last is None or last < first:
+            continue
+        start = datetime.combine(first, time(), zone)
+        end = datetime.combine(last + timedelta(days=1), time(), zone)
+        name = data.get("plan") if isinstance(data.get("plan"), str) else path.rsplit("/", 1)[-1]
+        out.append({"name": name, "source": path, "start": start.isoformat(), "end": end.isoformat()})
+    return out

@@ -1,0 +1,1 @@
+"""Overrides (break-glass): how they are stored in the sticky comment and who may grant them."""

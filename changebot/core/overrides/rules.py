@@ -1,0 +1,164 @@
+"""Who may grant an override, for how long, and which stored overrides are in force. Pure.
+
+The rules come from the base branch: ``overrides:`` in ``.maestro/changebot.yaml``, one mapping per gate::
+
+    overrides:
+      freeze: {who: [maintain, admin], reason_min_len: 20, expires_max: 72h, lapse_on_push: true}
+
+A key left out falls back to the calendar's own ``override:`` block where the gate has one
+(``release-policy.yml``: ``override: {allowed, require_reason, reason_min_len}``, for the freeze gate), then to
+the defaults below. ``who`` lists repository roles as GitHub's collaborator-permission API reports them
+(``role_name``: read, triage, write, maintain, admin, or a custom role's name). Nothing else grants an
+override: not labels, branch names, titles or ``author_association``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from changebot.core.commands import Command, format_duration, parse_duration
+from changebot.core.context import Context
+from changebot.core.documents import layout
+from changebot.model import GateId, Override
+
+DEFAULT_WHO = ("maintain", "admin")
+DEFAULT_REASON_MIN_LEN = 20
+DEFAULT_EXPIRES_MAX = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
+class OverridePolicy:
+    """The effective rules for overriding one gate, and where each came from (for refusal messages)."""
+
+    gate: GateId
+    allowed: bool = True
+    who: tuple[str, ...] = DEFAULT_WHO
+    reason_min_len: int = DEFAULT_REASON_MIN_LEN
+    expires_max: timedelta = DEFAULT_EXPIRES_MAX
+    lapse_on_push: bool = True
+    source: str = "defaults"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an override was not granted, in words for the reply."""
+
+    message: str
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def policy_for(
+    gate: GateId, section: Mapping[str, Any], calendar_override: Mapping[str, Any] | None = None
+) -> OverridePolicy:
+    """The rules for ``gate`` from the settings ``overrides`` section and the calendar's ``override:`` block.
+
+    Malformed values are ignored (the schema gate reports them) and the default is used, never something
+    looser than what was written.
+    """
+    policy = OverridePolicy(gate)
+    sources: list[str] = []
+    if calendar_override:
+        allowed = calendar_override.get("allowed")
+        min_len = _int(calendar_override.get("reason_min_len"))
+        require = calendar_override.get("require_reason")
+        policy = OverridePolicy(
+            gate,
+            allowed=allowed if isinstance(allowed, bool) else policy.allowed,
+            reason_min_len=min_len if min_len is not None else (1 if require is False else policy.reason_min_len),
+        )
+        sources.append("release-policy.yml override:")
+    raw = section.get(str(gate))
+    if isinstance(raw, Mapping):
+        who = raw.get("who")
+        min_len = _int(raw.get("reason_min_len"))
+        expires = parse_duration(raw["expires_max"]) if isinstance(raw.get("expires_max"), str) else None
+        allowed = raw.get("allowed")
+        lapse = raw.get("lapse_on_push")
+        policy = OverridePolicy(
+            gate,
+            allowed=allowed if isinstance(allowed, bool) else policy.allowed,
+            who=tuple(str(w).lower() for w in who) if isinstance(who, list) else policy.who,
+            reason_min_len=min_len if min_len is not None else policy.reason_min_len,
+            expires_max=expires if expires is not None else policy.expires_max,
+            lapse_on_push=lapse if isinstance(lapse, bool) else policy.lapse_on_push,
+        )
+        sources.append(f".maestro/changebot.yaml overrides.{gate}")
+    return OverridePolicy(**{**policy.__dict__, "source": " and ".join(sources) or "defaults"})
+
+
+def decide(
+    command: Command, actor: str, role: str | None, policy: OverridePolicy, now: datetime, head_sha: str
+) -> Override | Refusal:
+    """Grant the override ``command`` asks for, or say why not. ``role`` is the actor's repository role."""
+    if command.gate is None or command.reason is None:
+        return Refusal("only '/changebot override <gate> --reason \"...\"' grants an override")
+    gate = command.gate
+    if not policy.allowed:
+        return Refusal(f"overrides of the {gate} gate are not allowed here ({policy.source})")
+    who = ", ".join(policy.who) or "nobody"
+    if role is None or role.lower() not in policy.who:
+        return Refusal(
+            f"@{actor} has the repository role {role or 'none'!r}; overriding the {gate} gate needs one of: "
+            f"{who} ({policy.source})"
+        )
+    if len(command.reason) < policy.reason_min_len:
+        return Refusal(
+            f"the reason is {len(command.reason)} characters long; overriding the {gate} gate needs at least "
+            f"{policy.reason_min_len} ({policy.source})"
+        )
+    expires = command.expires if command.expires is not None else policy.expires_max
+    if expires > policy.expires_max:
+        return Refusal(
+            f"--expires {format_duration(expires)} is longer than the {format_duration(policy.expires_max)} "
+            f"allowed for the {gate} gate ({policy.source})"
+        )
+    return Override(gate, actor, command.reason, now, now + expires, head_sha)
+
+
+def record(stored: Iterable[Override], granted: Override, now: datetime) -> list[Override]:
+    """The overrides to store after ``granted``: it replaces any earlier one of its gate; expired ones go."""
+    kept = [o for o in stored if o.gate is not granted.gate and (o.expires_at is None or now < o.expires_at)]
+    return [*kept, granted]
+
+
+def effective(
+    stored: Iterable[Override], policies: Mapping[GateId, OverridePolicy], now: datetime, head_sha: str | None
+) -> list[Override]:
+    """The stored overrides in force at ``now`` for ``head_sha``.
+
+    Expired overrides never apply. An override granted for another head applies only where the gate's policy
+    says ``lapse_on_push: false``, and is then returned carried over to ``head_sha`` (so every consumer that
+    checks ``Override.in_force`` for this head agrees); a gate whose overrides are no longer allowed gets none.
+    """
+    out: list[Override] = []
+    for override in stored:
+        policy = policies.get(override.gate, OverridePolicy(override.gate))
+        if not policy.allowed:
+            continue
+        if policy.lapse_on_push and (head_sha is None or override.head_sha != head_sha):
+            continue
+        if not override.in_force(now, None):
+            continue
+        carried = head_sha is not None and override.head_sha != head_sha
+        out.append(replace(override, head_sha=head_sha) if carried else override)
+    return out
+
+
+def calendar_override_block(ctx: Context) -> Mapping[str, Any] | None:
+    """``override:`` of ``release-policy.yml`` on the base branch, when it is a mapping."""
+    policy = ctx.mapping("base", layout.RELEASE_POLICY)
+    block = policy.get("override") if policy is not None else None
+    return block if isinstance(block, Mapping) else None
+
+
+def policies(ctx: Context) -> dict[GateId, OverridePolicy]:
+    """The override rules of every gate, as the base branch sets them."""
+    section = ctx.settings.section("overrides")
+    calendar = calendar_override_block(ctx)
+    return {gate: policy_for(gate, section, calendar if gate is GateId.FREEZE else None) for gate in GateId}

@@ -1,0 +1,1 @@
+"""Rules (JSON Logic and sandboxed JavaScript) and Rego policies: the rules and policy gates."""

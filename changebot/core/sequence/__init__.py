@@ -1,0 +1,1 @@
+"""Patch series: format-patch parsing, git's diff format, ordering and the sequence gate."""

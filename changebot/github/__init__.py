@@ -1,0 +1,1 @@
+"""What the App and the Action share: the event router, one handler per event, commands, publishing."""

@@ -1,0 +1,151 @@
+"""Use cases: read the repository, run the core, return values. One function per thing a user asks for.
+
+This is the only place that wires adapters to the core. Nothing here prints or posts: the CLI, the Action and
+the App render and publish what these functions return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from changebot.adapters.engines import jsbox
+from changebot.adapters.engines.jsbox import QuickJs
+from changebot.adapters.engines.opa import OpaServer
+from changebot.adapters.engines.rego import EmbeddedRego
+from changebot.adapters.engines.worker import prestart
+from changebot.adapters.git import reader as gitio
+from changebot.core.budget.gate import budget_gate
+from changebot.core.budget.spend import SpendSource
+from changebot.core.context import Context, make_context
+from changebot.core.documents import layout
+from changebot.core.documents.gate import schema_gate
+from changebot.core.documents.load import Limits, load_any
+from changebot.core.freeze.gate import freeze_gate
+from changebot.core.policy.gate import PolicyEngine, policy_gate, policy_settings
+from changebot.core.policy.rules import actions_from_json, rules_gate, rules_settings
+from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
+from changebot.core.verdict import ordered, verdict
+from changebot.errors import UsageError
+from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles
+from changebot.usecases.sequence import sequence_result
+
+if TYPE_CHECKING:
+    import git
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """The two sides of a pull request as read from disk, and what changed between them."""
+
+    root: Path
+    base: RepoFiles
+    head: RepoFiles
+    changed: tuple[ChangedFile, ...]
+    settings: Settings
+
+
+def _read(
+    root: Path, repo: git.Repo | None, base: str | None, head: str | None, limits: Limits
+) -> tuple[RepoFiles, RepoFiles]:
+    if repo is None:
+        tree = gitio.read_directory(root, limits)
+        return tree, tree
+    base_ref = base if base is not None else "HEAD"
+    head_ref = head if head is not None else "HEAD"
+    return gitio.read_commit(repo, base_ref, limits), gitio.read_commit(repo, head_ref, limits)
+
+
+def settings_from(base: RepoFiles) -> Settings:
+    """changebot's settings as the base side has them (defaults when absent or unreadable)."""
+    raw = base.files.get(layout.SETTINGS)
+    if raw is None:
+        return DEFAULT_SETTINGS
+    loaded = load_any(layout.SETTINGS, raw)
+    return parse_settings(loaded.document.data) if loaded.document else DEFAULT_SETTINGS
+
+
+def checkout(root: Path, base: str | None = None, head: str | None = None) -> Checkout:
+    """Read both sides. Without refs the working tree (or plain directory) is both base and head."""
+    repo = gitio.open_repo(root) if base is not None or head is not None else None  # opened once
+    base_files, head_files = _read(root, repo, base, head, DEFAULT_SETTINGS.limits)
+    settings = settings_from(base_files)
+    if settings.limits != DEFAULT_SETTINGS.limits:
+        base_files, head_files = _read(root, repo, base, head, settings.limits)
+    changed: tuple[ChangedFile, ...] = ()
+    if repo is not None:
+        changed = gitio.changed_files(repo, base or "HEAD", head or "HEAD")
+    return Checkout(root, base_files, head_files, changed, settings)
+
+
+def context(co: Checkout, pr: PullRequest, now: datetime) -> Context:
+    """The evaluation context for a checkout; the PR's changed files default to what git says changed."""
+    if not pr.files:
+        pr = replace(pr, files=co.changed)
+    if now.tzinfo is None:
+        raise UsageError("--now must include a UTC offset or 'Z' (e.g. 2025-09-20T12:00:00Z)")
+    return make_context(co.base, co.head, pr, now, co.settings, repo=str(co.root))
+
+
+def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
+    """The engine for the ``policy`` gate: an OPA server when ``--opa-url`` or settings name one, else embedded."""
+    settings = policy_settings(ctx.settings.section("policy"))
+    url = opa_url or (settings.opa_url if settings.engine == "opa" else None)
+    if url:
+        return OpaServer(url, settings.timeout_seconds, settings.retries)
+    return EmbeddedRego(settings.timeout_seconds)
+
+
+def gates(
+    ctx: Context,
+    overrides: Sequence[Override] = (),
+    opa_url: str | None = None,
+    spend: SpendSource | None = None,
+) -> list[GateResult]:
+    """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``.
+
+    ``overrides`` are the break-glass overrides in force for this head (the GitHub layer decides which, see
+    ``core.override_rules.effective``); a gate that can be overridden takes them. freeze, budget and sequence
+    are computed first: the ``policy`` gate's input document carries their results (and the ``rules`` gate's).
+    The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server. ``spend``
+    is the month-to-date CI spend source for the budget gate (``--ledger``, or the Actions API), ``None`` if unknown.
+    """
+    engine = policy_engine(ctx, opa_url)
+    if isinstance(engine, EmbeddedRego):
+        prestart(engine.address_space)  # the sandbox children start while the other gates run
+    if layout.RULES in ctx.base.files:
+        prestart(jsbox.ADDRESS_SPACE)
+    schema = schema_gate(ctx)
+    freeze = freeze_gate(ctx, overrides)
+    budget = budget_gate(ctx, spend)
+    sequence = sequence_result(ctx)
+    rules = rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules"))))
+    policy = policy_gate(ctx, engine, [freeze, budget, sequence, rules])
+    return [schema, rules, policy, freeze, budget, sequence]
+
+
+def plan(
+    ctx: Context,
+    base: str | None = None,
+    head: str | None = None,
+    overrides: Sequence[Override] = (),
+    opa_url: str | None = None,
+    spend: SpendSource | None = None,
+) -> Plan:
+    """The full plan for one pull request, with the overrides in force; the rules gate's planned actions
+    become ``Plan.actions``."""
+    results = ordered(gates(ctx, overrides, opa_url, spend))
+    actions = next((actions_from_json(g.detail.get("actions")) for g in results if g.id is GateId.RULES), ())
+    return Plan(
+        verdict=verdict(results),
+        gates=results,
+        now=ctx.now,
+        pr=ctx.pr,
+        repo=ctx.repo,
+        base=base,
+        head=head,
+        actions=actions,
+    )

@@ -1,0 +1,1 @@
+"""changebot's tests: one folder per layer of ``changebot/``; helpers in ``support/``."""

@@ -1,0 +1,1 @@
+"""Tests of the adapters against real git, loopback servers and engines."""

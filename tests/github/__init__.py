@@ -1,0 +1,1 @@
+"""Tests of what the App and the Action share."""

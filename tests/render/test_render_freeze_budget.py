@@ -1,0 +1,80 @@
+"""Exact output of the freeze and budget renderers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from changebot.core.budget.gate import budget_gate
+from changebot.core.freeze.gate import freeze_gate, read_calendar
+from changebot.render.budget import render_budget_markdown
+from changebot.render.freeze import render_freeze_text, render_ics
+from tests.core.test_budget import FILES, NOW, ledger
+from tests.support.freezekit import context
+
+BUDGET_MARKDOWN = """\
+### CI budget: warn (push run, lane `main`)
+
+| step | runs | cost | basis |
+|---|---|---:|---|
+| `build` | yes | $0.10 | 12 min x $0.008/min |
+| `test` | yes | $0.25 | cost_usd |
+| `lint` | yes | $0.08 | default 10 min x $0.008/min |
+| `migrate` | no | $0.50 | cost_usd |
+| `deploy` | yes | $0.24 | 30 min x $0.008/min |
+| `canary` | maybe | $2.00 | cost_usd |
+
+**low** $0.67 · **high** $2.67 · **per-run cap** $1.00
+
+month 2025-12, lane main: spent $700.00; soft limit $800.00, hard limit $1,000.00; after this run $700.67 to $702.67
+
+| severity | where | code | message |
+|---|---|---|---|
+| warning | `.maestro/pipeline.yaml:3` | `budget-run-cap-risk` | this run may cost up to $2.67, over the per-run cap \
+hard_cap_usd $1.00 (at least $0.67) |
+"""
+
+
+def test_budget_markdown() -> None:
+    # push to main: low 0.096 + 0.25 + 0.08 + 0.24 = 0.666; high + canary 2.00 = 2.666
+    # lane main: soft 1000 x 1.0 x 0.8 = $800, hard $1,000; 700 + 0.666 = 700.67, 700 + 2.666 = 702.67
+    gate = budget_gate(context(FILES, NOW, event="push", base_branch="main"), ledger("2025-12-01,main,700,"))
+    assert render_budget_markdown(gate) == BUDGET_MARKDOWN
+
+
+CALENDAR = {
+    "release-policy.yml": """\
+freeze:
+  timezone: Europe/Berlin
+  windows:
+    - {name: Christmas, start: "2025-12-24T12:00:00", end: "2025-12-27T00:00:00"}
+    - {name: Drill, start: "2025-12-22T10:00:00", end: "2025-12-22T11:00:00", active: false}
+""",
+}
+FREEZE_TEXT = """\
+branch main at 2025-12-24T12:30:00+00:00: FROZEN
+  frozen by 'Christmas'; the branch opens at 2025-12-27T00:00:00+01:00
+  opens at: 2025-12-26T23:00:00+00:00
+
+freeze windows from now to 3 day(s) ahead:
+  2025-12-24T12:00:00+01:00 -> 2025-12-27T00:00:00+01:00  Christmas  (release-policy.yml:4)
+
+findings:
+  release-policy.yml:4: error[freeze-active] branch 'main' is frozen by 'Christmas' from \
+2025-12-24T12:00:00+01:00 until 2025-12-27T00:00:00+01:00 (end exclusive); the branch opens at \
+2025-12-27T00:00:00+01:00
+"""
+
+
+def test_freeze_text_and_ics() -> None:
+    now = datetime(2025, 12, 24, 12, 30, tzinfo=UTC)
+    ctx = context(CALENDAR, now.isoformat())
+    gate = freeze_gate(ctx, ())
+    calendar, _, _ = read_calendar(ctx)
+    windows = calendar.windows(now, now + timedelta(days=3))
+    assert render_freeze_text(gate, windows, now, 3) == FREEZE_TEXT
+    everything = calendar.windows(now - timedelta(days=5), now + timedelta(days=5))
+    ics = render_ics(everything, now)
+    assert ics.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//changebot//freeze calendar//EN\r\n")
+    assert "SUMMARY:Freeze: Drill (not enforced)\r\nDTSTART:20251222T090000Z\r\nDTEND:20251222T100000Z\r\n" in ics
+    assert "SUMMARY:Freeze: Christmas\r\nDTSTART:20251224T110000Z\r\nDTEND:20251226T230000Z\r\n" in ics
+    assert "TRANSP:TRANSPARENT" in ics

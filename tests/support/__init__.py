@@ -1,0 +1,1 @@
+"""Helpers the tests share: git repositories, loopback servers, GitHub's descriptions."""
