@@ -21,6 +21,7 @@ from changebot.core.policy.gate import PolicySettings
 from changebot.core.policy.rules import RulesSettings
 from changebot.core.sequence.series import SequenceSettings
 from tests.support.repos import CORPUS, EXAMPLES, REPO_ROOT, GitRepo
+from tests.support.required import require
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 CHANGELOG = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
@@ -155,8 +156,7 @@ def test_help_fits_an_80_column_terminal(name: str, monkeypatch: pytest.MonkeyPa
 def test_plan_json_of_the_real_corpus_follows_the_published_schema(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not CORPUS.is_dir():
-        pytest.skip(f"corpus {CORPUS} is not present")
+    require(CORPUS.is_dir(), f"the corpus is not at {CORPUS}")
     files = {str(p.relative_to(CORPUS)): p.read_bytes() for p in CORPUS.rglob("*") if p.is_file()}
     older = {path.split("@")[0]: raw for path, raw in files.items() if "@" in path}
     current = {path: raw for path, raw in files.items() if "@" not in path}
