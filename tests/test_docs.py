@@ -174,6 +174,19 @@ def test_plan_json_of_the_real_corpus_follows_the_published_schema(
     assert "skipped" not in {statuses[g] for g in ("schema", "rules", "policy", "freeze", "budget")}
 
 
+def test_ci_runs_the_static_checks_then_exactly_the_readme_test_command() -> None:
+    readme = re.search(r"(?m)^pip install '\.\[test\]' && (python -m pytest.*)$", README)
+    assert readme is not None, "README no longer shows the test command"
+    script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    steps = dict(re.findall(r"(?m)^step ([\w-]+) (.+?)(?: \|\| exit .*)?$", script))
+    assert list(steps) == ["venv", "install", "ruff", "mypy", "lint-imports", "pytest"]
+    assert steps["pytest"] == readme.group(1)
+    assert "'.[test]'" in steps["install"]
+    assert steps["ruff"] == "ruff check changebot tests benchmarks"
+    assert "export CHANGEBOT_REQUIRE_FIXTURES=1" in script
+    assert "`.ci/run` runs exactly this, after `ruff check`, `mypy` and `lint-imports`" in " ".join(README.split())
+
+
 def test_the_readme_workflow_matches_the_example_workflow() -> None:
     import yaml  # noqa: PLC0415 - only this test needs it
 
