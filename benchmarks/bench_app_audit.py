@@ -17,17 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import jwt  # noqa: E402
-from github_double import GitHubDouble  # noqa: E402
 
-from changebot.adapters.github.app_auth import AppAuth  # noqa: E402
 from changebot.adapters.git.clones import CloneCache  # noqa: E402
+from changebot.adapters.github.app_auth import AppAuth  # noqa: E402
 from changebot.app.audit import AppAuditor  # noqa: E402
 from changebot.github.metrics import Metrics  # noqa: E402
-from tests.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY  # noqa: E402
+from tests.support.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY  # noqa: E402
+from tests.support.github_double import GitHubDouble  # noqa: E402
 
 REPOS, PULLS = 20, 30
 NOW = datetime(2025, 11, 5, 12, 0, tzinfo=UTC)

@@ -17,13 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from github_double import GitHubDouble  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from changebot.cli import main  # noqa: E402
 from changebot.core.overrides.stored import STICKY_MARKER, encode  # noqa: E402
 from changebot.model import GateId, Override  # noqa: E402
+from tests.support.github_double import GitHubDouble  # noqa: E402
 
 PRS, WINDOWS = 5000, 200
 START = datetime(2025, 1, 1, tzinfo=UTC)

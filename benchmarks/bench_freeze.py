@@ -18,8 +18,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from changebot.core.context import make_context
-from changebot.core.freeze.windows import Timeline
 from changebot.core.freeze.gate import read_calendar
+from changebot.core.freeze.windows import Timeline
 from changebot.core.settings import DEFAULT_SETTINGS
 from changebot.model import PullRequest, RepoFiles
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 ENV = {
     **os.environ,
@@ -135,12 +135,12 @@ def case(files: int, patches: int, rounds: int) -> None:
 
 def unidiff_measure() -> None:
     """Parse the summit-shaped series with unidiff alone, and with changebot; print the differences."""
-    import seriesfactory as sf  # noqa: PLC0415 - the tests' series builder
-    from conftest import GitRepo  # noqa: PLC0415
     from unidiff import PatchSet  # noqa: PLC0415
     from unidiff.errors import UnidiffParseError  # noqa: PLC0415
 
     from changebot.core.sequence.patches import parse_patch  # noqa: PLC0415
+    from tests.support import seriesfactory as sf  # noqa: PLC0415 - the tests' series builder
+    from tests.support.repos import GitRepo  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="bench-unidiff-") as tmp:
         repo = GitRepo(Path(tmp) / "repo")

@@ -21,6 +21,7 @@ from changebot.core.policy.gate import PolicySettings
 from changebot.core.policy.rules import RulesSettings
 from changebot.core.sequence.series import SequenceSettings
 from tests.support.repos import CORPUS, EXAMPLES, REPO_ROOT, GitRepo
+from tests.support.required import require
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 CHANGELOG = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
@@ -155,8 +156,7 @@ def test_help_fits_an_80_column_terminal(name: str, monkeypatch: pytest.MonkeyPa
 def test_plan_json_of_the_real_corpus_follows_the_published_schema(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not CORPUS.is_dir():
-        pytest.skip(f"corpus {CORPUS} is not present")
+    require(CORPUS.is_dir(), f"the corpus is not at {CORPUS}")
     files = {str(p.relative_to(CORPUS)): p.read_bytes() for p in CORPUS.rglob("*") if p.is_file()}
     older = {path.split("@")[0]: raw for path, raw in files.items() if "@" in path}
     current = {path: raw for path, raw in files.items() if "@" not in path}
@@ -172,6 +172,19 @@ def test_plan_json_of_the_real_corpus_follows_the_published_schema(
     statuses = {g["id"]: g["status"] for g in data["gates"]}
     assert statuses["freeze"] == "fail"  # the end-of-quarter freeze
     assert "skipped" not in {statuses[g] for g in ("schema", "rules", "policy", "freeze", "budget")}
+
+
+def test_ci_runs_the_static_checks_then_exactly_the_readme_test_command() -> None:
+    readme = re.search(r"(?m)^pip install '\.\[test\]' && (python -m pytest.*)$", README)
+    assert readme is not None, "README no longer shows the test command"
+    script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    steps = dict(re.findall(r"(?m)^step ([\w-]+) (.+?)(?: \|\| exit .*)?$", script))
+    assert list(steps) == ["venv", "install", "ruff", "mypy", "lint-imports", "pytest"]
+    assert steps["pytest"] == readme.group(1)
+    assert "'.[test]'" in steps["install"]
+    assert steps["ruff"] == "ruff check changebot tests benchmarks"
+    assert "export CHANGEBOT_REQUIRE_FIXTURES=1" in script
+    assert "`.ci/run` runs exactly this, after `ruff check`, `mypy` and `lint-imports`" in " ".join(README.split())
 
 
 def test_the_readme_workflow_matches_the_example_workflow() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from changebot.adapters.git.reader import inside
 from changebot.cli.common import add_format, add_repo, parse_now, wants_colour, write_output
 from changebot.core.documents import layout
-from changebot.core.documents.gate import file_findings
+from changebot.core.schema.gate import file_findings
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest, Severity, notice
 from changebot.render.json import finding_to_json

@@ -22,11 +22,11 @@ from changebot.core.budget.gate import budget_gate
 from changebot.core.budget.spend import SpendSource
 from changebot.core.context import Context, make_context
 from changebot.core.documents import layout
-from changebot.core.documents.gate import schema_gate
 from changebot.core.documents.load import Limits, load_any
 from changebot.core.freeze.gate import freeze_gate
 from changebot.core.policy.gate import PolicyEngine, policy_gate, policy_settings
 from changebot.core.policy.rules import actions_from_json, rules_gate, rules_settings
+from changebot.core.schema.gate import schema_gate
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.verdict import ordered, verdict
 from changebot.errors import UsageError

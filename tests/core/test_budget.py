@@ -203,9 +203,9 @@ def test_lanes_from_settings() -> None:
 
 def test_corpus_shape_push_to_main() -> None:
     from tests.support.repos import CORPUS  # noqa: PLC0415 - only this test needs it
+    from tests.support.required import require  # noqa: PLC0415
 
-    if not CORPUS.is_dir():
-        pytest.skip(f"corpus {CORPUS} is not present")
+    require(CORPUS.is_dir(), f"the corpus is not at {CORPUS}")
     files = {p: (CORPUS / p).read_text(encoding="utf-8") for p in (".maestro/pipeline.yaml", ".maestro/ci_budget.json")}
     gate = budget_gate(context(files, NOW, event="push", base_branch="main"), ledger("2025-12-01,main,2549.50,"))
     # 8 steps will run, 9 may, all at the default 10 min x $0.008 = $0.08: low $0.64, high $0.64 + $0.72 = $1.36

@@ -11,8 +11,13 @@ import pytest
 
 from changebot.cli import main
 from tests.support.repos import CORPUS, GitRepo
+from tests.support.required import require
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
+
+@pytest.fixture(autouse=True)
+def _corpus() -> None:
+    require(CORPUS.is_dir(), f"the corpus is not at {CORPUS}")
+
 
 #: What a maintainer would agree is wrong in the corpus as it stands (file, line, code).
 EXPECTED = [
@@ -78,7 +83,7 @@ def test_plan_over_corpus_with_refs_reports_inherited_errors_as_warnings(
     assert sum(f["severity"] == "warning" for f in schema_gate["findings"]) == 2
 
 
-@pytest.mark.parametrize("name", sorted(_corpus_files(versions=True)) if CORPUS.is_dir() else [])
+@pytest.mark.parametrize("name", sorted(_corpus_files(versions=True)) if CORPUS.is_dir() else ["(no corpus)"])
 def test_every_older_version_is_valid_in_place_of_the_current_one(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,6 +10,7 @@ from changebot.core.freeze.gate import freeze_gate
 from changebot.model import GateId, Override, Status
 from tests.support.freezekit import context
 from tests.support.repos import CORPUS
+from tests.support.required import require
 
 WEEKLY = """\
 pipeline: {name: p, steps: [{id: a, run: x}]}
@@ -167,8 +168,7 @@ def test_disabled_policy_lists_windows_without_enforcing() -> None:
 
 
 def test_corpus_calendar_on_a_december_saturday() -> None:
-    if not CORPUS.is_dir():
-        pytest.skip(f"corpus {CORPUS} is not present")
+    require(CORPUS.is_dir(), f"the corpus is not at {CORPUS}")
     files = {
         path: (CORPUS / path).read_text(encoding="utf-8")
         for path in (
@@ -322,8 +322,7 @@ def test_bad_calendar_entries_are_findings_and_fail_closed(
 )
 def test_every_corpus_calendar_version_reads_cleanly(path: str, version: str) -> None:
     source = CORPUS / (path + version)
-    if not source.is_file():
-        pytest.skip(f"corpus file {source} is not present")
+    require(source.is_file(), f"the corpus file {source} is not present")
     files = {path: source.read_text(encoding="utf-8")}
     if path.endswith("pipeline.yaml"):
         files[".maestro/freeze_windows.json"] = (CORPUS / ".maestro/freeze_windows.json").read_text(encoding="utf-8")

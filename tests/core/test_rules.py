@@ -13,6 +13,7 @@ from changebot.core.policy.rules import RulesSettings, build_payload, rules_gate
 from changebot.model import GateResult, Status
 from tests.support.policy_helpers import context, dumps, rule
 from tests.support.repos import CORPUS
+from tests.support.required import require
 
 RULES = ".maestro/rules.json"
 RUN = QuickJs()
@@ -30,8 +31,7 @@ def only(result: GateResult) -> tuple[str, str, int | None]:
 
 @pytest.mark.parametrize("name", ["rules.json", "rules.json@925bea1d"])
 def test_corpus_rules_plan_their_actions(name: str) -> None:
-    if not CORPUS.is_dir():
-        pytest.skip("corpus not present")
+    require(CORPUS.is_dir(), f"the corpus is not at {CORPUS}")
     text = (CORPUS / ".maestro" / name).read_text(encoding="utf-8")
     ctx = context({RULES: text}, labels=("risk:high",), files=("charts/api/values.yaml", "README.md"))
     result = rules_gate(ctx, RUN)

@@ -13,6 +13,7 @@ import pytest
 from changebot.cli import main
 from tests.support import seriesfactory as sf
 from tests.support.repos import CORPUS, GitRepo
+from tests.support.required import require
 
 SERIES = ".orchestrator/patches/10179"
 
@@ -321,10 +322,7 @@ def test_real_state_json_from_the_corpus(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     state = CORPUS / ".orchestrator" / "state.json"
-    if not state.is_file():  # a worktree beside the main checkout: the corpus is two levels up
-        state = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "summit" / ".orchestrator" / "state.json"
-    if not state.is_file():
-        pytest.skip(f"corpus not present at {CORPUS}")
+    require(state.is_file(), f"the corpus file {state} is not present")
     repo = make_repo(sf.BASE_FILES)
     repo.branch("feature", "main")
     repo.commit({"README.md": "# project\nmore\n"}, "docs: more")

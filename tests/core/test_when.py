@@ -11,6 +11,7 @@ from changebot.core.budget.when import UNKNOWN, Facts, Truth, WhenError, evaluat
 from changebot.core.documents.load import load_yaml
 from changebot.model import ChangedFile, PullRequest
 from tests.support.repos import CORPUS
+from tests.support.required import require
 
 
 def truth(text: str, names: dict[str, object] | None = None, files: frozenset[str] | None = frozenset()) -> Truth:
@@ -175,8 +176,7 @@ OLD = [
 
 def _corpus_pipeline(name: str) -> Path:
     path = CORPUS / ".maestro" / name
-    if not path.is_file():
-        pytest.skip(f"corpus file {path} is not present")
+    require(path.is_file(), f"the corpus file {path} is not present")
     return path
 
 

@@ -13,7 +13,6 @@ machine), so the operations the double serves, with every component they referen
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -21,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.required import require
 
 OPENAPI_VERSION = "23.0.2"
 WEBHOOKS_VERSION = "7.6.1"
@@ -39,15 +38,12 @@ def _installed(name: str, version: str) -> bool:
 
 @cache
 def ensure_packages() -> Path:
-    """Install both npm packages at their pinned versions (once); skip, or fail on CI, without npm."""
+    """Install both npm packages at their pinned versions (once); without npm, ``require`` skips or fails."""
     if _installed("openapi", OPENAPI_VERSION) and _installed("webhooks-examples", WEBHOOKS_VERSION):
         return _PACKAGES
     npm = shutil.which("npm")
-    if npm is None:
-        message = "npm is not on PATH: it is needed to fetch @octokit/openapi and @octokit/webhooks-examples"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require(npm is not None, "npm is not on PATH: it fetches @octokit/openapi and @octokit/webhooks-examples")
+    assert npm is not None
     NPM_PREFIX.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [

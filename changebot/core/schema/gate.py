@@ -4,11 +4,11 @@ Files are judged as the head has them (the state the repository would be in afte
 that breaks a governance file is told so, even though the other gates keep reading the base version. Three
 layers, each reported with file and line:
 
-1. loading (``core.load``): syntax, size, encoding, duplicate keys, tags, alias bombs;
-2. shape (``core.schema``): the shipped JSON Schema of each file kind (see ``schema.KINDS``); the
+1. loading (``documents.load``): syntax, size, encoding, duplicate keys, tags, alias bombs;
+2. shape (``documents.schema``): the shipped JSON Schema of each file kind (see ``schema.KINDS``); the
    repository's own ``.maestro/changespec.schema.yml`` (from base) is applied to ``.changespec.yml`` only,
    never to bundles (FORMATS.md: most bundles do not satisfy it), and is itself checked to be a schema;
-3. cross-file checks (``core.bundles``): missing bundles, duplicate work-item ids, xrepo cycles, code freezes
+3. cross-file checks (``documents.bundles``): missing bundles, duplicate work-item ids, xrepo cycles, code freezes
    outside their window.
 """
 
