@@ -22,6 +22,7 @@ import pytest
 
 from changebot.core.audit import PullSummary, audit
 from changebot.core.freeze.windows import Window
+from changebot.core.verdict import verdict
 from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest
 from changebot.render.audit import render_audit_markdown
 from changebot.render.budget import render_budget_markdown
@@ -141,6 +142,12 @@ def test_sequence_graph(sequence_gate: GateResult) -> None:
     check_golden("sequence_graph", render_sequence_markdown(sequence_gate))
 
 
+def test_plan_comment_with_the_sequence_graph(sequence_gate: GateResult) -> None:
+    now = datetime(2025, 9, 20, 12, tzinfo=UTC)
+    plan = Plan(verdict([sequence_gate]), (sequence_gate,), now, replace(PR, number=10179), "o/r", "main", "head")
+    check_golden("plan_comment_with_sequence", sticky_body(plan, HEAD, [], []))
+
+
 def test_budget_price_list(open_plan: Plan) -> None:
     budget = next(g for g in open_plan.gates if g.id is GateId.BUDGET)
     check_golden("budget_price_list", render_budget_markdown(budget))
@@ -221,6 +228,7 @@ def test_golden_files_are_all_used() -> None:
         "frozen_comment_overridden",
         "overrides_section",
         "sequence_graph",
+        "plan_comment_with_sequence",
         "budget_price_list",
         "audit_issue",
         "rule_comment",
