@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,8 +38,17 @@ def escape_cell(text: str) -> str:
     )
 
 
+def code_cell(text: str) -> str:
+    """``text`` as inline code inside one table cell: pipes escaped, line breaks as spaces, and a fence of more
+    backticks than ``text`` holds in a row (file names may contain any of these)."""
+    flat = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
 def _where(finding: Finding) -> str:
-    return f"`{finding.where()}`" if finding.path else "—"
+    return code_cell(finding.where()) if finding.path else "—"
 
 
 def findings_table(findings: tuple[Finding, ...]) -> list[str]:

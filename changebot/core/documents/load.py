@@ -191,8 +191,14 @@ class _Builder:
             return self._mapping(node, path)
         raise _BadTag(str(node.tag), node.start_mark.line + 1, node.start_mark.column + 1)  # pragma: no cover
 
-    def _pairs(self, node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:
-        """Key/value nodes with ``<<`` merge keys expanded (explicit keys win over merged ones)."""
+    def _pairs(self, node: yaml.MappingNode, depth: int = 0) -> Iterator[tuple[yaml.Node, yaml.Node]]:
+        """Key/value nodes with ``<<`` merge keys expanded (explicit keys win over merged ones).
+
+        Every merged pair counts against the node budget and merges nest at most ``max_depth`` deep, so merges
+        of merges (each level doubling the pairs) or a mapping merged into itself stay bounded too.
+        """
+        if depth > self._limits.max_depth:
+            raise _TooMuch
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         own: list[tuple[yaml.Node, yaml.Node]] = []
         for key, value in node.value:
@@ -201,7 +207,11 @@ class _Builder:
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
                         raise _BadTag("merge of a non-mapping", key.start_mark.line + 1, key.start_mark.column + 1)
-                    merged.extend(self._pairs(source))
+                    for pair in self._pairs(source, depth + 1):
+                        self._budget -= 1
+                        if self._budget < 0:
+                            raise _TooMuch
+                        merged.append(pair)
             else:
                 own.append((key, value))
         own_keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
@@ -237,10 +247,14 @@ class _Builder:
             if value in _FALSE:
                 return False
             return value  # yes/no/on/off: strings, as YAML 1.2 and js-yaml read them
-        if tag == _INT:
-            return self._scalars.construct_yaml_int(node)
-        if tag == _FLOAT:
-            return self._scalars.construct_yaml_float(node)
+        if tag in (_INT, _FLOAT):
+            number = self._scalars.construct_yaml_int if tag == _INT else self._scalars.construct_yaml_float
+            try:
+                return number(node)
+            except (ValueError, IndexError):  # "!!int ''", "0b_", more digits than sys.get_int_max_str_digits()
+                raise _BadTag(
+                    "a number that cannot be read", node.start_mark.line + 1, node.start_mark.column + 1
+                ) from None
         raise _BadTag(tag, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
