@@ -6,7 +6,7 @@ from typing import Any
 
 from changebot.model import GateResult, Status
 from changebot.render.json import gate_to_json, json_text
-from changebot.render.markdown import escape_cell, findings_table
+from changebot.render.md import escape_cell, findings_table
 from changebot.render.text import finding_line
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from changebot.core.overrides.stored import STICKY_MARKER, encode
 from changebot.model import Finding, Override, Plan, Severity, Verdict
-from changebot.render.markdown import escape_cell, render_markdown
+from changebot.render.markdown import render_markdown
+from changebot.render.md import escape_cell
 
 CHECK_OUTPUT_MAX_BYTES = 65_535
 COMMENT_MAX_CHARS = 65_536

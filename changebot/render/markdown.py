@@ -5,47 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from changebot.model import Finding, GateId, GateResult, Plan, Status, Verdict
+from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
+from changebot.render.md import GATE_ICON, escape_cell, findings_table
+from changebot.render.sequence import sequence_graphs
 
 #: How far ahead the calendar chart looks (the freeze gate lists windows this far ahead).
 CHART_SPAN = timedelta(weeks=4)
 
-#: The icon of each gate status (the plan table, the sections, the sequence report).
-GATE_ICON = {
-    Status.PASS: ":white_check_mark:",
-    Status.WARN: ":warning:",
-    Status.FAIL: ":x:",
-    Status.SKIPPED: ":fast_forward:",
-}
 _VERDICT = {
     Verdict.PASS: ":white_check_mark: **pass**",
     Verdict.WARN: ":warning: **warn**",
     Verdict.FAIL: ":x: **fail**",
 }
-
-
-def escape_cell(text: str) -> str:
-    """Make ``text`` safe inside one table cell (pipes, newlines, and HTML-ish brackets)."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("\r", " ")
-        .replace("\n", " ")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-    )
-
-
-def _where(finding: Finding) -> str:
-    return f"`{finding.where()}`" if finding.path else "—"
-
-
-def findings_table(findings: tuple[Finding, ...]) -> list[str]:
-    """A table of findings: severity, where, code, message."""
-    lines = ["| severity | where | code | message |", "|---|---|---|---|"]
-    lines.extend(f"| {f.severity} | {_where(f)} | `{f.code}` | {escape_cell(f.message)} |" for f in findings)
-    return lines
 
 
 def gate_section(gate: GateResult) -> list[str]:
@@ -71,8 +43,6 @@ def render_markdown(plan: Plan) -> str:
     for gate in plan.gates:
         lines.extend(gate_section(gate))
         if gate.id is GateId.SEQUENCE and gate.detail.get("series"):
-            from changebot.render.sequence import sequence_graphs  # noqa: PLC0415 - render.sequence imports this
-
             lines.extend(sequence_graphs(gate))
     if plan.actions:
         lines += ["**Planned actions**", ""]

@@ -12,7 +12,7 @@ from typing import Any
 from changebot import __version__
 from changebot.model import GateResult
 from changebot.render.json import gate_to_json, json_text
-from changebot.render.markdown import GATE_ICON, escape_cell, findings_table
+from changebot.render.md import GATE_ICON, escape_cell, findings_table
 from changebot.render.text import finding_line
 
 _ICON = {
