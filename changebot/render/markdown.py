@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
+from changebot.core.freeze.gate import FreezeDetail
 from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
 from changebot.render.md import GATE_ICON, escape_cell, findings_table
@@ -42,7 +42,7 @@ def render_markdown(plan: Plan) -> str:
     lines.append("")
     for gate in plan.gates:
         lines.extend(gate_section(gate))
-        if gate.id is GateId.SEQUENCE and gate.detail.get("series"):
+        if gate.id is GateId.SEQUENCE:
             lines.extend(sequence_graphs(gate))
     if plan.actions:
         lines += ["**Planned actions**", ""]
@@ -53,25 +53,19 @@ def render_markdown(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bars(entries: Any, section: str, kind: str) -> list[Bar]:
-    bars: list[Bar] = []
-    for entry in entries if isinstance(entries, list) else []:
-        try:
-            start, end = datetime.fromisoformat(entry["start"]), datetime.fromisoformat(entry["end"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        enforced = bool(entry.get("enforced", True)) and kind == "freeze"
-        label = "Code freezes" if entry.get("kind") == "code_freeze" else section
-        bars.append(
-            Bar(
-                label,
-                str(entry.get("name", "")),
-                start,
-                end,
-                critical=enforced,
-                inactive=kind == "freeze" and not entry.get("enforced", True),
-            )
+def _bars(detail: FreezeDetail) -> list[Bar]:
+    bars = [
+        Bar(
+            "Code freezes" if window.kind == "code_freeze" else "Freeze windows",
+            window.name,
+            window.start,
+            window.end,
+            critical=window.enforced,
+            inactive=not window.enforced,
         )
+        for window in detail.calendar
+    ]
+    bars += [Bar("Release plans", plan.name, plan.start, plan.end) for plan in detail.plans]
     return bars
 
 
@@ -79,10 +73,9 @@ def calendar_section(plan: Plan) -> list[str]:
     """A collapsed Mermaid Gantt chart of the coming weeks (freeze windows, code freezes, release plans), from
     the freeze gate's detail; nothing when the freeze gate has no calendar to show."""
     freeze = next((g for g in plan.gates if g.id is GateId.FREEZE), None)
-    if freeze is None:
+    if freeze is None or not isinstance(freeze.detail, FreezeDetail):
         return []
-    bars = _bars(freeze.detail.get("calendar"), "Freeze windows", "freeze")
-    bars += _bars(freeze.detail.get("plans"), "Release plans", "plan")
+    bars = _bars(freeze.detail)
     if not bars:
         return []
     chart = gantt(bars, plan.now, plan.now + CHART_SPAN, "Coming freezes")
