@@ -1,5 +1,6 @@
-"""The plan's outputs are a contract: JSON (``schemas/plan.schema.json``), Markdown and text stay byte for byte
-what they were when gate details were JSON-ready dicts.
+"""The outputs are a contract: ``plan`` (JSON per ``schemas/plan.schema.json``, Markdown, text) and the
+``sequence``, ``budget`` and ``freeze`` reports stay byte for byte what they were when gate details were
+JSON-ready dicts.
 
 The expected files under ``tests/render/golden/`` were written by that dict-based code; a change that alters
 them changes what users, their scripts and their Rego policies read.
@@ -15,6 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from changebot.cli import main
+from tests.support import seriesfactory as sf
 from tests.support.repos import CORPUS, EXAMPLES, REPO_ROOT, GitRepo
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -33,16 +35,53 @@ def corpus_repo(make_repo: Callable[..., GitRepo]) -> GitRepo:
     return repo
 
 
+#: Every report the series repository is read with: (golden file name, arguments after ``--repo``).
+REPORTS = [
+    *((f"plan.{fmt}", ["plan", "--base", "main", "--head", "head", "--now", NOW, "--format", fmt]) for fmt in FORMATS),
+    *((f"sequence.{fmt}", ["sequence", "--base", "main", "--head", "head", "--format", fmt]) for fmt in FORMATS),
+    *(
+        (f"budget.{fmt}", ["budget", "--base", "main", "--head", "head", "--now", NOW, "--format", fmt])
+        for fmt in FORMATS
+    ),
+    *((f"freeze.{fmt}", ["freeze", "--now", NOW, "--format", fmt]) for fmt in ("json", "text")),
+]
+
+
+def series_repo(root: Path) -> GitRepo:
+    """Every gate at work: the payments governance files plus a rule that always plans actions on ``main``, and
+    a summit-shaped patch series on ``head`` that no longer applies because ``main`` moved on."""
+    repo = GitRepo(root / "repo")
+    repo.commit(sf.BASE_FILES, "initial")
+    sf.publish(repo, sf.summit_series(repo, root / "out"))
+    maestro = EXAMPLES / "payments" / ".maestro"
+    governance = {
+        f".maestro/{p.relative_to(maestro).as_posix()}": p.read_bytes() for p in maestro.rglob("*") if p.is_file()
+    }
+    always = {
+        "id": "always",
+        "then": [{"do": "label", "with": {"labels": ["seen"]}}, {"do": "warn", "with": {"message": "look"}}],
+    }
+    governance[".maestro/rules.json"] = json.dumps([always]).encode()
+    repo.commit({**governance, "src/util.py": "def util():\n    return 99\n"}, "governance; base moved on")
+    return repo
+
+
 def plan_outputs(repo: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
     """``changebot plan`` in every format, with the repository's temp path made stable."""
+    return run_reports(repo, [(fmt, ["plan", *argv, "--now", NOW, "--format", fmt]) for fmt in FORMATS], capsys)
+
+
+def run_reports(repo: Path, reports: list[tuple[str, list[str]]], capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """Each report's output by name, with the repository's temp path made stable."""
     out = {}
-    for fmt in FORMATS:
-        main(["plan", "--repo", str(repo), *argv, "--now", NOW, "--format", fmt])
-        out[fmt] = capsys.readouterr().out.replace(str(repo), "<repo>")
+    for name, argv in reports:
+        main([argv[0], "--repo", str(repo), *argv[1:]])
+        out[name] = capsys.readouterr().out.replace(str(repo), "<repo>")
     return out
 
 
 def _golden(name: str, fmt: str) -> str:
+    """The expected output ``<name>.<fmt>``."""
     return (GOLDEN / f"{name}.{fmt}").read_text(encoding="utf-8")
 
 
@@ -63,3 +102,14 @@ def test_plan_of_the_payments_example_is_unchanged(capsys: pytest.CaptureFixture
     outputs = plan_outputs(EXAMPLES / "payments", [], capsys)
     for fmt in FORMATS:
         assert outputs[fmt] == _golden("payments", fmt), fmt
+
+
+def test_every_report_of_a_repository_with_every_gate_at_work_is_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = run_reports(series_repo(tmp_path).path, REPORTS, capsys)
+    plan = json.loads(outputs["plan.json"])
+    assert {g["id"]: g["status"] for g in plan["gates"]}["sequence"] == "fail"
+    assert plan["actions"] and "flowchart TD" in outputs["plan.markdown"]
+    for name, _ in REPORTS:
+        assert outputs[name] == _golden("series", name), name
