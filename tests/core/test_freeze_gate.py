@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from changebot.core.freeze.gate import freeze_gate
+from changebot.core.freeze.gate import FreezeDetail, freeze_gate
 from changebot.model import GateId, Override, Status
 from tests.support.freezekit import context
 from tests.support.repos import CORPUS
@@ -36,8 +36,9 @@ def test_frozen_fails_naming_window_and_end() -> None:
         "branch 'main' is frozen by 'weekends' from 2025-12-19T17:00:00+00:00 until 2025-12-22T09:00:00+00:00 "
         "(end exclusive); the branch opens at 2025-12-22T09:00:00+00:00"
     )
-    assert gate.detail.to_json()["frozen"] is True
-    assert gate.detail.to_json()["branch"] == "main"
+    assert isinstance(gate.detail, FreezeDetail)
+    assert (gate.detail.frozen, gate.detail.branch) == (True, "main")
+    assert gate.detail.open_at == datetime(2025, 12, 22, 9, tzinfo=UTC)
     assert gate.detail.to_json()["open_at"] == "2025-12-22T09:00:00+00:00"
     assert gate.detail.to_json()["windows"] == [
         {
@@ -51,7 +52,7 @@ def test_frozen_fails_naming_window_and_end() -> None:
             "kind": "weekly",
         }
     ]
-    assert gate.detail.to_json()["overrides"] == []
+    assert gate.detail.overrides == ()
 
 
 def test_upcoming_window_warns_within_lookahead() -> None:
@@ -60,8 +61,9 @@ def test_upcoming_window_warns_within_lookahead() -> None:
     (finding,) = gate.findings
     assert finding.code == "freeze-upcoming"
     assert finding.message.startswith("branch 'main' freezes in 8h 30m: 'weekends' from 2025-12-19T17:00:00+00:00")
-    assert [w["name"] for w in gate.detail.to_json()["upcoming"]] == ["weekends"]
-    assert gate.detail.to_json()["open_at"] == "2025-12-19T08:30:00+00:00"
+    assert isinstance(gate.detail, FreezeDetail)
+    assert [w.name for w in gate.detail.upcoming] == ["weekends"]
+    assert gate.detail.open_at == datetime(2025, 12, 19, 8, 30, tzinfo=UTC)
 
 
 def test_lookahead_comes_from_settings() -> None:
@@ -75,9 +77,10 @@ def test_other_branches_are_not_frozen_and_settings_choose_branches() -> None:
     gate = freeze_gate(context(FILES, "2025-12-20T12:00:00Z", base_branch="develop"), ())
     assert gate.status is Status.PASS
     assert gate.summary == "branch 'develop' is not a frozen branch (frozen: main)"
-    assert gate.detail.to_json()["frozen"] is False
-    assert gate.detail.to_json()["open_at"] == "2025-12-20T12:00:00+00:00"
-    assert [w["name"] for w in gate.detail.to_json()["windows"]] == ["weekends"]
+    assert isinstance(gate.detail, FreezeDetail)
+    assert gate.detail.frozen is False
+    assert gate.detail.open_at == datetime(2025, 12, 20, 12, tzinfo=UTC)
+    assert [w.name for w in gate.detail.windows] == ["weekends"]
     files = {**FILES, ".maestro/changebot.yaml": "freeze: {branches: [main, 'release/*']}\n"}
     gate = freeze_gate(context(files, "2025-12-20T12:00:00Z", base_branch="release/1.2"), ())
     assert gate.status is Status.FAIL
@@ -103,6 +106,8 @@ def test_override_in_force_warns_and_names_actor() -> None:
     assert finding.code == "freeze-overridden"
     assert finding.message.endswith("overridden by alice: 'hotfix for INC-42 payment outage'")
     assert gate.summary == "frozen by 'weekends', overridden by alice"
+    assert isinstance(gate.detail, FreezeDetail)
+    assert gate.detail.overrides == (overrides[0],)
     assert gate.detail.to_json()["overrides"] == [
         {
             "gate": "freeze",

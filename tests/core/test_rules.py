@@ -9,8 +9,8 @@ import pytest
 
 from changebot.adapters.engines.jsbox import QuickJs
 from changebot.core.documents.resources import schema
-from changebot.core.policy.rules import RulesSettings, build_payload, rules_gate
-from changebot.model import GateResult, Status
+from changebot.core.policy.rules import RulesDetail, RulesSettings, build_payload, rules_gate
+from changebot.model import Action, GateResult, Status
 from tests.support.policy_helpers import context, dumps, rule
 from tests.support.repos import CORPUS
 
@@ -36,15 +36,12 @@ def test_corpus_rules_plan_their_actions(name: str) -> None:
     ctx = context({RULES: text}, labels=("risk:high",), files=("charts/api/values.yaml", "README.md"))
     result = rules_gate(ctx, RUN)
     assert result.status is Status.PASS
-    assert result.detail.to_json()["actions"] == [
-        {"rule": "risk-block-infra", "do": "label", "with": {"labels": ["needs:arch-review"]}},
-        {
-            "rule": "risk-block-infra",
-            "do": "comment",
-            "with": {"body": "High risk infra change — arch review required."},
-        },
-    ]
-    assert [r["matched"] for r in result.detail.to_json()["rules"]] == [True, False]
+    assert isinstance(result.detail, RulesDetail)
+    assert result.detail.actions == (
+        Action("risk-block-infra", "label", {"labels": ["needs:arch-review"]}),
+        Action("risk-block-infra", "comment", {"body": "High risk infra change — arch review required."}),
+    )
+    assert [r.matched for r in result.detail.rules or ()] == [True, False]
     calm = rules_gate(context({RULES: text}, labels=("confidence:90",)), RUN)
     assert calm.detail.to_json()["actions"] == [
         {"rule": "low-risk-automerge", "do": "label", "with": {"labels": ["automerge"]}}
