@@ -8,7 +8,6 @@ from changebot.core.freeze.gate import FreezeDetail
 from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
 from changebot.render.md import GATE_ICON, escape_cell, findings_table
-from changebot.render.sequence import sequence_graphs
 
 #: How far ahead the calendar chart looks (the freeze gate lists windows this far ahead).
 CHART_SPAN = timedelta(weeks=4)
@@ -42,7 +41,9 @@ def render_markdown(plan: Plan) -> str:
     lines.append("")
     for gate in plan.gates:
         lines.extend(gate_section(gate))
-        if gate.id is GateId.SEQUENCE:
+        if gate.id is GateId.SEQUENCE and gate.status is not Status.SKIPPED:
+            from changebot.render.sequence import sequence_graphs  # noqa: PLC0415 - lazy: only with series
+
             lines.extend(sequence_graphs(gate))
     if plan.actions:
         lines += ["**Planned actions**", ""]
