@@ -93,19 +93,34 @@ def notice(
 
 
 @dataclass(frozen=True)
+class GateDetail:
+    """What a gate adds to its result, typed; the base class is the empty detail.
+
+    Each gate subclasses it beside its code and keeps typed values (datetimes, enums, frozen dataclasses).
+    ``to_json`` is the detail's part of the JSON contract (``schemas/plan.schema.json``): the keys that
+    ``changebot.render.json`` places beside ``findings`` in the gate object, and that the Rego policy input
+    (``changebot.core.policy.input``) copies. It must not use ``id``, ``status``, ``summary`` or ``findings``.
+    """
+
+    def to_json(self) -> dict[str, Any]:
+        """The detail's keys in the plan's JSON, in order; none for the empty detail."""
+        return {}
+
+
+@dataclass(frozen=True)
 class GateResult:
     """What one gate decided, why, and the evidence.
 
-    ``detail`` holds gate-specific data (an estimate, a window list, an apply order). It must be JSON-ready
-    (str, int, float, bool, None, lists and string-keyed mappings): the JSON renderer places its keys beside
-    ``findings`` in the gate object.
+    ``detail`` holds gate-specific data (an estimate, a window list, an apply order) as a frozen dataclass
+    defined with its gate (``BudgetDetail`` in ``changebot.core.budget.gate``, ...); a gate with nothing to add,
+    and every ``skipped`` gate, carries the empty ``GateDetail``.
     """
 
     id: GateId
     status: Status
     summary: str
     findings: tuple[Finding, ...] = ()
-    detail: Mapping[str, Any] = field(default_factory=dict)
+    detail: GateDetail = field(default_factory=GateDetail)
 
 
 def status_from_findings(findings: tuple[Finding, ...] | list[Finding]) -> Status:

@@ -42,7 +42,6 @@ PURE = sorted((PACKAGE / "core").rglob("*.py")) + sorted((PACKAGE / "render").rg
 #: cycle is gone, ``test_no_import_cycles`` says so and its entry must be deleted.
 KNOWN_CYCLES = {
     frozenset({"changebot.github.commands", "changebot.github.handlers"}),
-    frozenset({"changebot.render.markdown", "changebot.render.sequence"}),
 }
 
 

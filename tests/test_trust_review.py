@@ -130,7 +130,7 @@ def test_a_head_rules_file_of_hanging_rules_cannot_hold_the_evaluation_for_long(
     gate = rules_gate(context(base, head), QuickJs())
     assert time.monotonic() - started < 15
     assert gate.status.value == "pass"  # decided by the base
-    preview = gate.detail["head"]
+    preview = gate.detail.to_json()["head"]
     assert preview["status"] == "fail"
     errors = [r["error"] for r in preview["rules"]]
     assert len(errors) == 30

@@ -13,7 +13,7 @@ from changebot.core.schema.gate import file_findings
 from changebot.errors import RepositoryError
 from changebot.model import PullRequest, Severity, notice
 from changebot.render.json import finding_to_json
-from changebot.render.markdown import findings_table
+from changebot.render.md import findings_table
 from changebot.render.text import render_findings
 from changebot.usecases import plan as planning
 

@@ -10,7 +10,7 @@ from changebot.core.freeze.windows import Window
 from changebot.model import Override
 from changebot.render.gantt import Bar, gantt
 from changebot.render.json import json_text
-from changebot.render.markdown import escape_cell
+from changebot.render.md import escape_cell
 
 AUDIT_MARKER = "<!-- changebot:audit -->"
 

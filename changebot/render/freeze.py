@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from changebot.core.freeze.gate import FreezeDetail
 from changebot.core.freeze.windows import Window, iso
 from changebot.model import GateResult, Status
-from changebot.render.json import finding_to_json, json_text
+from changebot.render.json import detail_to_json, finding_to_json, json_text
 from changebot.render.text import finding_line
 
 
@@ -23,13 +24,15 @@ def _where(window: Window) -> str:
 
 def render_freeze_text(gate: GateResult, windows: Sequence[Window], now: datetime, days: int) -> str:
     """The calendar as a release manager reads it, ending in a newline."""
-    detail = gate.detail
     if gate.status is Status.SKIPPED:
         return f"freeze: skipped: {gate.summary}\n"
-    state = "FROZEN" if detail.get("frozen") else "open"
-    lines = [f"branch {detail.get('branch')} at {now.isoformat()}: {state}", f"  {gate.summary}"]
-    if detail.get("frozen"):
-        lines.append(f"  opens at: {detail.get('open_at') or 'not within the horizon'}")
+    detail = gate.detail if isinstance(gate.detail, FreezeDetail) else None
+    frozen = detail is not None and bool(detail.frozen)
+    state = "FROZEN" if frozen else "open"
+    lines = [f"branch {detail.branch if detail else None} at {now.isoformat()}: {state}", f"  {gate.summary}"]
+    if detail is not None and frozen:
+        opens = detail.open_at.isoformat() if detail.open_at else "not within the horizon"
+        lines.append(f"  opens at: {opens}")
     lines += ["", f"freeze windows from now to {days} day(s) ahead:"]
     if not windows:
         lines.append("  (none)")
@@ -52,7 +55,7 @@ def freeze_to_json(gate: GateResult, windows: Sequence[Window], now: datetime, d
         "summary": gate.summary,
         "now": now.isoformat(),
         "days": days,
-        **dict(gate.detail),
+        **detail_to_json(gate),
         "calendar": [w.to_json() for w in windows],
         "findings": [finding_to_json(f) for f in gate.findings],
     }

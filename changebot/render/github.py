@@ -20,9 +20,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from changebot.core.budget.gate import BudgetDetail
 from changebot.core.overrides.stored import STICKY_MARKER, encode
-from changebot.model import Finding, Override, Plan, Severity, Verdict
-from changebot.render.markdown import escape_cell, render_markdown
+from changebot.model import Finding, GateId, Override, Plan, Severity, Verdict
+from changebot.render.markdown import render_markdown
+from changebot.render.md import escape_cell
 
 CHECK_OUTPUT_MAX_BYTES = 65_535
 COMMENT_MAX_CHARS = 65_536
@@ -181,11 +183,5 @@ def rule_of(body: str) -> str | None:
 
 def cost(plan: Plan) -> str:
     """The estimated cost of this run in USD as the budget gate reported it, or ``""`` when it did not."""
-    for gate in plan.gates:
-        if str(gate.id) != "budget":
-            continue
-        for key in ("low_usd", "estimate_usd", "cost_usd", "run_cost_usd", "estimated_usd", "cost"):
-            value = gate.detail.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return f"{float(value):.2f}"
-    return ""
+    detail = next((g.detail for g in plan.gates if g.id is GateId.BUDGET), None)
+    return f"{detail.low_usd:.2f}" if isinstance(detail, BudgetDetail) else ""

@@ -8,7 +8,7 @@ from typing import Any
 from changebot import __version__
 from changebot.model import Finding, GateResult, Plan
 
-#: Keys every gate object has; ``GateResult.detail`` may not reuse them.
+#: Keys every gate object has; a gate detail's JSON may not reuse them.
 GATE_KEYS = frozenset({"id", "status", "summary", "findings"})
 
 
@@ -24,19 +24,24 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def gate_to_json(gate: GateResult) -> dict[str, Any]:
-    """One gate: ``id``, ``status``, ``summary``, ``findings``, then its detail keys beside them."""
-    clash = GATE_KEYS & set(gate.detail)
+def detail_to_json(gate: GateResult) -> dict[str, Any]:
+    """The gate's detail as the keys the gate object carries beside ``findings`` (``GateDetail.to_json``)."""
+    detail = gate.detail.to_json()
+    clash = GATE_KEYS & set(detail)
     if clash:
         raise ValueError(f"gate {gate.id} detail reuses reserved key(s) {sorted(clash)}")
-    out: dict[str, Any] = {
+    return detail
+
+
+def gate_to_json(gate: GateResult) -> dict[str, Any]:
+    """One gate: ``id``, ``status``, ``summary``, ``findings``, then its detail's keys beside them."""
+    return {
         "id": str(gate.id),
         "status": str(gate.status),
         "summary": gate.summary,
         "findings": [finding_to_json(f) for f in gate.findings],
+        **detail_to_json(gate),
     }
-    out.update(gate.detail)
-    return out
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

@@ -7,7 +7,7 @@ posted twice (``reply_marker``), and quotes who asked.
 from __future__ import annotations
 
 from changebot.model import GateId, Override, Plan
-from changebot.render.markdown import escape_cell, findings_table
+from changebot.render.md import escape_cell, findings_table
 
 
 def reply_marker(comment_id: int) -> str:

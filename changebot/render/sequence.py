@@ -1,18 +1,19 @@
 """The ``sequence`` gate -> terminal text, Markdown (with a Mermaid graph of order and dependencies), JSON. Pure.
 
-Each renderer reads only the gate's JSON-ready ``detail`` (the contract in ``changebot.core.sequence.gate``),
-so what a terminal shows, what the PR comment shows and what a policy reads cannot drift apart.
+Each renderer reads only the gate's ``SequenceDetail`` (``changebot.core.sequence.gate``), the same value whose
+JSON form a policy reads, so what a terminal shows, what the PR comment shows and what a policy reads cannot
+drift apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from changebot import __version__
+from changebot.core.sequence.detail import SequenceDetail, SeriesDetail
 from changebot.model import GateResult
 from changebot.render.json import gate_to_json, json_text
-from changebot.render.markdown import GATE_ICON, escape_cell, findings_table
+from changebot.render.md import GATE_ICON, escape_cell, findings_table
 from changebot.render.text import finding_line
 
 _ICON = {
@@ -42,32 +43,32 @@ def _short(name: str) -> str:
     return name.split("-", 1)[0] if name[:1].isdigit() else name
 
 
-def _series(detail: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-    value = detail.get("series", [])
-    return value if isinstance(value, list) else []
+def _series(gate: GateResult) -> Sequence[SeriesDetail]:
+    return gate.detail.series if isinstance(gate.detail, SequenceDetail) else ()
 
 
 def render_sequence_text(gate: GateResult) -> str:
     """Per series: each patch with its status, what it depends on and why it fails; then the findings."""
     lines = [f"sequence: {gate.status} - {gate.summary}"]
-    for series in _series(gate.detail):
-        verdict = "applies" if series["applies"] else "does not apply"
-        processed = " (state.json: processed)" if series["processed"] else ""
-        lines += ["", f"PR {series['pr']} ({series['directory']}): {verdict}{processed}"]
-        for patch in series["patches"]:
-            after = f"  after {', '.join(_short(d) for d in patch['depends_on'])}" if patch["depends_on"] else ""
-            lines.append(f"  {_short(patch['file']):>6}  {patch['status']:<15} {patch['subject']}{after}")
+    for series in _series(gate):
+        result = series.result
+        verdict = "applies" if result.applies else "does not apply"
+        processed = " (state.json: processed)" if series.processed else ""
+        lines += ["", f"PR {result.series.pr} ({result.series.directory}): {verdict}{processed}"]
+        for patch in result.results:
+            after = f"  after {', '.join(_short(d) for d in patch.depends_on)}" if patch.depends_on else ""
+            lines.append(f"  {_short(patch.patch.name):>6}  {patch.status:<15} {patch.patch.subject}{after}")
             lines.extend(
-                f"          {c['file'] or '(patch)'}"
-                + (f" hunk #{c['hunk']}" if c["hunk"] else "")
-                + (f" line {c['line']}" if c["line"] else "")
-                + f": {c['message']}"
-                for c in patch["conflicts"]
+                f"          {c.file or '(patch)'}"
+                + (f" hunk #{c.hunk}" if c.hunk else "")
+                + (f" line {c.line}" if c.line else "")
+                + f": {c.message}"
+                for c in patch.conflicts
             )
-        if series["order"]:
-            lines.append("  order: " + " -> ".join(_short(n) for n in series["order"]))
-        if len(series["groups"]) > 1:
-            shown = "; ".join("{" + ", ".join(_short(n) for n in g) + "}" for g in series["groups"])
+        if result.order:
+            lines.append("  order: " + " -> ".join(_short(n) for n in result.order))
+        if len(result.groups) > 1:
+            shown = "; ".join("{" + ", ".join(_short(n) for n in g) + "}" for g in result.groups)
             lines.append(f"  independent groups: {shown}")
     if gate.findings:
         lines += ["", "findings:"]
@@ -93,17 +94,18 @@ def _label(text: str) -> str:
     return text.replace("\n", " ")
 
 
-def mermaid(series: Mapping[str, Any], prefix: str = "p") -> list[str]:
+def mermaid(series: SeriesDetail, prefix: str = "p") -> list[str]:
     """A Mermaid flowchart: one node per patch (styled by status), an edge from each dependency."""
-    ids = {p["file"]: f"{prefix}{i}" for i, p in enumerate(series["patches"])}
+    patches = series.result.results
+    ids = {p.patch.name: f"{prefix}{i}" for i, p in enumerate(patches)}
     lines = ["```mermaid", "flowchart TD"]
-    for patch in series["patches"]:
-        subject = patch["subject"] if len(patch["subject"]) <= 50 else patch["subject"][:47] + "..."
-        label = _label(f"{_short(patch['file'])} {subject} ({patch['status']})")
-        lines.append(f'  {ids[patch["file"]]}["{label}"]:::{patch["status"].replace("-", "_")}')
-    for patch in series["patches"]:
-        lines.extend(f"  {ids[d]} --> {ids[patch['file']]}" for d in patch["depends_on"] if d in ids)
-    used = {p["status"].replace("-", "_") for p in series["patches"]}
+    for patch in patches:
+        subject = patch.patch.subject if len(patch.patch.subject) <= 50 else patch.patch.subject[:47] + "..."
+        label = _label(f"{_short(patch.patch.name)} {subject} ({patch.status})")
+        lines.append(f'  {ids[patch.patch.name]}["{label}"]:::{patch.status.replace("-", "_")}')
+    for patch in patches:
+        lines.extend(f"  {ids[d]} --> {ids[patch.patch.name]}" for d in patch.depends_on if d in ids)
+    used = {p.status.replace("-", "_") for p in patches}
     lines.extend(f"  classDef {name} {style}" for name, style in _CLASSES.items() if name in used)
     lines.append("```")
     return lines
@@ -112,23 +114,24 @@ def mermaid(series: Mapping[str, Any], prefix: str = "p") -> list[str]:
 def render_sequence_markdown(gate: GateResult) -> str:
     """The gate as a PR comment section: summary, per-series table and Mermaid graph, findings."""
     lines = [f"### changebot sequence: {GATE_ICON[gate.status]} **{gate.status}**", "", escape_cell(gate.summary), ""]
-    for number, series in enumerate(_series(gate.detail)):
-        verdict = ":white_check_mark: applies" if series["applies"] else ":x: does not apply"
-        lines += [f"#### PR {escape_cell(str(series['pr']))}: {verdict}", ""]
+    for number, series in enumerate(_series(gate)):
+        result = series.result
+        verdict = ":white_check_mark: applies" if result.applies else ":x: does not apply"
+        lines += [f"#### PR {escape_cell(str(result.series.pr))}: {verdict}", ""]
         lines += ["| # | patch | status | depends on | subject |", "|---|---|---|---|---|"]
-        for patch in series["patches"]:
-            deps = ", ".join(_short(d) for d in patch["depends_on"]) or "—"
+        for patch in result.results:
+            deps = ", ".join(_short(d) for d in patch.depends_on) or "—"
             lines.append(
-                f"| {_short(patch['file'])} | `{escape_cell(patch['file'])}` | {_ICON.get(patch['status'], '')} "
-                f"{patch['status']} | {deps} | {escape_cell(patch['subject'])} |"
+                f"| {_short(patch.patch.name)} | `{escape_cell(patch.patch.name)}` | {_ICON.get(patch.status, '')} "
+                f"{patch.status} | {deps} | {escape_cell(patch.patch.subject)} |"
             )
         lines.append("")
-        if series["patches"]:
+        if result.results:
             lines += [*mermaid(series, prefix=f"s{number}p"), ""]
-        if len(series["groups"]) > 1:
+        if len(result.groups) > 1:
             lines.append(
                 "Groups that could land independently: "
-                + "; ".join("{" + ", ".join(_short(n) for n in g) + "}" for g in series["groups"])
+                + "; ".join("{" + ", ".join(_short(n) for n in g) + "}" for g in result.groups)
             )
             lines.append("")
     if gate.findings:
@@ -139,14 +142,15 @@ def render_sequence_markdown(gate: GateResult) -> str:
 def sequence_graphs(gate: GateResult) -> list[str]:
     """For the plan comment: a collapsible section per series with its Mermaid graph of order and dependencies."""
     lines: list[str] = []
-    for number, series in enumerate(_series(gate.detail)):
-        if not series["patches"]:
+    for number, series in enumerate(_series(gate)):
+        result = series.result
+        if not result.results:
             continue
-        verdict = "applies" if series["applies"] else "does not apply"
-        opened = "" if series["applies"] else " open"
+        verdict = "applies" if result.applies else "does not apply"
+        opened = "" if result.applies else " open"
         lines += [
-            f"<details{opened}><summary>Patch series for PR {escape_cell(str(series['pr']))}: {verdict} "
-            f"({len(series['patches'])} patches)</summary>",
+            f"<details{opened}><summary>Patch series for PR {escape_cell(str(result.series.pr))}: {verdict} "
+            f"({len(result.results)} patches)</summary>",
             "",
             *mermaid(series, prefix=f"s{number}p"),
             "",

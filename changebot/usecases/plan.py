@@ -25,12 +25,12 @@ from changebot.core.documents import layout
 from changebot.core.documents.load import Limits, load_any
 from changebot.core.freeze.gate import freeze_gate
 from changebot.core.policy.gate import PolicyEngine, policy_gate, policy_settings
-from changebot.core.policy.rules import actions_from_json, rules_gate, rules_settings
+from changebot.core.policy.rules import RulesDetail, rules_gate, rules_settings
 from changebot.core.schema.gate import schema_gate
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.verdict import ordered, verdict
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateId, GateResult, Override, Plan, PullRequest, RepoFiles
+from changebot.model import ChangedFile, GateResult, Override, Plan, PullRequest, RepoFiles
 from changebot.usecases.sequence import sequence_result
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def plan(
     """The full plan for one pull request, with the overrides in force; the rules gate's planned actions
     become ``Plan.actions``."""
     results = ordered(gates(ctx, overrides, opa_url, spend))
-    actions = next((actions_from_json(g.detail.get("actions")) for g in results if g.id is GateId.RULES), ())
+    actions = next((g.detail.actions for g in results if isinstance(g.detail, RulesDetail)), ())
     return Plan(
         verdict=verdict(results),
         gates=results,

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from changebot.core.sequence.detail import SequenceDetail
 from changebot.errors import RepositoryError
 from changebot.model import Finding, GateId, GateResult, Status, error, warning
 
@@ -101,7 +102,7 @@ def sequence_result(ctx: Context, series_dir: Path | None = None) -> GateResult:
     """The ``sequence`` gate for this context (optionally for one series directory on disk)."""
     if series_dir is None and not any(p.startswith(ROOT) for p in ctx.head.paths):
         reason = "no patch series under .orchestrator/patches/<pr>/"
-        return GateResult(GateId.SEQUENCE, Status.SKIPPED, reason, (), {"applies": None, "series": []})
+        return GateResult(GateId.SEQUENCE, Status.SKIPPED, reason, (), SequenceDetail())
     from changebot.core.sequence.check import SeriesResult, sequence_series  # noqa: PLC0415 - lazy, see ROOT
     from changebot.core.sequence.gate import STATE_FILE, no_series, sequence_gate  # noqa: PLC0415
 

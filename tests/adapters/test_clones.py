@@ -204,8 +204,8 @@ def test_a_patch_series_is_trial_applied_offline_from_the_clone(
         planning.checkout(path, base, head), PullRequest(number=7, base_sha=base, head_sha=head), NOW
     )
     sequence = next(g for g in planning.plan(ctx).gates if g.id == "sequence")
-    assert sequence.detail["applies"] is True, sequence.findings
-    assert [p["status"] for p in sequence.detail["series"][0]["patches"]] == ["applies"]
+    assert sequence.detail.to_json()["applies"] is True, sequence.findings
+    assert [p["status"] for p in sequence.detail.to_json()["series"][0]["patches"]] == ["applies"]
 
 
 def test_a_patch_series_over_the_read_cap_is_not_read_and_fails_closed(
@@ -232,4 +232,4 @@ def test_a_patch_series_over_the_read_cap_is_not_read_and_fails_closed(
     sequence = next(g for g in planning.plan(ctx).gates if g.id == "sequence")
     assert sequence.status == "fail", sequence.summary
     assert [f.code for f in sequence.findings] == ["sequence-git-failed"]
-    assert sequence.detail["applies"] is not True
+    assert sequence.detail.to_json()["applies"] is not True

@@ -82,8 +82,8 @@ def test_embedded_engine_decides_the_real_world_shapes() -> None:
     outcome = run_policies(MODULES, SUITE_INPUT, EMBEDDED)
     assert outcome.status is Status.FAIL
     assert summary(outcome) == EXPECTED_SUITE
-    assert [p["package"] for p in outcome.packages] == ["legacy.merge", "maestro.gate", "team.shared"]
-    assert outcome.packages[2]["files"] == [".maestro/policies/shared_a.rego", ".maestro/policies/shared_b.rego"]
+    assert [p.package for p in outcome.packages] == ["legacy.merge", "maestro.gate", "team.shared"]
+    assert outcome.packages[2].files == (".maestro/policies/shared_a.rego", ".maestro/policies/shared_b.rego")
 
 
 def test_a_clean_input_passes() -> None:

@@ -45,11 +45,11 @@ def test_pull_request_price_list() -> None:
     gate = budget_gate(context(FILES, NOW, head_branch="feature"), None)
     # build 12 min x $0.008 = $0.096; test $0.25; lint default 10 min x $0.008 = $0.08
     # low = 0.096 + 0.25 + 0.08 = $0.426; nothing may run, so high = low
-    assert gate.detail["low_usd"] == pytest.approx(0.426)
-    assert gate.detail["high_usd"] == pytest.approx(0.426)
-    assert gate.detail["hard_cap_usd"] == 1.0
-    assert gate.detail["lane"] == "pull_request"
-    assert [(s["id"], s["runs"], s["cost_usd"], s["basis"]) for s in gate.detail["steps"]] == [
+    assert gate.detail.to_json()["low_usd"] == pytest.approx(0.426)
+    assert gate.detail.to_json()["high_usd"] == pytest.approx(0.426)
+    assert gate.detail.to_json()["hard_cap_usd"] == 1.0
+    assert gate.detail.to_json()["lane"] == "pull_request"
+    assert [(s["id"], s["runs"], s["cost_usd"], s["basis"]) for s in gate.detail.to_json()["steps"]] == [
         ("build", "yes", 0.096, "12 min x $0.008/min"),
         ("test", "yes", 0.25, "cost_usd"),
         ("lint", "yes", 0.08, "default 10 min x $0.008/min"),
@@ -60,9 +60,9 @@ def test_pull_request_price_list() -> None:
     # no ledger: the month's limits are shown (soft 1000 x 0.5 x 0.8 = $400, hard 1000 x 0.5 x 1.0 = $500)
     assert gate.status is Status.PASS
     assert [f.code for f in gate.findings] == ["budget-month-unknown"]
-    assert gate.detail["month"]["soft_usd"] == 400.0
-    assert gate.detail["month"]["hard_usd"] == 500.0
-    assert gate.detail["month"]["spent_usd"] is None
+    assert gate.detail.to_json()["month"]["soft_usd"] == 400.0
+    assert gate.detail.to_json()["month"]["hard_usd"] == 500.0
+    assert gate.detail.to_json()["month"]["spent_usd"] is None
     assert gate.summary == "pull_request run: $0.43 (3 step(s) will run, 0 may run); per-run cap $1.00"
 
 
@@ -70,15 +70,15 @@ def test_changed_migrations_add_their_step() -> None:
     files = (ChangedFile("A", "migrations/0001.sql"),)
     gate = budget_gate(context(FILES, NOW, head_branch="feature", files=files), None)
     # 0.426 + migrate 0.5 = $0.926
-    assert gate.detail["low_usd"] == pytest.approx(0.926)
+    assert gate.detail.to_json()["low_usd"] == pytest.approx(0.926)
 
 
 def test_push_to_main_may_exceed_the_run_cap() -> None:
     gate = budget_gate(context(FILES, NOW, event="push", base_branch="main"), None)
     # low = 0.426 + deploy 30 x 0.008 = 0.24 -> $0.666; canary may run (+$2.00) -> high $2.666 > cap $1.00
-    assert gate.detail["low_usd"] == pytest.approx(0.666)
-    assert gate.detail["high_usd"] == pytest.approx(2.666)
-    assert gate.detail["lane"] == "main"
+    assert gate.detail.to_json()["low_usd"] == pytest.approx(0.666)
+    assert gate.detail.to_json()["high_usd"] == pytest.approx(2.666)
+    assert gate.detail.to_json()["lane"] == "main"
     assert gate.status is Status.WARN
     finding = next(f for f in gate.findings if f.code == "budget-run-cap-risk")
     assert finding.message == "this run may cost up to $2.67, over the per-run cap hard_cap_usd $1.00 (at least $0.67)"
@@ -97,15 +97,15 @@ def test_usd_per_minute_from_settings() -> None:
     files = {**FILES, ".maestro/changebot.yaml": "budget: {usd_per_minute: 0.016, default_step_minutes: 5}\n"}
     gate = budget_gate(context(files, NOW, head_branch="feature"), None)
     # build 12 x 0.016 = 0.192; test 0.25; lint 5 x 0.016 = 0.08 -> $0.522
-    assert gate.detail["low_usd"] == pytest.approx(0.522)
+    assert gate.detail.to_json()["low_usd"] == pytest.approx(0.522)
 
 
 def test_recorded_history_prices_a_step_without_hints() -> None:
     spend = ledger("2025-11-02,pull_request,0.30,lint", "2025-11-03,pull_request,0.50,lint")
     gate = budget_gate(context(FILES, NOW, head_branch="feature"), spend)
     # lint = mean(0.30, 0.50) = 0.40; low = 0.096 + 0.25 + 0.40 = $0.746
-    assert gate.detail["steps"][2]["basis"] == "recorded history (mean per run)"
-    assert gate.detail["low_usd"] == pytest.approx(0.746)
+    assert gate.detail.to_json()["steps"][2]["basis"] == "recorded history (mean per run)"
+    assert gate.detail.to_json()["low_usd"] == pytest.approx(0.746)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_month_to_date_against_soft_and_hard(
 
 def test_month_detail_with_ledger() -> None:
     gate = budget_gate(context(FILES, NOW, head_branch="feature"), ledger("2025-12-01,pull_request,100.00,"))
-    month = gate.detail["month"]
+    month = gate.detail.to_json()["month"]
     assert (month["period"], month["spent_usd"]) == ("2025-12", 100.0)
     assert month["projected_low_usd"] == pytest.approx(100.426)
     assert gate.summary.endswith("; lane pull_request month $100.00 of soft $400.00")
@@ -197,7 +197,7 @@ def test_bad_budget_numbers_are_findings(budget: str, code: str, line: int, mess
 def test_lanes_from_settings() -> None:
     files = {**FILES, ".maestro/changebot.yaml": "budget: {lanes: {pull_request: preview}}\n"}
     gate = budget_gate(context(files, NOW, head_branch="feature"), None)
-    assert gate.detail["lane"] == "preview"
+    assert gate.detail.to_json()["lane"] == "preview"
     assert [f.code for f in gate.findings] == ["budget-prio-missing"]
 
 
@@ -210,8 +210,8 @@ def test_corpus_shape_push_to_main() -> None:
     gate = budget_gate(context(files, NOW, event="push", base_branch="main"), ledger("2025-12-01,main,2549.50,"))
     # 8 steps will run, 9 may, all at the default 10 min x $0.008 = $0.08: low $0.64, high $0.64 + $0.72 = $1.36
     # lane main: soft 3000 x 1.0 x 0.85 = $2,550; 2549.50 + 1.36 = 2550.86 > 2550 -> warn; + 0.64 < hard 3000
-    assert gate.detail["low_usd"] == pytest.approx(0.64)
-    assert gate.detail["high_usd"] == pytest.approx(1.36)
+    assert gate.detail.to_json()["low_usd"] == pytest.approx(0.64)
+    assert gate.detail.to_json()["high_usd"] == pytest.approx(1.36)
     assert gate.status is Status.WARN
     assert [f.code for f in gate.findings] == ["budget-month-soft"]
 

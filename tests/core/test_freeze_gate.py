@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from changebot.core.freeze.gate import freeze_gate
+from changebot.core.freeze.gate import FreezeDetail, freeze_gate
 from changebot.model import GateId, Override, Status
 from tests.support.freezekit import context
 from tests.support.repos import CORPUS
@@ -37,10 +37,11 @@ def test_frozen_fails_naming_window_and_end() -> None:
         "branch 'main' is frozen by 'weekends' from 2025-12-19T17:00:00+00:00 until 2025-12-22T09:00:00+00:00 "
         "(end exclusive); the branch opens at 2025-12-22T09:00:00+00:00"
     )
-    assert gate.detail["frozen"] is True
-    assert gate.detail["branch"] == "main"
-    assert gate.detail["open_at"] == "2025-12-22T09:00:00+00:00"
-    assert gate.detail["windows"] == [
+    assert isinstance(gate.detail, FreezeDetail)
+    assert (gate.detail.frozen, gate.detail.branch) == (True, "main")
+    assert gate.detail.open_at == datetime(2025, 12, 22, 9, tzinfo=UTC)
+    assert gate.detail.to_json()["open_at"] == "2025-12-22T09:00:00+00:00"
+    assert gate.detail.to_json()["windows"] == [
         {
             "name": "weekends",
             "source": ".maestro/pipeline.yaml",
@@ -52,7 +53,7 @@ def test_frozen_fails_naming_window_and_end() -> None:
             "kind": "weekly",
         }
     ]
-    assert gate.detail["overrides"] == []
+    assert gate.detail.overrides == ()
 
 
 def test_upcoming_window_warns_within_lookahead() -> None:
@@ -61,8 +62,9 @@ def test_upcoming_window_warns_within_lookahead() -> None:
     (finding,) = gate.findings
     assert finding.code == "freeze-upcoming"
     assert finding.message.startswith("branch 'main' freezes in 8h 30m: 'weekends' from 2025-12-19T17:00:00+00:00")
-    assert [w["name"] for w in gate.detail["upcoming"]] == ["weekends"]
-    assert gate.detail["open_at"] == "2025-12-19T08:30:00+00:00"
+    assert isinstance(gate.detail, FreezeDetail)
+    assert [w.name for w in gate.detail.upcoming] == ["weekends"]
+    assert gate.detail.open_at == datetime(2025, 12, 19, 8, 30, tzinfo=UTC)
 
 
 def test_lookahead_comes_from_settings() -> None:
@@ -76,9 +78,10 @@ def test_other_branches_are_not_frozen_and_settings_choose_branches() -> None:
     gate = freeze_gate(context(FILES, "2025-12-20T12:00:00Z", base_branch="develop"), ())
     assert gate.status is Status.PASS
     assert gate.summary == "branch 'develop' is not a frozen branch (frozen: main)"
-    assert gate.detail["frozen"] is False
-    assert gate.detail["open_at"] == "2025-12-20T12:00:00+00:00"
-    assert [w["name"] for w in gate.detail["windows"]] == ["weekends"]
+    assert isinstance(gate.detail, FreezeDetail)
+    assert gate.detail.frozen is False
+    assert gate.detail.open_at == datetime(2025, 12, 20, 12, tzinfo=UTC)
+    assert [w.name for w in gate.detail.windows] == ["weekends"]
     files = {**FILES, ".maestro/changebot.yaml": "freeze: {branches: [main, 'release/*']}\n"}
     gate = freeze_gate(context(files, "2025-12-20T12:00:00Z", base_branch="release/1.2"), ())
     assert gate.status is Status.FAIL
@@ -86,7 +89,7 @@ def test_other_branches_are_not_frozen_and_settings_choose_branches() -> None:
 
 def test_default_branch_comes_from_release_policy() -> None:
     files = {**FILES, "release-policy.yml": "default_branch: trunk\n"}
-    assert freeze_gate(context(files, "2025-12-20T12:00:00Z"), ()).detail["branch"] == "trunk"
+    assert freeze_gate(context(files, "2025-12-20T12:00:00Z"), ()).detail.to_json()["branch"] == "trunk"
     gate = freeze_gate(context(files, "2025-12-20T12:00:00Z", base_branch="main"), ())
     assert gate.status is Status.PASS
 
@@ -104,7 +107,9 @@ def test_override_in_force_warns_and_names_actor() -> None:
     assert finding.code == "freeze-overridden"
     assert finding.message.endswith("overridden by alice: 'hotfix for INC-42 payment outage'")
     assert gate.summary == "frozen by 'weekends', overridden by alice"
-    assert gate.detail["overrides"] == [
+    assert isinstance(gate.detail, FreezeDetail)
+    assert gate.detail.overrides == (overrides[0],)
+    assert gate.detail.to_json()["overrides"] == [
         {
             "gate": "freeze",
             "actor": "alice",
@@ -122,7 +127,7 @@ def test_frozen_past_the_horizon_has_no_open_at() -> None:
         ".maestro/changebot.yaml": "freeze: {horizon_days: 30}\n",
     }
     gate = freeze_gate(context(files, "2025-12-20T12:00:00Z"), ())
-    assert gate.detail["open_at"] is None
+    assert gate.detail.to_json()["open_at"] is None
     assert gate.summary == "frozen by 'forever'; it stays frozen past the horizon (freeze.horizon_days)"
 
 
@@ -135,8 +140,8 @@ def test_a_window_spanning_centuries_does_not_overflow() -> None:
     }
     gate = freeze_gate(context(files, "1901-01-01T00:00:00Z"), ())
     assert gate.status is Status.FAIL
-    assert [w["name"] for w in gate.detail["windows"]] == ["long"]
-    assert gate.detail["open_at"] is None
+    assert [w["name"] for w in gate.detail.to_json()["windows"]] == ["long"]
+    assert gate.detail.to_json()["open_at"] is None
 
 
 def test_inactive_window_is_listed_not_enforced() -> None:
@@ -151,8 +156,8 @@ freeze:
     gate = freeze_gate(context(files, "2025-12-20T19:00:00Z"), ())
     assert gate.status is Status.PASS
     assert [(f.code, f.line) for f in gate.findings] == [("freeze-window-inactive", 4)]
-    assert gate.detail["frozen"] is False
-    (window,) = gate.detail["windows"]
+    assert gate.detail.to_json()["frozen"] is False
+    (window,) = gate.detail.to_json()["windows"]
     assert (window["enforced"], window["start"], window["end"]) == (
         False,
         "2025-12-20T00:00:00-07:00",
@@ -164,7 +169,7 @@ def test_disabled_policy_lists_windows_without_enforcing() -> None:
     files = {"release-policy.yml": 'freeze:\n  enabled: false\n  windows:\n    - {name: w, rrule: "FREQ=DAILY"}\n'}
     gate = freeze_gate(context(files, "2025-12-20T19:00:00Z"), ())
     assert gate.status is Status.PASS
-    assert gate.detail["windows"][0]["enforced"] is False
+    assert gate.detail.to_json()["windows"][0]["enforced"] is False
 
 
 def test_corpus_calendar_on_a_december_saturday() -> None:
@@ -186,11 +191,11 @@ def test_corpus_calendar_on_a_december_saturday() -> None:
         ("release-policy.yml", 7),
     ]
     # EOQ to Mon 2026-01-05 00:00Z, the UTC weekend from Fri 01-02 17:00Z to Mon 09:00Z: open at 09:00Z
-    assert gate.detail["open_at"] == "2026-01-05T09:00:00+00:00"
+    assert gate.detail.to_json()["open_at"] == "2026-01-05T09:00:00+00:00"
     # the plan's code freeze (2025-09-27 17:00 -06:00 to the end of 2025-09-29 in Denver) fails a PR then
     gate = freeze_gate(context(files, "2025-09-29T23:00:00-06:00", base_branch="main"), ())
     assert [f.path for f in gate.findings] == [".maestro/plan-20250915-rc1.yaml"]
-    assert gate.detail["open_at"] == "2025-09-30T06:00:00+00:00"
+    assert gate.detail.to_json()["open_at"] == "2025-09-30T06:00:00+00:00"
 
 
 BAD = [
@@ -329,7 +334,7 @@ def test_every_corpus_calendar_version_reads_cleanly(path: str, version: str) ->
     gate = freeze_gate(context(files, "2025-12-17T12:00:00Z"), ())
     assert [f for f in gate.findings if f.severity == "error" and f.code != "freeze-active"] == []
     assert gate.status in (Status.PASS, Status.WARN, Status.FAIL)
-    assert gate.detail["sources"]
+    assert gate.detail.to_json()["sources"]
 
 
 MORE_BAD = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
@@ -11,7 +12,10 @@ import pytest
 
 from changebot.adapters.engines.rego import EmbeddedRego
 from changebot.cli import main
+from changebot.core.budget.gate import BudgetDetail
 from changebot.core.documents.resources import schema
+from changebot.core.freeze.gate import FreezeDetail
+from changebot.core.freeze.windows import Window
 from changebot.core.policy.gate import policy_gate
 from changebot.core.policy.input import build_input
 from changebot.model import GateId, GateResult, Status
@@ -285,22 +289,18 @@ def test_input_document_matches_its_schema_and_carries_upstream_gates() -> None:
         files=(".maestro/rules.json", "src/x.py"),
         approvals=("bo",),
     )
+    eoq = Window(datetime(2025, 12, 20, tzinfo=UTC), datetime(2025, 12, 22, tzinfo=UTC), "EOQ", "f.json", 3)
     freeze = GateResult(
         GateId.FREEZE,
         Status.FAIL,
         "frozen",
-        detail={
-            "frozen": True,
-            "branch": "main",
-            "windows": [{"name": "EOQ", "source": "f.json", "start": "a", "end": "b", "enforced": True}],
-            "overrides": [],
-        },
+        detail=FreezeDetail(True, "main", governed=True, now=datetime(2025, 12, 20, 9, tzinfo=UTC), windows=(eoq,)),
     )
     budget = GateResult(
         GateId.BUDGET,
         Status.PASS,
         "ok",
-        detail={"low_usd": 1.0, "high_usd": 2.5, "hard_cap_usd": None, "lane": "pull_request"},
+        detail=BudgetDetail("pull_request", "pull_request", 1.0, 2.5, None, 0.008, (), None),
     )
     sequence = GateResult(GateId.SEQUENCE, Status.SKIPPED, "no patches")
     document = build_input(ctx, [freeze, budget, sequence], ["ana"])
@@ -310,7 +310,18 @@ def test_input_document_matches_its_schema_and_carries_upstream_gates() -> None:
         "summary": "frozen",
         "frozen": True,
         "branch": "main",
-        "windows": [{"name": "EOQ", "source": "f.json", "start": "a", "end": "b", "enforced": True}],
+        "windows": [
+            {
+                "name": "EOQ",
+                "source": "f.json",
+                "line": 3,
+                "start": "2025-12-20T00:00:00+00:00",
+                "end": "2025-12-22T00:00:00+00:00",
+                "enforced": True,
+                "zone": "UTC",
+                "kind": "absolute",
+            }
+        ],
         "overrides": [],
     }
     assert document["budget"]["hard_cap_usd"] is None

@@ -9,8 +9,8 @@ import pytest
 
 from changebot.adapters.engines.jsbox import QuickJs
 from changebot.core.documents.resources import schema
-from changebot.core.policy.rules import RulesSettings, build_payload, rules_gate
-from changebot.model import GateResult, Status
+from changebot.core.policy.rules import RulesDetail, RulesSettings, build_payload, rules_gate
+from changebot.model import Action, GateResult, Status
 from tests.support.policy_helpers import context, dumps, rule
 from tests.support.repos import CORPUS
 from tests.support.required import require
@@ -36,19 +36,18 @@ def test_corpus_rules_plan_their_actions(name: str) -> None:
     ctx = context({RULES: text}, labels=("risk:high",), files=("charts/api/values.yaml", "README.md"))
     result = rules_gate(ctx, RUN)
     assert result.status is Status.PASS
-    assert result.detail["actions"] == [
-        {"rule": "risk-block-infra", "do": "label", "with": {"labels": ["needs:arch-review"]}},
-        {
-            "rule": "risk-block-infra",
-            "do": "comment",
-            "with": {"body": "High risk infra change — arch review required."},
-        },
-    ]
-    assert [r["matched"] for r in result.detail["rules"]] == [True, False]
+    assert isinstance(result.detail, RulesDetail)
+    assert result.detail.actions == (
+        Action("risk-block-infra", "label", {"labels": ["needs:arch-review"]}),
+        Action("risk-block-infra", "comment", {"body": "High risk infra change — arch review required."}),
+    )
+    assert [r.matched for r in result.detail.rules or ()] == [True, False]
     calm = rules_gate(context({RULES: text}, labels=("confidence:90",)), RUN)
-    assert calm.detail["actions"] == [{"rule": "low-risk-automerge", "do": "label", "with": {"labels": ["automerge"]}}]
+    assert calm.detail.to_json()["actions"] == [
+        {"rule": "low-risk-automerge", "do": "label", "with": {"labels": ["automerge"]}}
+    ]
     push = rules_gate(context({RULES: text}, labels=("confidence:90",), event="push"), RUN)
-    assert push.detail["actions"] == []
+    assert push.detail.to_json()["actions"] == []
 
 
 def test_payload_matches_its_schema() -> None:
@@ -76,13 +75,13 @@ def test_warn_and_fail_actions_set_the_gate_status() -> None:
         ("warning", "rule-warn", "rule 'big': large PR", 6),
         ("error", "rule-fail", "rule 'nope': WIP may not merge", 18),
     ]
-    assert [a["do"] for a in result.detail["actions"]] == ["warn", "fail", "request_review"]
+    assert [a["do"] for a in result.detail.to_json()["actions"]] == ["warn", "fail", "request_review"]
     assert gate(rules, files=("a",), title="ready").status is Status.PASS
 
 
 def test_rule_without_if_or_when_always_matches() -> None:
     result = gate([{"id": "always", "then": [{"do": "comment", "with": {"body": "hi"}}]}])
-    assert result.detail["actions"] == [{"rule": "always", "do": "comment", "with": {"body": "hi"}}]
+    assert result.detail.to_json()["actions"] == [{"rule": "always", "do": "comment", "with": {"body": "hi"}}]
 
 
 @pytest.mark.parametrize(
@@ -106,10 +105,10 @@ def test_bad_scripts_are_errors_naming_the_rule(script: str, code: str | None, t
     started = time.monotonic()
     result = gate([rule("bad-rule", script), rule("good-rule", "payload.labels.length === 0")])
     assert time.monotonic() - started < 5
-    assert result.detail["actions"][-1]["rule"] == "good-rule"  # the rule after a bad one still runs
+    assert result.detail.to_json()["actions"][-1]["rule"] == "good-rule"  # the rule after a bad one still runs
     if code is None:  # no host objects: the probe is simply false
         assert result.status is Status.PASS
-        assert result.detail["rules"][0] == {"id": "bad-rule", "matched": False}
+        assert result.detail.to_json()["rules"][0] == {"id": "bad-rule", "matched": False}
         return
     assert result.status is Status.FAIL
     found_code, message, line = only(result)
@@ -130,7 +129,7 @@ def test_globals_are_ecmascript_and_payload_only() -> None:
         "'Int8Array','Uint8Array','Int16Array','Uint16Array','Int32Array','Uint32Array','BigInt64Array',"
         "'BigUint64Array','Float32Array','Float64Array','DataView','Atomics','Promise','BigInt','payload']"
     )
-    assert gate([rule("globals", host % allowed)]).detail["rules"] == [
+    assert gate([rule("globals", host % allowed)]).detail.to_json()["rules"] == [
         {"id": "globals", "matched": True, "actions": ["label"]}
     ]
 
@@ -140,7 +139,7 @@ def test_rules_do_not_share_state() -> None:
         rule("writer", "(globalThis.leak = 1, Array.prototype.includes = () => true, true)"),
         rule("reader", "typeof leak === 'undefined' && !payload.labels.includes('x')"),
     ]
-    assert [r["matched"] for r in gate(rules).detail["rules"]] == [True, True]
+    assert [r["matched"] for r in gate(rules).detail.to_json()["rules"]] == [True, True]
 
 
 def test_time_limit_comes_from_settings() -> None:
@@ -165,7 +164,7 @@ def test_json_logic_unknown_operator_is_an_error(when: object, text: str) -> Non
     assert code == "rule-when-error"
     assert message == f"rule 'odd': JSON Logic 'when' failed: {text}"
     assert line == 4
-    assert result.detail["actions"] == []
+    assert result.detail.to_json()["actions"] == []
 
 
 @pytest.mark.parametrize(
@@ -223,7 +222,7 @@ def test_head_version_is_previewed_not_enforced() -> None:
         "this pull request changes .maestro/rules.json: the gate is decided by the base version; the head version "
         "would decide: pass, 0 action(s). A governance owner should review the change."
     )
-    assert result.detail["head"]["status"] == "pass"
+    assert result.detail.to_json()["head"]["status"] == "pass"
 
 
 def test_unreadable_base_rules_fail_the_gate() -> None:

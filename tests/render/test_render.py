@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from changebot.core.policy.rules import RuleResult, RulesDetail
 from changebot.model import (
     Action,
     ChangedFile,
@@ -25,6 +26,7 @@ from changebot.render.markdown import render_markdown
 from changebot.render.text import render_findings, render_text
 from tests.support.repos import REPO_ROOT
 
+ACTIONS = (Action("r1", "label", {"labels": ["needs:review"]}),)
 PLAN = Plan(
     verdict=Verdict.FAIL,
     gates=(
@@ -37,7 +39,12 @@ PLAN = Plan(
                 warning("stale-plan", "plan <v1> is old", ".maestro/plan-a.yaml"),
             ),
         ),
-        GateResult(GateId.RULES, Status.PASS, "2 rule(s) matched", detail={"matched": ["r1", "r2"]}),
+        GateResult(
+            GateId.RULES,
+            Status.PASS,
+            "2 rule(s) matched",
+            detail=RulesDetail((RuleResult("r1", True, actions=("label",)), RuleResult("r2", True)), ACTIONS),
+        ),
         skipped(GateId.POLICY, "not built"),
     ),
     now=datetime(2025, 9, 20, 12, 0, tzinfo=UTC),
@@ -45,7 +52,7 @@ PLAN = Plan(
     repo="examples/payments",
     base="main",
     head="feature",
-    actions=(Action("r1", "label", {"labels": ["needs:review"]}),),
+    actions=ACTIONS,
 )
 
 
@@ -120,7 +127,10 @@ def test_json_follows_the_contract_and_the_published_schema() -> None:
         "line": 4,
         "column": 9,
     }
-    assert data["gates"][1]["matched"] == ["r1", "r2"]
+    assert data["gates"][1]["rules"] == [
+        {"id": "r1", "matched": True, "actions": ["label"]},
+        {"id": "r2", "matched": True, "actions": []},
+    ]
     assert data["actions"] == [{"rule": "r1", "do": "label", "with": {"labels": ["needs:review"]}}]
 
 

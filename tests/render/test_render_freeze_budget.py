@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from changebot.core.budget.gate import budget_gate
 from changebot.core.freeze.gate import freeze_gate, read_calendar
+from changebot.model import GateId, Plan, PullRequest, Verdict, skipped
 from changebot.render.budget import render_budget_markdown
 from changebot.render.freeze import render_freeze_text, render_ics
+from changebot.render.github import cost
 from tests.core.test_budget import FILES, NOW, ledger
 from tests.support.freezekit import context
 
@@ -78,3 +81,11 @@ def test_freeze_text_and_ics() -> None:
     assert "SUMMARY:Freeze: Drill (not enforced)\r\nDTSTART:20251222T090000Z\r\nDTEND:20251222T100000Z\r\n" in ics
     assert "SUMMARY:Freeze: Christmas\r\nDTSTART:20251224T110000Z\r\nDTEND:20251226T230000Z\r\n" in ics
     assert "TRANSP:TRANSPARENT" in ics
+
+
+def test_the_action_cost_output_is_the_budget_gate_low_estimate() -> None:
+    gate = budget_gate(context(FILES, NOW, event="push", base_branch="main"), ledger("2025-12-01,main,700,"))
+    plan = Plan(Verdict.WARN, (gate,), datetime(2025, 12, 20, tzinfo=UTC), PullRequest(), "repo", None, None)
+    assert cost(plan) == "0.67"
+    unpriced = replace(plan, gates=(skipped(GateId.BUDGET, "no pipeline"),))
+    assert cost(unpriced) == ""

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from changebot.model import Finding, GateId, GateResult, Override, Plan, PullRequest, Severity, Status, Verdict
 from changebot.render.github import overrides_section
-from changebot.render.markdown import escape_cell, findings_table, render_markdown
+from changebot.render.markdown import render_markdown
+from changebot.render.md import escape_cell, findings_table
 
 #: Text people and repositories put in cells, weighted towards what Markdown and HTML treat specially.
 CELL = st.lists(

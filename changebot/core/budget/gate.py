@@ -33,7 +33,17 @@ from changebot.core.budget.when import Runs
 from changebot.core.context import Context
 from changebot.core.documents import layout
 from changebot.core.freeze.gate import default_branch
-from changebot.model import Finding, GateId, GateResult, error, notice, skipped, status_from_findings, warning
+from changebot.model import (
+    Finding,
+    GateDetail,
+    GateId,
+    GateResult,
+    error,
+    notice,
+    skipped,
+    status_from_findings,
+    warning,
+)
 
 DEFAULT_USD_PER_MINUTE = 0.008
 DEFAULT_STEP_MINUTES = 10.0
@@ -60,6 +70,73 @@ class PricedStep:
             "cost_usd": round(self.cost_usd, 6),
             "basis": self.basis,
             "when": self.run.step.when,
+        }
+
+
+@dataclass(frozen=True)
+class BudgetMonth:
+    """The lane's month from ``.maestro/ci_budget.json``; ``error`` (and nothing else) when it cannot be read.
+
+    Money is in USD as reported (rounded to 6 places); ``spent_usd`` and the projections are ``None`` when the
+    month-to-date spend is unknown.
+    """
+
+    lane: str
+    error: str | None = None
+    period: str = ""
+    monthly_usd: float = 0.0
+    prio: float = 0.0
+    soft_pct: float = 0.0
+    hard_pct: float = 0.0
+    soft_usd: float = 0.0
+    hard_usd: float = 0.0
+    spent_usd: float | None = None
+    projected_low_usd: float | None = None
+    projected_high_usd: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The month as the gate's JSON writes it (``{lane, error, spent_usd}`` when it cannot be read)."""
+        if self.error is not None:
+            return {"lane": self.lane, "error": self.error, "spent_usd": self.spent_usd}
+        return {
+            "lane": self.lane,
+            "period": self.period,
+            "monthly_usd": self.monthly_usd,
+            "prio": self.prio,
+            "soft_pct": self.soft_pct,
+            "hard_pct": self.hard_pct,
+            "soft_usd": self.soft_usd,
+            "hard_usd": self.hard_usd,
+            "spent_usd": self.spent_usd,
+            "projected_low_usd": self.projected_low_usd,
+            "projected_high_usd": self.projected_high_usd,
+        }
+
+
+@dataclass(frozen=True)
+class BudgetDetail(GateDetail):
+    """The budget gate's detail: the run's price range (USD, rounded to 6 places), each priced step, the month."""
+
+    event: str
+    lane: str
+    low_usd: float
+    high_usd: float
+    hard_cap_usd: float | None
+    usd_per_minute: float
+    steps: tuple[PricedStep, ...]
+    month: BudgetMonth | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The detail in the plan's JSON."""
+        return {
+            "event": self.event,
+            "lane": self.lane,
+            "low_usd": self.low_usd,
+            "high_usd": self.high_usd,
+            "hard_cap_usd": self.hard_cap_usd,
+            "usd_per_minute": self.usd_per_minute,
+            "steps": [p.to_json() for p in self.steps],
+            "month": None if self.month is None else self.month.to_json(),
         }
 
 
@@ -121,7 +198,7 @@ def lane_for(ctx: Context, settings: BudgetSettings) -> str:
 
 def _month(
     ctx: Context, lane: str, low: float, high: float, spend: SpendSource | None, findings: list[Finding]
-) -> dict[str, Any] | None:
+) -> BudgetMonth | None:
     loaded = ctx.governance(layout.CI_BUDGET)
     if loaded is None:
         return None
@@ -152,23 +229,23 @@ def _month(
         )
     monthly, soft_pct, hard_pct = numbers["monthlyUsd"], numbers["softPct"], numbers["hardPct"]
     if monthly is None or soft_pct is None or hard_pct is None or not prio:
-        return {"lane": lane, "error": "ci_budget.json cannot be read for this lane", "spent_usd": None}
+        return BudgetMonth(lane, error="ci_budget.json cannot be read for this lane")
     soft, hard = monthly * prio * soft_pct, monthly * prio * hard_pct
     spent = spend.month_to_date_usd(lane, ctx.now) if spend is not None else None
     formula = f"monthlyUsd {monthly:g} x prio[{lane}] {prio:g}"
-    month = {
-        "lane": lane,
-        "period": ctx.now.astimezone(UTC).strftime("%Y-%m"),
-        "monthly_usd": monthly,
-        "prio": prio,
-        "soft_pct": soft_pct,
-        "hard_pct": hard_pct,
-        "soft_usd": round(soft, 6),
-        "hard_usd": round(hard, 6),
-        "spent_usd": spent,
-        "projected_low_usd": None if spent is None else round(spent + low, 6),
-        "projected_high_usd": None if spent is None else round(spent + high, 6),
-    }
+    month = BudgetMonth(
+        lane=lane,
+        period=ctx.now.astimezone(UTC).strftime("%Y-%m"),
+        monthly_usd=monthly,
+        prio=prio,
+        soft_pct=soft_pct,
+        hard_pct=hard_pct,
+        soft_usd=round(soft, 6),
+        hard_usd=round(hard, 6),
+        spent_usd=spent,
+        projected_low_usd=None if spent is None else round(spent + low, 6),
+        projected_high_usd=None if spent is None else round(spent + high, 6),
+    )
     if spent is None:
         findings.append(
             notice(
@@ -266,16 +343,16 @@ def budget_gate(ctx: Context, spend: SpendSource | None) -> GateResult:
     summary += f" ({will} step(s) will run, {may} may run)"
     if pipeline is not None and pipeline.hard_cap_usd is not None:
         summary += f"; per-run cap {usd(pipeline.hard_cap_usd)}"
-    if month and month.get("spent_usd") is not None:
-        summary += f"; lane {lane} month {usd(month['spent_usd'])} of soft {usd(month['soft_usd'])}"
-    detail = {
-        "event": ctx.pr.event,
-        "lane": lane,
-        "low_usd": round(low, 6),
-        "high_usd": round(high, 6),
-        "hard_cap_usd": pipeline.hard_cap_usd if pipeline else None,
-        "usd_per_minute": settings.usd_per_minute,
-        "steps": [p.to_json() for p in priced],
-        "month": month,
-    }
+    if month is not None and month.spent_usd is not None:
+        summary += f"; lane {lane} month {usd(month.spent_usd)} of soft {usd(month.soft_usd)}"
+    detail = BudgetDetail(
+        event=ctx.pr.event,
+        lane=lane,
+        low_usd=round(low, 6),
+        high_usd=round(high, 6),
+        hard_cap_usd=pipeline.hard_cap_usd if pipeline else None,
+        usd_per_minute=settings.usd_per_minute,
+        steps=tuple(priced),
+        month=month,
+    )
     return GateResult(GateId.BUDGET, status, summary, tuple(findings), detail)

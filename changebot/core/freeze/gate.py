@@ -26,11 +26,12 @@ from changebot.core.context import Context
 from changebot.core.documents import layout
 from changebot.core.documents.load import Document, JsonPath
 from changebot.core.freeze import calendar_rules, calendars
-from changebot.core.freeze.plan_windows import plan_windows
+from changebot.core.freeze.plan_windows import PlanWindow, plan_windows
 from changebot.core.freeze.windows import DEFAULT_HORIZON, SUPPORTED_YEARS, Calendar, Timeline, Window, iso, open_at
 from changebot.core.overrides.stored import in_force
 from changebot.model import (
     Finding,
+    GateDetail,
     GateId,
     GateResult,
     Override,
@@ -221,6 +222,55 @@ def _opens_text(opens: datetime | None, windows: Sequence[Window]) -> str:
     return f"the branch opens at {iso(opens, zone)}"
 
 
+@dataclass(frozen=True)
+class FreezeDetail(GateDetail):
+    """The freeze gate's detail. ``now`` is ``None`` when the time to judge is out of range: then ``frozen`` is
+    unknown (``None``) and only the branch is known.
+
+    ``calendar`` and ``plans`` are what the PR comment's calendar chart draws: every window of the coming weeks
+    and the release plans' windows.
+    """
+
+    frozen: bool | None
+    branch: str
+    governed: bool = False
+    now: datetime | None = None
+    windows: tuple[Window, ...] = ()
+    open_at: datetime | None = None
+    upcoming: tuple[Window, ...] = ()
+    lookahead_hours: float = DEFAULT_LOOKAHEAD_HOURS
+    overrides: tuple[Override, ...] = ()
+    sources: tuple[str, ...] = ()
+    calendar: tuple[Window, ...] = ()
+    plans: tuple[PlanWindow, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The detail in the plan's JSON: windows as ``Window.to_json``, instants in ISO 8601."""
+        if self.now is None:
+            return {
+                "frozen": self.frozen,
+                "branch": self.branch,
+                "windows": [],
+                "open_at": None,
+                "upcoming": [],
+                "overrides": [],
+            }
+        return {
+            "frozen": self.frozen,
+            "branch": self.branch,
+            "governed": self.governed,
+            "now": self.now.isoformat(),
+            "windows": [w.to_json() for w in self.windows],
+            "open_at": None if self.open_at is None else self.open_at.isoformat(),
+            "upcoming": [w.to_json() for w in self.upcoming],
+            "lookahead_hours": self.lookahead_hours,
+            "overrides": [override_json(o) for o in self.overrides],
+            "sources": list(self.sources),
+            "calendar": [w.to_json() for w in self.calendar],
+            "plans": [p.to_json() for p in self.plans],
+        }
+
+
 def override_json(override: Override) -> dict[str, Any]:
     """An applied override as the gate's detail writes it."""
     return {
@@ -323,14 +373,7 @@ def freeze_gate(
             f"cannot judge freeze windows at {now.isoformat()}: changebot handles the years "
             f"{SUPPORTED_YEARS.start} to {SUPPORTED_YEARS.stop - 1}",
         )
-        unknown: dict[str, Any] = {
-            "frozen": None,
-            "branch": ctx.pr.base_branch or settings.default_branch,
-            "windows": [],
-            "open_at": None,
-            "upcoming": [],
-            "overrides": [],
-        }
+        unknown = FreezeDetail(None, ctx.pr.base_branch or settings.default_branch)
         return GateResult(GateId.FREEZE, Status.FAIL, "the time to judge is out of range", (finding,), unknown)
     branch = ctx.pr.base_branch or settings.default_branch
     governed = any(fnmatchcase(branch, pattern) for pattern in settings.branches)
@@ -345,19 +388,18 @@ def freeze_gate(
     findings = [*findings, *_window_findings(branch, governed, active, upcoming, applied, opens_text, now)]
     status = status_from_findings(findings)
     summary = _summary(branch, settings, governed, frozen, enforced, applied, upcoming, opens_text, status)
-    detail = {
-        "frozen": frozen,
-        "branch": branch,
-        "governed": governed,
-        "now": now.isoformat(),
-        "windows": [w.to_json() for w in active],
-        "open_at": None if opens is None else opens.isoformat(),
-        "upcoming": [w.to_json() for w in upcoming],
-        "lookahead_hours": settings.lookahead.total_seconds() / 3600,
-        "overrides": [override_json(o) for o in applied],
-        "sources": sources,
-        # What the calendar chart draws: every window of the coming weeks, and the release plans' windows.
-        "calendar": [w.to_json() for w in calendar.windows(now, now + CHART_SPAN)[:CHART_MAX_WINDOWS]],
-        "plans": plan_windows(ctx),
-    }
+    detail = FreezeDetail(
+        frozen=frozen,
+        branch=branch,
+        governed=governed,
+        now=now,
+        windows=tuple(active),
+        open_at=opens,
+        upcoming=tuple(upcoming),
+        lookahead_hours=settings.lookahead.total_seconds() / 3600,
+        overrides=tuple(applied),
+        sources=tuple(sources),
+        calendar=tuple(calendar.windows(now, now + CHART_SPAN)[:CHART_MAX_WINDOWS]),
+        plans=plan_windows(ctx),
+    )
     return GateResult(GateId.FREEZE, status, summary, tuple(findings), detail)

@@ -8,6 +8,7 @@ are left out here; the schema gate reports them. Pure.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -23,9 +24,23 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def plan_windows(ctx: Context) -> list[dict[str, Any]]:
-    """``[{name, source, start, end}]`` (ISO 8601 with offsets) for every readable release-plan window."""
-    out: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class PlanWindow:
+    """One release plan's window: its name, the plan file, and ``[start, end)`` in the plan's zone."""
+
+    name: str
+    source: str
+    start: datetime
+    end: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """``{name, source, start, end}`` with ISO 8601 instants (offsets of the plan's zone)."""
+        return {"name": self.name, "source": self.source, "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+def plan_windows(ctx: Context) -> tuple[PlanWindow, ...]:
+    """The window of every release plan the head proposes whose window can be read."""
+    out: list[PlanWindow] = []
     for path in ctx.paths("head", layout.PLANS):
         loaded = ctx.proposal(path)
         data = loaded.document.data if loaded is not None and loaded.document is not None else None
@@ -38,6 +53,6 @@ def plan_windows(ctx: Context) -> list[dict[str, Any]]:
             continue
         start = datetime.combine(first, time(), zone)
         end = datetime.combine(last + timedelta(days=1), time(), zone)
-        name = data.get("plan") if isinstance(data.get("plan"), str) else path.rsplit("/", 1)[-1]
-        out.append({"name": name, "source": path, "start": start.isoformat(), "end": end.isoformat()})
-    return out
+        plan = data.get("plan")
+        out.append(PlanWindow(plan if isinstance(plan, str) else path.rsplit("/", 1)[-1], path, start, end))
+    return tuple(out)

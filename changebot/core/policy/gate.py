@@ -30,7 +30,17 @@ from changebot.core.context import Context, Side
 from changebot.core.documents import layout
 from changebot.core.policy.decisions import Evaluation, Locate, Module, interpret, no_lines
 from changebot.core.policy.input import build_input
-from changebot.model import Finding, GateId, GateResult, Severity, Status, error, notice, status_from_findings
+from changebot.model import (
+    Finding,
+    GateDetail,
+    GateId,
+    GateResult,
+    Severity,
+    Status,
+    error,
+    notice,
+    status_from_findings,
+)
 
 POLICY_DIRS: tuple[str, ...] = (".maestro/policies/*.rego",)
 _PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
@@ -172,11 +182,26 @@ def _soften(findings: list[Finding]) -> list[Finding]:
 
 
 @dataclass(frozen=True)
+class PackageResult:
+    """One Rego package: its files, what the engine answered (``result``: the answer's kind, or
+    ``not-compiled``) and the status its findings give."""
+
+    package: str
+    files: tuple[str, ...]
+    result: str
+    status: Status
+
+    def to_json(self) -> dict[str, Any]:
+        """``{package, files, result, status}``."""
+        return {"package": self.package, "files": list(self.files), "result": self.result, "status": str(self.status)}
+
+
+@dataclass(frozen=True)
 class PolicyOutcome:
     """What one set of policies decided."""
 
     findings: tuple[Finding, ...]
-    packages: tuple[Mapping[str, Any], ...]
+    packages: tuple[PackageResult, ...]
 
     @property
     def status(self) -> Status:
@@ -217,28 +242,19 @@ def run_policies(
             findings.append(
                 error("policy-compile-error", f"{module.path} has no package clause and was skipped", module.path, 1)
             )
-    report: list[Mapping[str, Any]] = []
+    report: list[PackageResult] = []
     for name, result in zip(names, evaluation.results, strict=True):
         declared = owners.get(name, [])
         group = [m for m in declared if m.path not in evaluation.compile_errors]
         if declared and not group:  # every file of the package failed to compile: already reported
-            report.append(
-                {"package": name, "files": [m.path for m in declared], "result": "not-compiled", "status": "fail"}
-            )
+            report.append(PackageResult(name, tuple(m.path for m in declared), "not-compiled", Status.FAIL))
             continue
         where = group[0] if group else Module(f"data.{name}", "", True, engine.name)
         found = interpret(name, result, where, locate)
         if group and all(not m.enforce for m in group):
             found = _soften(found)
         findings.extend(found)
-        report.append(
-            {
-                "package": name,
-                "files": [m.path for m in group],
-                "result": result.kind,
-                "status": str(status_from_findings(found)),
-            }
-        )
+        report.append(PackageResult(name, tuple(m.path for m in group), result.kind, status_from_findings(found)))
     return PolicyOutcome(tuple(findings), tuple(report))
 
 
@@ -269,6 +285,63 @@ def _locator(ctx: Context) -> Locate:
     return locate
 
 
+@dataclass(frozen=True)
+class PipelinePolicy:
+    """A ``policies:`` entry of pipeline.yaml: the policy file, whether it is enforced, the actions it covers."""
+
+    path: str
+    enforce: bool
+    actions: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{path, enforce, actions}``."""
+        return {"path": self.path, "enforce": self.enforce, "actions": list(self.actions)}
+
+
+@dataclass(frozen=True)
+class PolicyHead:
+    """The head's policies when the pull request changes them: what they would decide (never enforced)."""
+
+    status: Status
+    changed: tuple[str, ...]
+    packages: tuple[PackageResult, ...]
+    findings: tuple[Finding, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{status, changed, packages, findings}``; each finding as ``{severity, code, message, path}``."""
+        return {
+            "status": str(self.status),
+            "changed": list(self.changed),
+            "packages": [p.to_json() for p in self.packages],
+            "findings": [
+                {"severity": str(f.severity), "code": f.code, "message": f.message, "path": f.path}
+                for f in self.findings
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class PolicyDetail(GateDetail):
+    """The policy gate's detail: the engine, the packages evaluated, pipeline.yaml's policy entries, and the
+    head's verdict when the pull request changes policies."""
+
+    engine: str
+    packages: tuple[PackageResult, ...]
+    pipeline_policies: tuple[PipelinePolicy, ...]
+    head: PolicyHead | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The detail in the plan's JSON (``head`` only when policies changed)."""
+        out: dict[str, Any] = {
+            "engine": self.engine,
+            "packages": [p.to_json() for p in self.packages],
+            "pipeline_policies": [p.to_json() for p in self.pipeline_policies],
+        }
+        if self.head is not None:
+            out["head"] = self.head.to_json()
+        return out
+
+
 def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResult]) -> GateResult:
     """Decide the ``policy`` gate with the base branch's policies; preview the head's when they differ."""
     settings = policy_settings(ctx.settings.section("policy"))
@@ -286,22 +359,14 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
     locate = _locator(ctx)
     base = run_policies(all_modules, data_input, engine, settings.packages, locate)
     findings = [*entry_findings, *base.findings]
-    detail: dict[str, Any] = {"engine": engine.name, "packages": list(base.packages), "pipeline_policies": entries}
+    head_detail: PolicyHead | None = None
     head_modules, head_entry_findings, head_entries = repository_modules(ctx, "head")
     changed = _changed_policies(ctx, (entries, head_entries))
     if changed:
         head = run_policies(library + head_modules, data_input, engine, settings.packages, locate)
         head_findings = [*head_entry_findings, *head.findings]
         head_status = status_from_findings(head_findings)
-        detail["head"] = {
-            "status": str(head_status),
-            "changed": changed,
-            "packages": list(head.packages),
-            "findings": [
-                {"severity": str(f.severity), "code": f.code, "message": f.message, "path": f.path}
-                for f in head_findings
-            ],
-        }
+        head_detail = PolicyHead(head_status, tuple(changed), tuple(head.packages), tuple(head_findings))
         head_errors = sum(1 for f in head_findings if f.severity is Severity.ERROR)
         message = (
             f"this pull request changes policies ({', '.join(changed)}): the gate is decided by the base versions; "
@@ -314,4 +379,6 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
     summary = f"{len(base.packages)} package(s) evaluated by the {engine.name} engine"
     if errors:
         summary += f"; {errors} error(s)"
+    pipeline_policies = tuple(PipelinePolicy(e["path"], e["enforce"], tuple(e["actions"])) for e in entries)
+    detail = PolicyDetail(engine.name, tuple(base.packages), pipeline_policies, head_detail)
     return GateResult(GateId.POLICY, status, summary, tuple(findings), detail)

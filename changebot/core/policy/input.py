@@ -4,8 +4,9 @@ Sections: ``pr`` (facts about the pull request), ``bundles`` and ``plans`` (what
 ``{path, spec}`` with ``spec`` the mapping as written), ``freeze``, ``budget``, ``sequence`` and ``rules``
 (what those gates concluded, or ``null`` when a gate was skipped) and ``governance`` (which governance files the
 pull request edits, who owns them, who approved). The other gates' sections are built from their
-``GateResult.detail``, so a policy can say "no change to a frozen branch without an override" without knowing
-how freeze windows are computed.
+``GateResult.detail`` in its JSON form (``GateDetail.to_json``: the same keys as in the plan's JSON), so a
+policy can say "no change to a frozen branch without an override" without knowing how freeze windows are
+computed.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def gate_section(result: GateResult | None) -> dict[str, Any] | None:
     if result is None or result.status is Status.SKIPPED:
         return None
     section: dict[str, Any] = {"status": str(result.status), "summary": result.summary}
+    detail = result.detail.to_json()
     for key in SECTION_KEYS.get(result.id, ()):
-        section[key] = result.detail.get(key)
+        section[key] = detail.get(key)
     return section
 
 

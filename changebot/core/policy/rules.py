@@ -13,7 +13,7 @@ memory or returns anything else is an error finding naming the rule id. Matched 
 ``schemas/rules-payload.schema.json``.
 
 The gate is decided by the base branch's rules.json. When the pull request changes that file, the head
-version is evaluated too and reported (``detail["head"]`` and a notice), never enforced.
+version is evaluated too and reported (``RulesDetail.head`` and a notice), never enforced.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from changebot.core.documents.load import Document, json_path
 from changebot.model import (
     Action,
     Finding,
+    GateDetail,
     GateId,
     GateResult,
     Status,
@@ -258,12 +259,32 @@ def _when(rule: Rule, payload: Mapping[str, Any]) -> tuple[bool, str | None]:
 
 
 @dataclass(frozen=True)
+class RuleResult:
+    """One rule's outcome: ``matched`` is ``None`` when the rule failed (``error`` says why); a matched rule
+    lists the actions it plans (by ``do``)."""
+
+    id: str
+    matched: bool | None
+    error: str = ""
+    actions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """``{id, matched}``, plus ``error`` for a failed rule or ``actions`` for a matched one."""
+        out: dict[str, Any] = {"id": self.id, "matched": self.matched}
+        if self.matched is None:
+            out["error"] = self.error
+        elif self.matched:
+            out["actions"] = list(self.actions)
+        return out
+
+
+@dataclass(frozen=True)
 class RulesOutcome:
     """What one version of rules.json decided: findings, planned actions and per-rule results."""
 
     findings: tuple[Finding, ...]
     actions: tuple[Action, ...]
-    results: tuple[Mapping[str, Any], ...]
+    results: tuple[RuleResult, ...]
 
     @property
     def status(self) -> Status:
@@ -279,7 +300,7 @@ def evaluate(doc: Document, payload: Mapping[str, Any], run: ScriptRunner) -> Ru
     path = layout.RULES
     rules, findings = parse_rules(doc)
     candidates: list[Rule] = []
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, RuleResult] = {}
     for rule in rules:
         matched, problem = _when(rule, payload)
         if problem is not None:
@@ -287,9 +308,9 @@ def evaluate(doc: Document, payload: Mapping[str, Any], run: ScriptRunner) -> Ru
             findings.append(
                 error("rule-when-error", f"rule {rule.id!r}: JSON Logic 'when' failed: {problem}", path, line)
             )
-            results[rule.id] = {"id": rule.id, "matched": None, "error": problem}
+            results[rule.id] = RuleResult(rule.id, None, error=problem)
         elif not matched:
-            results[rule.id] = {"id": rule.id, "matched": False}
+            results[rule.id] = RuleResult(rule.id, False)
         else:
             candidates.append(rule)
     scripted = [r for r in candidates if r.script is not None]
@@ -303,12 +324,12 @@ def evaluate(doc: Document, payload: Mapping[str, Any], run: ScriptRunner) -> Ru
             code = _SCRIPT_CODES.get(outcome.kind, "rule-script-error")
             line = _line(doc, (rule.index, "if"))
             findings.append(error(code, f"rule {rule.id!r}: 'if' {_describe(outcome)}", path, line))
-            results[rule.id] = {"id": rule.id, "matched": None, "error": outcome.message or outcome.kind}
+            results[rule.id] = RuleResult(rule.id, None, error=outcome.message or outcome.kind)
             continue
         if outcome is not None and outcome.value is not True:
-            results[rule.id] = {"id": rule.id, "matched": False}
+            results[rule.id] = RuleResult(rule.id, False)
             continue
-        results[rule.id] = {"id": rule.id, "matched": True, "actions": [a.do for a in rule.then]}
+        results[rule.id] = RuleResult(rule.id, True, actions=tuple(a.do for a in rule.then))
         actions.extend(rule.then)
         for n, action in enumerate(rule.then):
             line = _line(doc, (rule.index, "then", n))
@@ -335,11 +356,42 @@ def actions_to_json(actions: Sequence[Action]) -> list[dict[str, Any]]:
     return [{"rule": a.rule, "do": a.do, "with": dict(a.with_)} for a in actions]
 
 
-def actions_from_json(raw: Any) -> tuple[Action, ...]:
-    """The inverse of ``actions_to_json`` (for ``GateResult.detail``)."""
-    if not isinstance(raw, list):
-        return ()
-    return tuple(Action(str(a["rule"]), str(a["do"]), dict(a.get("with") or {})) for a in raw if isinstance(a, Mapping))
+@dataclass(frozen=True)
+class RulesHead:
+    """The head's rules.json when the pull request changes it: what it would decide (never enforced).
+    ``status`` is ``skipped`` when the head deletes the file and ``fail`` when it cannot be read."""
+
+    status: Status
+    actions: tuple[Action, ...] = ()
+    rules: tuple[RuleResult, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """``{status, actions, rules}`` as the gate's JSON writes it."""
+        return {
+            "status": str(self.status),
+            "actions": actions_to_json(self.actions),
+            "rules": [r.to_json() for r in self.rules],
+        }
+
+
+@dataclass(frozen=True)
+class RulesDetail(GateDetail):
+    """The rules gate's detail: per-rule results and the planned actions (``Plan.actions``) of the base's
+    rules.json (``rules`` is ``None`` when the base has none), and the head's version when the PR changes it."""
+
+    rules: tuple[RuleResult, ...] | None = None
+    actions: tuple[Action, ...] = ()
+    head: RulesHead | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``rules`` and ``actions`` (when the base has rules), then ``head`` (when the PR changes them)."""
+        out: dict[str, Any] = {}
+        if self.rules is not None:
+            out["rules"] = [r.to_json() for r in self.rules]
+            out["actions"] = actions_to_json(self.actions)
+        if self.head is not None:
+            out["head"] = self.head.to_json()
+        return out
 
 
 def _load(ctx: Context, side: Side) -> tuple[Document | None, tuple[Finding, ...]]:
@@ -354,20 +406,16 @@ def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
     payload = build_payload(ctx)
     base_doc, base_problems = _load(ctx, "base")
     changed = ctx.base.files.get(layout.RULES) != ctx.head.files.get(layout.RULES)
-    head_detail: dict[str, Any] | None = None
+    head_detail: RulesHead | None = None
     extra: list[Finding] = []
     if changed:
         head_doc, head_problems = _load(ctx, "head")
         if head_doc is not None:
             head = evaluate(head_doc, payload, run)
-            head_detail = {
-                "status": str(head.status),
-                "actions": actions_to_json(head.actions),
-                "rules": list(head.results),
-            }
+            head_detail = RulesHead(head.status, head.actions, head.results)
             summary = f"{head.status}, {len(head.actions)} action(s)"
         else:
-            head_detail = {"status": "fail" if head_problems else "skipped", "actions": [], "rules": []}
+            head_detail = RulesHead(Status.FAIL if head_problems else Status.SKIPPED)
             summary = "unreadable" if head_problems else "no rules.json (deleted)"
         extra.append(
             notice(
@@ -384,15 +432,12 @@ def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
         result = skipped(GateId.RULES, f"no {layout.RULES} on the base branch")
         if head_detail is None:
             return result
-        return GateResult(GateId.RULES, Status.SKIPPED, result.summary, tuple(extra), {"head": head_detail})
+        return GateResult(GateId.RULES, Status.SKIPPED, result.summary, tuple(extra), RulesDetail(head=head_detail))
     base = evaluate(base_doc, payload, run)
     findings = (*base.findings, *extra)
     status = base.status
-    matched = sum(1 for r in base.results if r.get("matched"))
+    matched = sum(1 for r in base.results if r.matched)
     summary = f"{len(base.results)} rule(s), {matched} matched, {len(base.actions)} action(s) planned"
     if status is Status.FAIL:
         summary += f"; {sum(1 for f in base.findings if f.severity == 'error')} error(s)"
-    detail: dict[str, Any] = {"rules": list(base.results), "actions": actions_to_json(base.actions)}
-    if head_detail is not None:
-        detail["head"] = head_detail
-    return GateResult(GateId.RULES, status, summary, findings, detail)
+    return GateResult(GateId.RULES, status, summary, findings, RulesDetail(base.results, base.actions, head_detail))
