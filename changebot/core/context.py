@@ -1,7 +1,7 @@
 """One immutable view of a pull request that every gate evaluates against.
 
 ``Context`` pairs the two sides of the change (``base`` for governance, ``head`` for proposals, per
-DESIGN.md "Trust") with the pull-request facts, the settings read from base, and ``now``. Files are parsed on
+CONTRIBUTING.md, "Trust") with the pull-request facts, the settings read from base, and ``now``. Files are parsed on
 first use and memoised, so each file is loaded at most once per side however many gates read it, and once in
 all when both sides hold the same bytes (the working tree is both sides; most governance files are unchanged).
 """

@@ -1,4 +1,4 @@
-"""Plan -> the JSON document of DESIGN.md's contract (schema: ``schemas/plan.schema.json``)."""
+"""Plan -> the JSON document other tools rely on (CONTRIBUTING.md, "The JSON contract"; schemas/plan.schema.json)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Where changebot looks in a repository, and which side of a pull request each file is trusted from.
 
 Governance config (what judges a change) is read from the **base** branch, so a pull request cannot relax
-the rules that judge it. Proposals (what the change asks for) are read from the **head**. See DESIGN.md,
+the rules that judge it. Proposals (what the change asks for) are read from the **head**. See CONTRIBUTING.md,
 "Trust". Patterns are ``fnmatch``-style over repository-relative POSIX paths, where ``*`` also matches ``/``.
 """
 
