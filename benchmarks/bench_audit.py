@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from github_double import GitHubDouble  # noqa: E402
 
 from changebot.cli import main  # noqa: E402
-from changebot.core.overrides.stored import STICKY_MARKER, encode  # noqa: E402
+from changebot.core.sticky import STICKY_MARKER, encode  # noqa: E402
 from changebot.model import GateId, Override  # noqa: E402
 
 PRS, WINDOWS = 5000, 200

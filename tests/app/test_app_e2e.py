@@ -22,9 +22,9 @@ import pytest
 from changebot.adapters.git.clones import CloneCache
 from changebot.adapters.github.app_auth import AppAuth
 from changebot.app.config import AppConfig
+from changebot.app.github import app_handlers
 from changebot.app.webhook import create_app
-from changebot.core.overrides.stored import STICKY_MARKER, decode, encode
-from changebot.github.handlers import GitHubHandlers
+from changebot.core.sticky import STICKY_MARKER, decode, encode
 from changebot.github.router import GitHubRouter
 from changebot.model import GateId, Override
 from tests.support.app_token_server import APP_ID, KEY_PEM, Clock, TokenServer
@@ -148,14 +148,14 @@ def build_world(
     with serve(tokens.app()) as token_url:
         auth = AppAuth(APP_ID, KEY_PEM, token_url)
         try:
-            handlers = GitHubHandlers(
+            assert auth.bot_login() == BOT
+            handlers = app_handlers(
                 auth,
                 CloneCache(tmp_path / "clones", protocols=("file",)),
                 github.base_url,
-                auth.bot_login(),
+                BOT,
                 clock=lambda: clock[0],
             )
-            assert handlers.bot_login == BOT
             handlers.lag_pause = 0.05
             app = create_app(AppConfig(webhook_secret=SECRET, clone_dir=tmp_path), GitHubRouter(handlers, BOT))
             with serve(app) as url:
@@ -395,7 +395,7 @@ def test_a_pull_request_that_cannot_be_read_gets_a_failing_check_run_and_command
     world.post("pull_request", world.pr_event("synchronize", head=missing))
     (run,) = world.check_runs(missing)
     assert run["conclusion"] == "failure"
-    assert run["output"]["title"] == "changebot could not evaluate this pull request"
+    assert run["output"]["title"].startswith("changebot could not evaluate: git fetch failed")
     assert run["output"]["summary"].startswith("git fetch failed")
     world.post("issue_comment", world.comment_event("/changebot gate"))
     (reply,) = world.replies()

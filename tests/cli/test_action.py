@@ -14,7 +14,7 @@ import pytest
 
 from changebot.adapters.github.actions import command
 from changebot.cli import main
-from changebot.core.overrides.stored import STICKY_MARKER
+from changebot.core.sticky import STICKY_MARKER
 from tests.support.github_double import GitHubDouble
 from tests.support.octokit import webhook_example
 from tests.support.repos import GIT_ENV, GitRepo
