@@ -441,3 +441,22 @@ def test_an_api_lagging_behind_the_webhook_is_read_again(world: World) -> None:
     assert len(world.double.calls("GET", reads)) == 2
     assert len(world.check_runs(new)) == 1
     assert new in world.sticky()["body"]
+
+
+def test_a_github_outage_mid_evaluation_leaves_a_failing_check_run_under_the_configured_name(
+    sticky_world: World,
+) -> None:
+    world = sticky_world
+    world.double.fail_next("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 500, times=10)
+    world.post("pull_request", world.pr_event("opened"))
+    (run,) = world.check_runs(world.head)
+    assert (run["name"], run["conclusion"]) == ("governance", "failure")
+    assert run["output"]["title"].startswith("changebot could not evaluate: GET comments of octo/app#7")
+    assert [c for c in world.bot_comments() if STICKY_MARKER in c["body"]] == []
+    # Once GitHub answers again, the next delivery replaces the failure with the result.
+    world.double.faults.clear()
+    world.clock[0] = NOW + timedelta(minutes=1)
+    world.post("pull_request", world.pr_event("synchronize"))
+    (run,) = world.check_runs(world.head)
+    assert run["conclusion"] == "success"
+    world.sticky()
