@@ -19,13 +19,12 @@ from io import StringIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from conftest import GIT_ENV  # noqa: E402
-from github_double import ROUTES, GitHubDouble  # noqa: E402
-from octokit import openapi, webhook_example  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from changebot.cli import main  # noqa: E402
+from tests.support.github_double import ROUTES, GitHubDouble  # noqa: E402
+from tests.support.octokit import openapi, webhook_example  # noqa: E402
+from tests.support.repos import GIT_ENV  # noqa: E402
 
 REPO = "octo/app"
 
