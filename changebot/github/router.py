@@ -140,12 +140,12 @@ def pull_request_event(payload: Mapping[str, Any], delivery: str, repo: str | No
     head_repo = _get(pr, "head", "repo", "full_name")
     return PullRequestEvent(
         repo=_repo(payload, repo),
-        number=_int(pr, "number"),
+        number=_int(payload, "pull_request", "number"),
         action=str(payload.get("action") or ""),
-        base_ref=_str(pr, "base", "ref"),
-        base_sha=_str(pr, "base", "sha"),
-        head_ref=_str(pr, "head", "ref"),
-        head_sha=_str(pr, "head", "sha"),
+        base_ref=_str(payload, "pull_request", "base", "ref"),
+        base_sha=_str(payload, "pull_request", "base", "sha"),
+        head_ref=_str(payload, "pull_request", "head", "ref"),
+        head_sha=_str(payload, "pull_request", "head", "sha"),
         head_repo=head_repo if isinstance(head_repo, str) else None,
         updated_at=str(_get(pr, "updated_at") or ""),
         delivery=delivery,
@@ -171,8 +171,8 @@ def comment_event(
     return CommentEvent(
         repo=_repo(payload, repo),
         number=_int(payload, "issue", "number"),
-        comment_id=_int(comment, "id"),
-        actor=_str(comment, "user", "login"),
+        comment_id=_int(payload, "comment", "id"),
+        actor=_str(payload, "comment", "user", "login"),
         command=command,
         delivery=delivery,
     )

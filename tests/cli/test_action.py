@@ -224,6 +224,9 @@ def test_a_shallow_checkout_without_the_base_commit_explains_fetch_depth(
     summary = runner.summary.read_text(encoding="utf-8")
     assert "are not in the checkout and could not be fetched" in summary
     assert "fetch-depth: 0" in summary
+    [run] = github.check_runs[REPO]  # the required check does not hang: it fails, saying why
+    assert (run["head_sha"], run["conclusion"]) == (checkout.head, "failure")
+    assert run["output"]["title"].startswith("changebot could not evaluate: commit(s) 000000000000 are not in")
 
 
 def test_outside_a_checkout_the_action_asks_for_actions_checkout(
