@@ -460,3 +460,11 @@ def test_a_github_outage_mid_evaluation_leaves_a_failing_check_run_under_the_con
     (run,) = world.check_runs(world.head)
     assert run["conclusion"] == "success"
     world.sticky()
+
+
+def test_an_unexpected_error_in_a_job_still_leaves_a_failing_check_run(world: World, tmp_path: Path) -> None:
+    (tmp_path / "clones").write_text("a file where the clone cache should be\n", encoding="utf-8")
+    world.post("pull_request", world.pr_event("opened"))
+    (run,) = world.check_runs(world.head)
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"].startswith("changebot could not evaluate: unexpected FileExistsError")
