@@ -16,6 +16,7 @@ from changebot.adapters.github.app_auth import AppAuth, Unauthorized
 from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import GitHubClient
 from changebot.app.config import AppConfig
+from changebot.errors import RepositoryError
 from changebot.github.handlers import Handlers
 from changebot.github.router import Repo
 from changebot.github.steps import is_refused
@@ -33,6 +34,14 @@ class CloneCommits:
 
     def prepare(self, repo: Repo, token: str, base_sha: str, head_sha: str, number: int | None) -> Path:
         return self.clones.prepare(repo.full_name, repo.clone_url, token, base_sha, head_sha, number)
+
+    def at_hand(self, repo: Repo) -> Path | None:
+        """The cached clone of ``repo``, if there is one."""
+        try:
+            path = self.clones.path(repo.full_name)
+        except RepositoryError:
+            return None
+        return path if (path / "HEAD").is_file() else None
 
 
 class InstallationClients:

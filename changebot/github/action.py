@@ -35,6 +35,10 @@ class WorkspaceCommits:
         actions.ensure_commits(self.workspace, [base_sha, head_sha], number)
         return self.workspace
 
+    def at_hand(self, repo: Repo) -> Path | None:
+        """The checkout."""
+        return self.workspace
+
 
 class TokenClients:
     """The job's token: one client per job, no renewal (a 401 fails the step with what to fix)."""

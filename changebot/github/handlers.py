@@ -127,7 +127,7 @@ class Handlers:
             return
         message, details = describe(exc)
         try:
-            steps.fail(event.number, event.head_sha, message, details)
+            steps.fail(event.number, event.base_sha, event.head_sha, message, details)
         except Exception as again:
             if is_refused(again):
                 raise

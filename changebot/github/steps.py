@@ -7,12 +7,14 @@ the instant); each method is one step. Only ``show`` and ``post`` write to GitHu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from changebot.adapters.git import reader as gitio
 from changebot.adapters.git.clones import CloneAuthError
 from changebot.adapters.github.actions_spend import ActionsSpend
 from changebot.adapters.github.calls import GitHubError
@@ -21,7 +23,7 @@ from changebot.core.context import Context
 from changebot.core.overrides import rules as override_rules
 from changebot.core.policy.gate import policy_settings
 from changebot.core.policy.input import governance_changes
-from changebot.core.settings import Settings
+from changebot.core.settings import DEFAULT_SETTINGS, Settings
 from changebot.errors import ChangebotError
 from changebot.github import decide as decisions
 from changebot.github.decide import Decision, Evaluated, Existing, Reply
@@ -30,6 +32,8 @@ from changebot.github.router import Repo
 from changebot.model import Override
 from changebot.render import replies
 from changebot.usecases import plan as planning
+
+log = logging.getLogger("changebot.github")
 
 
 def is_refused(exc: BaseException) -> bool:
@@ -50,6 +54,21 @@ class CommitSource(Protocol):
     The App's is a cache of bare clones; the Action's is the workflow's checkout (missing commits fetched)."""
 
     def prepare(self, repo: Repo, token: str, base_sha: str, head_sha: str, number: int | None) -> Path: ...
+
+    def at_hand(self, repo: Repo) -> Path | None:
+        """The repository as it is, nothing fetched (``None`` when there is none yet)."""
+        ...
+
+
+def settings_at(path: Path, sha: str) -> Settings | None:
+    """changebot's settings at commit ``sha`` of the repository at ``path``, if that commit is there (nothing is
+    fetched on purpose; a blobless clone may still fetch the settings blob lazily)."""
+    try:
+        repo = gitio.open_repo(path)
+        return planning.settings_from(gitio.read_commit(repo, sha, DEFAULT_SETTINGS.limits))
+    except Exception:  # only used to name a failure's check run: any problem means "not known"
+        log.info("could not read the settings at %s", sha[:12], exc_info=True)
+        return None
 
 
 @dataclass(frozen=True)
@@ -129,8 +148,12 @@ class Steps:
         """Post: execute ``decision``."""
         return publish(self.client, decision)
 
-    def fail(self, number: int, head_sha: str, message: str, details: str) -> Published:
-        """Decide and post a failing check run saying why changebot could not evaluate ``head_sha``."""
+    def fail(self, number: int, base_sha: str, head_sha: str, message: str, details: str) -> Published:
+        """Decide and post a failing check run saying why changebot could not evaluate ``head_sha``, named by the
+        base's settings (read now from the commits at hand when the evaluation stopped before reading them)."""
+        if self.settings is None:
+            path = self.tools.commits.at_hand(self.repo)
+            self.settings = settings_at(path, base_sha) if path is not None else None
         name = self.check_name
         existing = Existing(self.repo.full_name, number, head_sha)
         runs = read_check_runs(self.client, existing, head_sha, name)

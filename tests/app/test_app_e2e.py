@@ -468,3 +468,13 @@ def test_an_unexpected_error_in_a_job_still_leaves_a_failing_check_run(world: Wo
     (run,) = world.check_runs(world.head)
     assert run["conclusion"] == "failure"
     assert run["output"]["title"].startswith("changebot could not evaluate: unexpected FileExistsError")
+
+
+def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_branch(sticky_world: World) -> None:
+    world = sticky_world
+    missing = "f" * 40
+    world.double.pulls[REPO][7].head_sha = missing
+    world.post("pull_request", world.pr_event("synchronize", head=missing))
+    (run,) = world.check_runs(missing)
+    assert (run["name"], run["conclusion"]) == ("governance", "failure")
+    assert run["output"]["title"].startswith("changebot could not evaluate: git fetch failed")

@@ -486,3 +486,15 @@ def test_an_override_evaluates_the_gates_once(
         assert opa.requests == 2 * one_plan  # the override command planned once, like the pull_request run
     sticky = next(c for c in github.comments[REPO][7] if STICKY_MARKER in c["body"])
     assert "| schema | @alice |" in sticky["body"]
+
+
+def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_branch(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], runner: Runner
+) -> None:
+    configured = Checkout(make_repo({".maestro/changebot.yaml": "version: 1\ngithub: {check_name: governance}\n"}))
+    runner.env["GITHUB_WORKSPACE"] = str(configured.repo.path)
+    missing = "0" * 40
+    github.add_pull(REPO, 7, missing, configured.base)
+    assert runner.run("pull_request", pr_event(configured.base, missing)) == 2
+    [run] = github.check_runs[REPO]
+    assert (run["name"], run["head_sha"], run["conclusion"]) == ("governance", missing, "failure")
