@@ -24,7 +24,7 @@ import jwt  # noqa: E402
 from changebot.adapters.git.clones import CloneCache  # noqa: E402
 from changebot.adapters.github.app_auth import AppAuth  # noqa: E402
 from changebot.app.audit import AppAuditor  # noqa: E402
-from changebot.github.metrics import Metrics  # noqa: E402
+from changebot.app.metrics import Metrics  # noqa: E402
 from tests.support.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY  # noqa: E402
 from tests.support.github_double import GitHubDouble  # noqa: E402
 
@@ -82,9 +82,7 @@ def main() -> None:
                 double.clone_urls[name] = f"file://{Path(tmp) / 'up' / name}"
                 for n in range(1, PULLS + 1):  # a third merged during the weekend freeze
                     at = "2025-11-03T06:30:00Z" if n % 3 == 0 else "2025-11-04T15:00:00Z"
-                    double.add_pull(
-                        name, n, head_sha=f"{i % 10}" * 40, base_sha="b" * 40, state="closed", merged_at=at
-                    )
+                    double.add_pull(name, n, head_sha=f"{i % 10}" * 40, base_sha="b" * 40, state="closed", merged_at=at)
             with AppAuth(APP_ID, KEY_PEM, double.base_url) as auth:
                 auditor = AppAuditor(
                     auth,

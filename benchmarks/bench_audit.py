@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from changebot.cli import main  # noqa: E402
-from changebot.core.overrides.stored import STICKY_MARKER, encode  # noqa: E402
+from changebot.core.sticky import STICKY_MARKER, encode  # noqa: E402
 from changebot.model import GateId, Override  # noqa: E402
 from tests.support.github_double import GitHubDouble  # noqa: E402
 

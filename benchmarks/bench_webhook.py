@@ -60,8 +60,8 @@ def serve(port: int) -> None:
     import uvicorn  # noqa: PLC0415 - the server process only
 
     from changebot.app.config import AppConfig  # noqa: PLC0415
-    from changebot.app.jobs import JobControl  # noqa: PLC0415
     from changebot.app.webhook import create_app  # noqa: PLC0415
+    from changebot.github.jobs import JobControl  # noqa: PLC0415
     from changebot.github.router import CommentEvent, GitHubRouter, PullRequestEvent  # noqa: PLC0415
 
     class Count:

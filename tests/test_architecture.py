@@ -38,12 +38,6 @@ CLOCK = ("datetime.now", "datetime.utcnow", "date.today", "time.time", "time.mon
 BUILTINS = {"open", "eval", "exec", "input"}
 PURE = sorted((PACKAGE / "core").rglob("*.py")) + sorted((PACKAGE / "render").rglob("*.py"))
 
-#: Cycles being removed on other branches (``shell``: github handlers/commands; ``details``: render). Once a
-#: cycle is gone, ``test_no_import_cycles`` says so and its entry must be deleted.
-KNOWN_CYCLES = {
-    frozenset({"changebot.github.commands", "changebot.github.handlers"}),
-}
-
 
 def module_name(path: Path) -> str:
     """``changebot/core/freeze/gate.py`` -> ``changebot.core.freeze.gate`` (a package is its ``__init__``)."""
@@ -177,10 +171,7 @@ def _path(graph: grimp.ImportGraph, component: list[str]) -> str:
 def test_no_import_cycles() -> None:
     graph = grimp.build_graph("changebot", cache_dir=None)
     cycles = _cycles(graph)
-    new = [_path(graph, c) for c in cycles if frozenset(c) not in KNOWN_CYCLES]
-    assert new == [], "import cycles:\n" + "\n".join(new)
-    gone = sorted(sorted(k) for k in KNOWN_CYCLES if sorted(k) not in cycles)
-    assert gone == [], f"these cycles are gone: delete them from KNOWN_CYCLES: {gone}"
+    assert cycles == [], "import cycles:\n" + "\n".join(_path(graph, c) for c in cycles)
 
 
 def test_the_cycle_finder_reports_a_cycle() -> None:

@@ -28,7 +28,7 @@ from changebot.adapters.github.app_auth import AppAuth, Unauthorized, api_header
 from changebot.adapters.github.audit import AuditSource
 from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import GitHubClient
-from changebot.github.metrics import Metrics
+from changebot.app.metrics import Metrics
 from changebot.usecases.audit import publish_audit, run_audit, week_period
 
 log = logging.getLogger("changebot.app.audit")

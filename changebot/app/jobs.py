@@ -21,37 +21,16 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 from cachetools import LRUCache
 
-from changebot.github.metrics import Metrics
+from changebot.app.metrics import Metrics
+from changebot.github.jobs import Job, JobControl
 
 log = logging.getLogger("changebot.app.jobs")
-
-
-class JobControl:
-    """Handed to a running job: whether a newer job for its pull request has arrived since."""
-
-    def __init__(self, is_current: Callable[[], bool]) -> None:
-        self._is_current = is_current
-
-    def is_current(self) -> bool:
-        """False once a newer (or equally fresh, later) job for the same key was submitted."""
-        return self._is_current()
-
-
-@dataclass(frozen=True)
-class Job:
-    """One unit of background work. ``run`` is blocking and runs in a worker thread."""
-
-    key: str
-    name: str
-    run: Callable[[JobControl], None]
-    order: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from changebot.app.metrics import Metrics
 from changebot.errors import UsageError
-from changebot.github.metrics import Metrics
 
 log = logging.getLogger("changebot.app.scheduler")
 

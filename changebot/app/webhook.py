@@ -34,9 +34,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from changebot.app.config import AppConfig
-from changebot.app.jobs import Dispatcher, Job
+from changebot.app.jobs import Dispatcher
+from changebot.app.metrics import Metrics
 from changebot.app.scheduler import AuditScheduler
-from changebot.github.metrics import Metrics
+from changebot.github.jobs import Job
 
 log = logging.getLogger("changebot.app.webhook")
 

@@ -24,7 +24,7 @@ import argparse
 import logging
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from changebot.adapters.github import actions
 from changebot.adapters.github.actions import ActionError, ActionsEnv, command
@@ -33,6 +33,9 @@ from changebot.errors import ChangebotError
 from changebot.model import Plan, PullRequest, Severity, Verdict
 from changebot.render.markdown import render_markdown
 from changebot.usecases import plan as planning
+
+if TYPE_CHECKING:
+    from changebot.github.handlers import Handlers
 
 log = logging.getLogger("changebot.action")
 
@@ -110,57 +113,45 @@ def _token(env: ActionsEnv) -> str:
     return env.token
 
 
-def _pull_request(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
+def _handlers(env: ActionsEnv, now: datetime) -> tuple[Handlers, str]:
     from changebot.adapters.github.client import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
-    from changebot.github.action import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
-    from changebot.github.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
-
-    pull = event.get("pull_request")
-    repo = env.repository or str((event.get("repository") or {}).get("full_name") or "")
-    if not isinstance(pull, dict) or not repo:
-        raise ActionError(
-            f"the {env.event_name} event has no pull_request or repository",
-            "the event file does not match GITHUB_EVENT_NAME; run changebot on 'pull_request' events",
-        )
-    number = int(pull["number"])
-    actions.ensure_commits(env.workspace, [str(pull["base"]["sha"]), str(pull["head"]["sha"])], number)
-    handlers = ActionHandlers(env.workspace, env.api_url, _token(env), env.input("bot-login", ACTIONS_BOT_LOGIN), now)
-    session = handlers.session(repo)
-    try:
-        # The same path as the App: the PR as GitHub has it now, overrides in force from the sticky comment.
-        ev = session.evaluate(session.snapshot(number))
-        handlers.check_name = check_name_from(ev.ctx.settings.section("github"), DEFAULT_CHECK_NAME)
-        published = session.publish(ev)
-    finally:
-        session.close()
-    note = ""
-    if published.stale:
-        note = "\n> A newer result is already shown on the pull request; it was left as it is.\n"
-    if published.done:
-        note += "\n**Done by rules:** " + ", ".join(f"`{d}`" for d in published.done) + "\n"
-    _report(env, ev.plan, note)
-    return _exit(env, ev.plan)
-
-
-def _comment(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
-    from changebot.adapters.github.client import ACTIONS_BOT_LOGIN  # noqa: PLC0415 - PyGithub is heavy
-    from changebot.app.jobs import JobControl  # noqa: PLC0415 - only for commands
-    from changebot.github.action import ActionHandlers, check_name_from  # noqa: PLC0415 - imports PyGithub
-    from changebot.github.publish import DEFAULT_CHECK_NAME  # noqa: PLC0415 - imports PyGithub
-    from changebot.github.router import GitHubRouter  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.action import action_handlers  # noqa: PLC0415 - imports PyGithub
 
     bot_login = env.input("bot-login", ACTIONS_BOT_LOGIN)
-    settings = planning.checkout(env.workspace).settings  # the default branch, as checked out for the event
-    handlers = ActionHandlers(
-        env.workspace,
-        env.api_url,
-        _token(env),
-        bot_login,
-        now,
-        check_name=check_name_from(settings.section("github"), DEFAULT_CHECK_NAME),
-    )
-    jobs = GitHubRouter(handlers, bot_login=bot_login).route("issue_comment", env.run_id or "action", event)
-    if not jobs:
+    return action_handlers(env.workspace, env.api_url, _token(env), bot_login, now), bot_login
+
+
+def _pull_request(env: ActionsEnv, payload: dict[str, Any], now: datetime) -> int:
+    from changebot.github.jobs import ALWAYS_CURRENT  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.router import pull_request_event  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.steps import describe  # noqa: PLC0415 - imports PyGithub
+
+    event = pull_request_event(payload, env.run_id or "action", repo=env.repository)
+    handlers, _ = _handlers(env, now)
+    outcome = handlers.pull_request(event, ALWAYS_CURRENT)
+    if isinstance(outcome.error, ChangebotError):
+        raise outcome.error
+    if outcome.error is not None:
+        raise ChangebotError(describe(outcome.error)[0]) from outcome.error
+    if outcome.plan is None or outcome.published is None:
+        print(command("notice", "changebot: the pull request is closed or its head moved on; nothing to do"))
+        return 0
+    note = ""
+    if outcome.published.stale:
+        note = "\n> A newer result is already shown on the pull request; it was left as it is.\n"
+    if outcome.published.done:
+        note += "\n**Done by rules:** " + ", ".join(f"`{d}`" for d in outcome.published.done) + "\n"
+    _report(env, outcome.plan, note)
+    return _exit(env, outcome.plan)
+
+
+def _comment(env: ActionsEnv, payload: dict[str, Any], now: datetime) -> int:
+    from changebot.github.jobs import ALWAYS_CURRENT  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.router import comment_event  # noqa: PLC0415 - imports PyGithub
+
+    handlers, bot_login = _handlers(env, now)
+    event = comment_event(payload, env.run_id or "action", bot_login, repo=env.repository)
+    if event is None:
         print(
             command(
                 "notice",
@@ -169,9 +160,8 @@ def _comment(env: ActionsEnv, event: dict[str, Any], now: datetime) -> int:
             )
         )
         return 0
-    for job in jobs:
-        job.run(JobControl(lambda: True))
-        print(f"changebot: answered {job.name} ({job.key})", file=sys.stderr)
+    handlers.command(event, ALWAYS_CURRENT)
+    print(f"changebot: answered the command in comment {event.comment_id} on #{event.number}", file=sys.stderr)
     return 0
 
 

@@ -71,13 +71,13 @@ def run(args: argparse.Namespace) -> int:
         )
     import uvicorn  # noqa: PLC0415 - heavy: imported only when serving
 
+    from changebot.app.github import from_config  # noqa: PLC0415
+    from changebot.app.metrics import Metrics  # noqa: PLC0415
     from changebot.app.webhook import create_app  # noqa: PLC0415
-    from changebot.github.handlers import GitHubHandlers  # noqa: PLC0415
-    from changebot.github.metrics import Metrics  # noqa: PLC0415
     from changebot.github.router import GitHubRouter  # noqa: PLC0415
 
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
-    handlers = GitHubHandlers.from_config(config)
+    parts = from_config(config)
     metrics = Metrics()
     scheduler = None
     if config.audit_cron is not None:
@@ -85,10 +85,10 @@ def run(args: argparse.Namespace) -> int:
         from changebot.app.scheduler import AuditScheduler  # noqa: PLC0415
 
         auditor = AppAuditor(
-            handlers.auth, handlers.clones, config.api_url, handlers.bot_login, metrics, publish=config.audit_publish
+            parts.auth, parts.clones, config.api_url, parts.bot_login, metrics, publish=config.audit_publish
         )
         scheduler = AuditScheduler(config.audit_cron, auditor.tick, metrics, on_stop=auditor.stopping.set)
-    app = create_app(config, GitHubRouter(handlers, bot_login=handlers.bot_login), metrics, audit=scheduler)
+    app = create_app(config, GitHubRouter(parts.handlers, bot_login=parts.bot_login), metrics, audit=scheduler)
     logging.getLogger("changebot").info("listening on %s:%d", args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False)
     return 0

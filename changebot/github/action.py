@@ -1,79 +1,69 @@
-"""The Action's side of the App's machinery: the same evaluation, publishing and slash commands, with the
-workflow's checkout instead of a clone cache and the workflow's token instead of an App installation.
+"""The Action's parts for ``changebot.github.handlers``: the workflow's checkout as the commit source and the
+job's token as the only GitHub client. So a ``pull_request`` event in the Action and a webhook to the App run the
+same handlers and produce the same check run and comment, and ``issue_comment`` slash commands are answered by
+the very code the App runs (``changebot.github.commands``).
 
-``ActionHandlers`` is a ``GitHubHandlers`` (``app_handlers``) whose "clone" is ``GITHUB_WORKSPACE`` (missing
-commits are fetched into it, nothing is checked out) and whose session uses the token it was given. So a
-``pull_request`` event in the Action and a webhook to the App produce the same check run and comment, and
-``issue_comment`` slash commands are answered by the very code the App runs (``changebot.github.commands``).
+Month-to-date spend is not read from the Actions API here (no cache survives the job; a one-shot job would pay
+one call per workflow run of the month on every event): the budget gate's month check uses ``--ledger`` data or
+says unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-from changebot.adapters.git.clones import CloneCache
 from changebot.adapters.github import actions
-from changebot.github.handlers import GitHubHandlers, Session
+from changebot.adapters.github.client import GitHubClient
+from changebot.github.handlers import Handlers
 from changebot.github.router import Repo
 
+T = TypeVar("T")
 
-class WorkspaceClones(CloneCache):
-    """``CloneCache`` over the workflow's checkout: ``prepare`` fetches missing commits and returns it."""
+
+class WorkspaceCommits:
+    """The workflow's checkout: missing commits are fetched into it (once, both together), nothing is checked
+    out."""
 
     def __init__(self, workspace: Path) -> None:
-        super().__init__(workspace)
         self.workspace = workspace
 
-    def prepare(
-        self, repo: str, clone_url: str, token: str | None, base_sha: str, head_sha: str, number: int | None = None
-    ) -> Path:
-        """The checkout, holding ``base_sha`` and ``head_sha`` (fetched when missing; never checked out)."""
+    def prepare(self, repo: Repo, token: str, base_sha: str, head_sha: str, number: int | None) -> Path:
+        """The checkout, holding ``base_sha`` and ``head_sha``."""
         actions.ensure_commits(self.workspace, [base_sha, head_sha], number)
         return self.workspace
 
+    def at_hand(self, repo: Repo) -> Path | None:
+        """The checkout."""
+        return self.workspace
 
-class ActionHandlers(GitHubHandlers):
-    """``GitHubHandlers`` for one Actions job: one token, one checkout, one instant.
 
-    Month-to-date spend is not read from the Actions API here (no cache survives the job; see
-    ``GitHubHandlers.spend_from_actions``): the budget gate's month check uses ``--ledger`` data or says unknown.
-    """
+class TokenClients:
+    """The job's token: one client per job, no renewal (a 401 fails the step with what to fix)."""
 
-    spend_from_actions = False
-
-    def __init__(
-        self,
-        workspace: Path,
-        api_url: str,
-        token: str,
-        bot_login: str,
-        now: datetime,
-        *,
-        check_name: str = "changebot",
-    ) -> None:
-        self.clones = WorkspaceClones(workspace)
+    def __init__(self, token: str, api_url: str, bot_login: str) -> None:
+        self.token = token
         self.api_url = api_url.rstrip("/")
         self.bot_login = bot_login
-        self.check_name = check_name
-        self.token = token
-        self.now: Callable[[], datetime] = lambda: now
 
-    def session(self, repo: str) -> Session:
-        """A session on ``repo`` with the job's token (close it when done)."""
-        return Session(self, Repo(repo, "", None), self.token)
-
-    def _with_session(self, repo: Repo, work: Callable[[Session], None]) -> None:
-        session = Session(self, repo, self.token)
+    def run(self, repo: Repo, work: Callable[[GitHubClient, str], T]) -> T | None:
+        client = GitHubClient(self.token, self.api_url, bot_login=self.bot_login)
         try:
-            work(session)
+            return work(client, self.token)
         finally:
-            session.close()
+            client.close()
 
 
-def check_name_from(settings_section: Mapping[str, Any], default: str) -> str:
-    """The ``github.check_name`` setting, or ``default``."""
-    value = settings_section.get("check_name")
-    return value if isinstance(value, str) and value.strip() else default
+def action_handlers(workspace: Path, api_url: str, token: str, bot_login: str, now: datetime) -> Handlers:
+    """The handlers of one Actions job: one checkout, one token, one instant (``workspace`` must be a checkout)."""
+    actions.require_checkout(workspace)
+    handlers = Handlers(
+        WorkspaceCommits(workspace),
+        TokenClients(token, api_url, bot_login),
+        clock=lambda: now,
+        spend_from_actions=False,
+    )
+    handlers.lag_retries = 0  # the job runs for its event's head; a newer head has a run of its own
+    return handlers

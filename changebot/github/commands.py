@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import logging
 
-from changebot.adapters.git.clones import CloneAuthError
-from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import PullSnapshot
-from changebot.app.jobs import JobControl
 from changebot.core.commands import OVERRIDE, Command, Invalid, help_text
 from changebot.core.overrides import rules as override_rules
-from changebot.errors import ChangebotError
-from changebot.github.handlers import Session
+from changebot.github.decide import Decision, Reply
+from changebot.github.jobs import JobControl
 from changebot.github.router import CommentEvent
+from changebot.github.steps import Steps, describe, is_refused
 from changebot.model import GateId
 from changebot.render import replies
 
@@ -36,65 +34,73 @@ log = logging.getLogger("changebot.github.commands")
 ACK_REACTION = "eyes"
 
 
-def reply(session: Session, event: CommentEvent, body: str) -> None:
-    """Post changebot's answer to ``event`` once (found again by its marker after a 5xx)."""
-    marker = replies.reply_marker(event.comment_id)
-    session.client.create_comment(
-        event.repo.full_name,
-        event.number,
-        replies.with_marker(body, event.comment_id, event.actor),
-        exists=lambda c: marker in c.body,
-    )
+def _answer(steps: Steps, event: CommentEvent, body: str) -> Reply:
+    return steps.reply(event.number, event.comment_id, event.actor, body)
 
 
-def answer(session: Session, event: CommentEvent, control: JobControl) -> None:
-    """Acknowledge and carry out one command."""
-    session.client.add_reaction(event.repo.full_name, event.comment_id, ACK_REACTION)
+def _reply(steps: Steps, event: CommentEvent, body: str) -> None:
+    steps.post(Decision(event.repo.full_name, event.number, replies=(_answer(steps, event, body),)))
+
+
+def answer(steps: Steps, event: CommentEvent, control: JobControl) -> None:
+    """Acknowledge and carry out one command. A command whose evaluation cannot finish is answered with why
+    (a refused token is left to the ``Clients`` to renew)."""
+    steps.post(Decision(event.repo.full_name, event.number, reactions=((event.comment_id, ACK_REACTION),)))
     command = event.command
     if isinstance(command, Invalid):
-        reply(session, event, help_text(command.problem))
+        _reply(steps, event, help_text(command.problem))
         return
     if command.verb == "help":
-        reply(session, event, help_text())
+        _reply(steps, event, help_text())
         return
-    snapshot = session.snapshot(event.number, "issue_comment")
     try:
-        _evaluate_and_answer(session, event, command, snapshot, control)
-    except (GitHubError, CloneAuthError):
-        raise  # the App renews the token on a 401; other GitHub errors fail the job
-    except ChangebotError as exc:
+        snapshot = steps.snapshot(event.number, "issue_comment")
+        if command.verb == OVERRIDE:
+            _override(steps, event, command, snapshot)
+        else:
+            _evaluate_and_answer(steps, event, command, snapshot, control)
+    except Exception as exc:
+        if is_refused(exc):
+            raise
         log.warning("%s#%d: could not evaluate: %s", event.repo.full_name, event.number, exc)
-        reply(session, event, replies.error_reply(exc.diagnostics()))
+        _reply(steps, event, replies.error_reply(describe(exc)[1]))
 
 
 def _evaluate_and_answer(
-    session: Session, event: CommentEvent, command: Command, snapshot: PullSnapshot, control: JobControl
+    steps: Steps, event: CommentEvent, command: Command, snapshot: PullSnapshot, control: JobControl
 ) -> None:
-    if command.verb == OVERRIDE:
-        _override(session, event, command, snapshot)
-        return
-    ev = session.evaluate(snapshot)
-    if control.is_current():
-        session.publish(ev)
+    ctx = steps.context(snapshot)
+    existing = steps.existing(snapshot, steps.comments(snapshot))
+    found = existing.sticky
+    ev = steps.evaluate(ctx, found[1] if found else ())
+    answers: list[Reply] = []
     if command.verb == "gate":
-        reply(session, event, replies.gates_reply(ev.plan))
+        answers.append(_answer(steps, event, replies.gates_reply(ev.plan)))
     elif command.verb in ("budget", "freeze", "sequence"):
-        reply(session, event, replies.gate_reply(ev.plan, GateId(command.verb)))
+        answers.append(_answer(steps, event, replies.gate_reply(ev.plan, GateId(command.verb))))
+    if control.is_current():
+        steps.show(ev, existing, answers)
+    elif answers:
+        steps.post(Decision(event.repo.full_name, event.number, replies=tuple(answers)))
 
 
-def _override(session: Session, event: CommentEvent, command: Command, snapshot: PullSnapshot) -> None:
+def _override(steps: Steps, event: CommentEvent, command: Command, snapshot: PullSnapshot) -> None:
+    """Decide the override first (the commenter's role and the base branch's rules need no plan), then plan
+    once with the overrides as they will be stored."""
     if command.gate is None:  # the grammar never produces this; refuse rather than guess
-        reply(session, event, help_text("an override needs a gate"))
+        _reply(steps, event, help_text("an override needs a gate"))
         return
-    role = session.client.permission(event.repo.full_name, event.actor)
-    ev = session.evaluate(snapshot)
+    role = steps.client.permission(event.repo.full_name, event.actor)
+    ctx = steps.context(snapshot)
+    existing = steps.existing(snapshot, steps.comments(snapshot))
+    policies = override_rules.policies(ctx)
     head = snapshot.pr.head_sha or ""
-    decision = override_rules.decide(command, event.actor, role, ev.policies[command.gate], ev.ctx.now, head)
+    decision = override_rules.decide(command, event.actor, role, policies[command.gate], ctx.now, head)
     if isinstance(decision, override_rules.Refusal):
         log.info("%s#%d: override by %s refused: %s", event.repo.full_name, event.number, event.actor, decision.message)
-        reply(session, event, replies.override_refused(decision.message))
+        _reply(steps, event, replies.override_refused(decision.message))
         return
-    stored = override_rules.record(ev.sticky.overrides, decision, ev.ctx.now)
-    session.publish(session.replan(ev, stored), overrides=stored)
+    found = existing.sticky
+    stored = override_rules.record(found[1] if found else (), decision, ctx.now)
+    steps.show(steps.evaluate(ctx, stored), existing, [_answer(steps, event, replies.override_granted(decision))])
     log.info("%s#%d: %s override granted to %s", event.repo.full_name, event.number, command.gate, event.actor)
-    reply(session, event, replies.override_granted(decision))

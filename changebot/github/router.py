@@ -9,8 +9,10 @@
   (``user.type == "Bot"`` or a login ending in ``[bot]``) and the App's own comments are ignored;
 - everything else: nothing.
 
-A payload missing what a job needs is logged and ignored (it was signed by GitHub, so this is a format
-change, not an attack).
+Payloads become typed events here and only here (``pull_request_event``, ``comment_event``), for the App and
+the Action alike. A payload missing what a job needs raises ``EventError`` naming the field: the App logs and
+ignores the delivery (it was signed by GitHub, so this is a format change, not an attack); the Action fails
+the step with that message.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from changebot.app.jobs import Job, JobControl
 from changebot.core.commands import Command, Invalid, parse
+from changebot.errors import ChangebotError
+from changebot.github.jobs import Job, JobControl
 
 log = logging.getLogger("changebot.router")
 
@@ -68,9 +71,20 @@ class CommentEvent:
 class Handlers(Protocol):
     """The work itself (``changebot.github.handlers`` for GitHub; tests pass recorders)."""
 
-    def pull_request(self, event: PullRequestEvent, control: JobControl) -> None: ...
+    def pull_request(self, event: PullRequestEvent, control: JobControl) -> object: ...
 
-    def command(self, event: CommentEvent, control: JobControl) -> None: ...
+    def command(self, event: CommentEvent, control: JobControl) -> object: ...
+
+
+class EventError(ChangebotError):
+    """An event payload lacks a field changebot needs, or has it with the wrong type."""
+
+    def __init__(self, field: str, problem: str = "is missing or not a non-empty string") -> None:
+        super().__init__(
+            f"the event payload's {field} {problem}",
+            "the event file does not look like a GitHub webhook payload for this event",
+        )
+        self.field = field
 
 
 def _get(data: Any, *keys: str) -> Any:
@@ -84,22 +98,23 @@ def _get(data: Any, *keys: str) -> Any:
 def _str(data: Any, *keys: str) -> str:
     value = _get(data, *keys)
     if not isinstance(value, str) or not value:
-        raise KeyError(".".join(keys))
+        raise EventError(".".join(keys))
     return value
 
 
 def _int(data: Any, *keys: str) -> int:
     value = _get(data, *keys)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise KeyError(".".join(keys))
+        raise EventError(".".join(keys), "is missing or not a whole number")
     return value
 
 
-def _repo(payload: Mapping[str, Any]) -> Repo:
+def _repo(payload: Mapping[str, Any], name: str | None = None) -> Repo:
     installation = _get(payload, "installation", "id")
+    clone_url = _get(payload, "repository", "clone_url")
     return Repo(
-        full_name=_str(payload, "repository", "full_name"),
-        clone_url=_str(payload, "repository", "clone_url"),
+        full_name=name or _str(payload, "repository", "full_name"),
+        clone_url=clone_url if isinstance(clone_url, str) else "",
         installation_id=installation if isinstance(installation, int) and not isinstance(installation, bool) else None,
     )
 
@@ -112,6 +127,63 @@ def is_bot(user: Any, bot_login: str | None = None) -> bool:
     if not isinstance(login, str):
         return True
     return login.lower().endswith("[bot]") or (bot_login is not None and login.lower() == bot_login.lower())
+
+
+def pull_request_event(payload: Mapping[str, Any], delivery: str, repo: str | None = None) -> PullRequestEvent:
+    """The pull request a ``pull_request`` (or ``pull_request_target``) payload is about; ``repo`` overrides the
+    payload's repository name (the Action's ``GITHUB_REPOSITORY``). Raises ``EventError`` naming a bad field."""
+    if not isinstance(payload, Mapping):
+        raise EventError("payload", "is not a JSON object")
+    pr = payload.get("pull_request")
+    if not isinstance(pr, Mapping):
+        raise EventError("pull_request", "is missing or not an object")
+    head_repo = _get(pr, "head", "repo", "full_name")
+    return PullRequestEvent(
+        repo=_repo(payload, repo),
+        number=_int(payload, "pull_request", "number"),
+        action=str(payload.get("action") or ""),
+        base_ref=_str(payload, "pull_request", "base", "ref"),
+        base_sha=_str(payload, "pull_request", "base", "sha"),
+        head_ref=_str(payload, "pull_request", "head", "ref"),
+        head_sha=_str(payload, "pull_request", "head", "sha"),
+        head_repo=head_repo if isinstance(head_repo, str) else None,
+        updated_at=str(_get(pr, "updated_at") or ""),
+        delivery=delivery,
+    )
+
+
+def comment_event(
+    payload: Mapping[str, Any], delivery: str, bot_login: str | None = None, repo: str | None = None
+) -> CommentEvent | None:
+    """The ``/changebot`` command an ``issue_comment`` payload carries, or ``None`` when it is not one to answer
+    (not created, not on a pull request, written by a bot, not a command). Raises ``EventError``."""
+    if not isinstance(payload, Mapping):
+        raise EventError("payload", "is not a JSON object")
+    if payload.get("action") != "created" or _get(payload, "issue", "pull_request") is None:
+        return None
+    comment = payload.get("comment")
+    if is_bot(_get(comment, "user"), bot_login):
+        return None
+    body = _get(comment, "body")
+    command = parse(body) if isinstance(body, str) else None
+    if command is None:
+        return None
+    return CommentEvent(
+        repo=_repo(payload, repo),
+        number=_int(payload, "issue", "number"),
+        comment_id=_int(payload, "comment", "id"),
+        actor=_str(payload, "comment", "user", "login"),
+        command=command,
+        delivery=delivery,
+    )
+
+
+def _needs_server_fields(repo: Repo, updated_at: str | None = None) -> None:
+    """The App clones from ``repository.clone_url`` and orders a PR's jobs by ``pull_request.updated_at``."""
+    if not repo.clone_url:
+        raise EventError("repository.clone_url")
+    if updated_at == "":
+        raise EventError("pull_request.updated_at")
 
 
 class GitHubRouter:
@@ -128,28 +200,15 @@ class GitHubRouter:
                 return self._pull_request(delivery, payload)
             if event == "issue_comment":
                 return self._comment(delivery, payload)
-        except KeyError as exc:
-            log.warning("delivery %s (%s) lacks %s; ignored", delivery, event, exc)
+        except EventError as exc:
+            log.warning("delivery %s (%s) ignored: %s", delivery, event, exc)
         return []
 
     def _pull_request(self, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
-        action = payload.get("action")
-        if action not in PR_ACTIONS:
+        if payload.get("action") not in PR_ACTIONS:
             return []
-        pr = payload.get("pull_request")
-        head_repo = _get(pr, "head", "repo", "full_name")
-        ev = PullRequestEvent(
-            repo=_repo(payload),
-            number=_int(pr, "number"),
-            action=str(action),
-            base_ref=_str(pr, "base", "ref"),
-            base_sha=_str(pr, "base", "sha"),
-            head_ref=_str(pr, "head", "ref"),
-            head_sha=_str(pr, "head", "sha"),
-            head_repo=head_repo if isinstance(head_repo, str) else None,
-            updated_at=_str(pr, "updated_at"),
-            delivery=delivery,
-        )
+        ev = pull_request_event(payload, delivery)
+        _needs_server_fields(ev.repo, ev.updated_at)
         handlers = self.handlers
         return [
             Job(
@@ -161,23 +220,10 @@ class GitHubRouter:
         ]
 
     def _comment(self, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
-        if payload.get("action") != "created" or _get(payload, "issue", "pull_request") is None:
+        ev = comment_event(payload, delivery, self.bot_login)
+        if ev is None:
             return []
-        comment = payload.get("comment")
-        if is_bot(_get(comment, "user"), self.bot_login):
-            return []
-        body = _get(comment, "body")
-        command = parse(body) if isinstance(body, str) else None
-        if command is None:
-            return []
-        ev = CommentEvent(
-            repo=_repo(payload),
-            number=_int(payload, "issue", "number"),
-            comment_id=_int(comment, "id"),
-            actor=_str(comment, "user", "login"),
-            command=command,
-            delivery=delivery,
-        )
+        _needs_server_fields(ev.repo)
         handlers = self.handlers
         return [
             Job(

@@ -4,11 +4,8 @@ Pure functions. GitHub's limits are enforced here, where the text is made: a che
 65,535 bytes, a comment at most 65,536 characters, at most 50 annotations per API call. Text over a limit is
 cut at a line boundary and ends with a note saying so; the hidden markers of the sticky comment are never cut.
 
-The sticky comment carries three hidden HTML comments after the visible plan::
-
-    <!-- changebot:sticky -->                         which comment is changebot's (with the bot's login)
-    <!-- changebot:overrides [...] -->                the overrides granted on this PR (core/overrides.py)
-    <!-- changebot:head {"sha": "...", "at": "..."} -->  the head and instant this result is for
+The sticky comment's hidden, machine-readable tail (marker, overrides, head stamp) is ``core.sticky``'s;
+this module makes only its visible Markdown.
 """
 
 from __future__ import annotations
@@ -17,11 +14,10 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
+from changebot.core import sticky
 from changebot.core.budget.gate import BudgetDetail
-from changebot.core.overrides.stored import STICKY_MARKER, encode
 from changebot.model import Finding, GateId, Override, Plan, Severity, Verdict
 from changebot.render.markdown import render_markdown
 from changebot.render.md import escape_cell
@@ -32,7 +28,6 @@ ANNOTATIONS_PER_CALL = 50
 
 _CONCLUSION = {Verdict.PASS: "success", Verdict.WARN: "neutral", Verdict.FAIL: "failure"}
 _LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
-_HEAD = re.compile(r"<!-- changebot:head (\{[^<>]*\}) -->")
 _RULE = re.compile(r"<!-- changebot:rule (\S+) -->")
 
 TRUNCATED_NOTE = (
@@ -137,29 +132,9 @@ def check_output(plan: Plan, in_force: Sequence[Override]) -> dict[str, str]:
     return {"title": check_title(plan), "summary": truncate_bytes(visible(plan, in_force), CHECK_OUTPUT_MAX_BYTES)}
 
 
-def head_marker(head_sha: str, at: datetime) -> str:
-    """The hidden marker naming the head and instant a sticky comment is for."""
-    return f"<!-- changebot:head {json.dumps({'sha': head_sha, 'at': at.isoformat()}, separators=(',', ':'))} -->"
-
-
-def parse_head(body: str) -> tuple[str, datetime] | None:
-    """``(sha, at)`` from a sticky comment's head marker, or ``None``."""
-    match = _HEAD.search(body)
-    if match is None:
-        return None
-    try:
-        data = json.loads(match.group(1))
-        at = datetime.fromisoformat(str(data["at"]))
-    except (ValueError, KeyError, TypeError):
-        return None
-    if at.tzinfo is None:
-        return None
-    return str(data["sha"]), at
-
-
 def sticky_body(plan: Plan, head_sha: str, stored: Sequence[Override], in_force: Sequence[Override]) -> str:
     """The whole sticky comment: visible plan (truncated to fit) + sticky marker + overrides + head marker."""
-    hidden = "\n" + STICKY_MARKER + "\n" + encode(stored) + "\n" + head_marker(head_sha, plan.now) + "\n"
+    hidden = sticky.tail(stored, head_sha, plan.now)
     return truncate_chars(visible(plan, in_force), COMMENT_MAX_CHARS - len(hidden)) + hidden
 
 

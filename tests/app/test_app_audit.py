@@ -21,10 +21,10 @@ from changebot.adapters.git.clones import CloneCache
 from changebot.adapters.github.app_auth import AppAuth
 from changebot.app.audit import AppAuditor
 from changebot.app.config import AppConfig
+from changebot.app.metrics import Metrics
 from changebot.app.scheduler import AuditScheduler
 from changebot.app.webhook import create_app
 from changebot.errors import RepositoryError
-from changebot.github.metrics import Metrics
 from changebot.usecases import plan as planning
 from tests.support.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY
 from tests.support.asgi_server import serve

@@ -22,9 +22,9 @@ import pytest
 from changebot.adapters.git.clones import CloneCache
 from changebot.adapters.github.app_auth import AppAuth
 from changebot.app.config import AppConfig
+from changebot.app.github import app_handlers
 from changebot.app.webhook import create_app
-from changebot.core.overrides.stored import STICKY_MARKER, decode, encode
-from changebot.github.handlers import GitHubHandlers
+from changebot.core.sticky import STICKY_MARKER, decode, encode
 from changebot.github.router import GitHubRouter
 from changebot.model import GateId, Override
 from tests.support.app_token_server import APP_ID, KEY_PEM, Clock, TokenServer
@@ -148,14 +148,14 @@ def build_world(
     with serve(tokens.app()) as token_url:
         auth = AppAuth(APP_ID, KEY_PEM, token_url)
         try:
-            handlers = GitHubHandlers(
+            assert auth.bot_login() == BOT
+            handlers = app_handlers(
                 auth,
                 CloneCache(tmp_path / "clones", protocols=("file",)),
                 github.base_url,
-                auth.bot_login(),
+                BOT,
                 clock=lambda: clock[0],
             )
-            assert handlers.bot_login == BOT
             handlers.lag_pause = 0.05
             app = create_app(AppConfig(webhook_secret=SECRET, clone_dir=tmp_path), GitHubRouter(handlers, BOT))
             with serve(app) as url:
@@ -395,7 +395,7 @@ def test_a_pull_request_that_cannot_be_read_gets_a_failing_check_run_and_command
     world.post("pull_request", world.pr_event("synchronize", head=missing))
     (run,) = world.check_runs(missing)
     assert run["conclusion"] == "failure"
-    assert run["output"]["title"] == "changebot could not evaluate this pull request"
+    assert run["output"]["title"].startswith("changebot could not evaluate: git fetch failed")
     assert run["output"]["summary"].startswith("git fetch failed")
     world.post("issue_comment", world.comment_event("/changebot gate"))
     (reply,) = world.replies()
@@ -441,3 +441,40 @@ def test_an_api_lagging_behind_the_webhook_is_read_again(world: World) -> None:
     assert len(world.double.calls("GET", reads)) == 2
     assert len(world.check_runs(new)) == 1
     assert new in world.sticky()["body"]
+
+
+def test_a_github_outage_mid_evaluation_leaves_a_failing_check_run_under_the_configured_name(
+    sticky_world: World,
+) -> None:
+    world = sticky_world
+    world.double.fail_next("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 500, times=10)
+    world.post("pull_request", world.pr_event("opened"))
+    (run,) = world.check_runs(world.head)
+    assert (run["name"], run["conclusion"]) == ("governance", "failure")
+    assert run["output"]["title"].startswith("changebot could not evaluate: GET comments of octo/app#7")
+    assert [c for c in world.bot_comments() if STICKY_MARKER in c["body"]] == []
+    # Once GitHub answers again, the next delivery replaces the failure with the result.
+    world.double.faults.clear()
+    world.clock[0] = NOW + timedelta(minutes=1)
+    world.post("pull_request", world.pr_event("synchronize"))
+    (run,) = world.check_runs(world.head)
+    assert run["conclusion"] == "success"
+    world.sticky()
+
+
+def test_an_unexpected_error_in_a_job_still_leaves_a_failing_check_run(world: World, tmp_path: Path) -> None:
+    (tmp_path / "clones").write_text("a file where the clone cache should be\n", encoding="utf-8")
+    world.post("pull_request", world.pr_event("opened"))
+    (run,) = world.check_runs(world.head)
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"].startswith("changebot could not evaluate: unexpected FileExistsError")
+
+
+def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_branch(sticky_world: World) -> None:
+    world = sticky_world
+    missing = "f" * 40
+    world.double.pulls[REPO][7].head_sha = missing
+    world.post("pull_request", world.pr_event("synchronize", head=missing))
+    (run,) = world.check_runs(missing)
+    assert (run["name"], run["conclusion"]) == ("governance", "failure")
+    assert run["output"]["title"].startswith("changebot could not evaluate: git fetch failed")

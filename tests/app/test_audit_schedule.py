@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from changebot.app.config import AppConfig, from_env
+from changebot.app.metrics import Metrics
 from changebot.app.scheduler import AuditScheduler, next_fire, parse_cron
 from changebot.app.webhook import create_app
 from changebot.errors import UsageError
-from changebot.github.metrics import Metrics
 from tests.support.asgi_server import serve
 
 START = datetime(2025, 11, 2, 23, 59, 30, tzinfo=UTC)  # a Sunday, 30 s before midnight UTC

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from changebot.app.config import AppConfig
-from changebot.app.jobs import JobControl
 from changebot.app.webhook import create_app, signature_ok
+from changebot.github.jobs import JobControl
 from changebot.github.router import CommentEvent, GitHubRouter, PullRequestEvent
 from tests.support.asgi_server import serve
 

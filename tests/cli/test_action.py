@@ -14,9 +14,10 @@ import pytest
 
 from changebot.adapters.github.actions import command
 from changebot.cli import main
-from changebot.core.overrides.stored import STICKY_MARKER
+from changebot.core.sticky import STICKY_MARKER
 from tests.support.github_double import GitHubDouble
 from tests.support.octokit import webhook_example
+from tests.support.opa_double import opa_double
 from tests.support.repos import GIT_ENV, GitRepo
 
 REPO = "octo/app"
@@ -223,6 +224,9 @@ def test_a_shallow_checkout_without_the_base_commit_explains_fetch_depth(
     summary = runner.summary.read_text(encoding="utf-8")
     assert "are not in the checkout and could not be fetched" in summary
     assert "fetch-depth: 0" in summary
+    [run] = github.check_runs[REPO]  # the required check does not hang: it fails, saying why
+    assert (run["head_sha"], run["conclusion"]) == (checkout.head, "failure")
+    assert run["output"]["title"].startswith("changebot could not evaluate: commit(s) 000000000000 are not in")
 
 
 def test_outside_a_checkout_the_action_asks_for_actions_checkout(
@@ -376,3 +380,121 @@ def test_a_governance_edit_needs_an_owners_approval_read_from_github(
     assert runner.outputs()["verdict"] == verdict
     policy = [c for c in github.requests if c.path.endswith("/reviews")]
     assert len(policy) == 1  # read once, and only because a governance file changed
+
+
+def _pop(*path: str) -> Callable[[dict[str, Any]], None]:
+    def mangle(event: dict[str, Any]) -> None:
+        node = event
+        for key in path[:-1]:
+            node = node[key]
+        node.pop(path[-1])
+
+    return mangle
+
+
+def _set(value: Any, *path: str) -> Callable[[dict[str, Any]], None]:
+    def mangle(event: dict[str, Any]) -> None:
+        node = event
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return mangle
+
+
+@pytest.mark.parametrize(
+    ("mangle", "field"),
+    [
+        (_pop("pull_request", "number"), "pull_request.number"),
+        (_set("7", "pull_request", "number"), "pull_request.number"),
+        (_pop("pull_request", "base", "sha"), "pull_request.base.sha"),
+        (_set(None, "pull_request", "head", "sha"), "pull_request.head.sha"),
+        (_set([1, 2], "pull_request"), "pull_request"),
+    ],
+)
+def test_a_malformed_event_fails_the_step_with_one_error_naming_the_field(
+    github: GitHubDouble,
+    checkout: Checkout,
+    runner: Runner,
+    capsys: pytest.CaptureFixture[str],
+    mangle: Callable[[dict[str, Any]], None],
+    field: str,
+) -> None:
+    github.add_pull(REPO, 7, checkout.head, checkout.base)
+    event = pr_event(checkout.base, checkout.head)
+    mangle(event)
+    assert runner.run("pull_request", event) == 2
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1
+    assert f"{field} is missing or not" in errors[0]
+    assert runner.outputs()["verdict"] == "error"
+    assert github.requests == []
+
+
+def test_an_event_file_that_is_not_an_object_fails_the_step_with_one_error(
+    runner: Runner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert runner.run("pull_request", [1, 2]) == 2  # type: ignore[arg-type]
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "not an object" in errors[0]
+    assert runner.outputs()["verdict"] == "error"
+
+
+def test_when_github_fails_mid_evaluation_the_head_gets_a_failing_check_run_under_the_configured_name(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], runner: Runner
+) -> None:
+    configured = Checkout(make_repo({".maestro/changebot.yaml": "version: 1\ngithub: {check_name: governance}\n"}))
+    runner.env["GITHUB_WORKSPACE"] = str(configured.repo.path)
+    github.add_pull(REPO, 7, configured.head, configured.base, files=[BAD, "docs/readme.md"])
+    github.fail_next("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 500, times=10)
+    assert runner.run("pull_request", pr_event(configured.base, configured.head)) == 2
+    [run] = github.check_runs[REPO]
+    assert (run["name"], run["head_sha"], run["conclusion"]) == ("governance", configured.head, "failure")
+    assert run["output"]["title"].startswith("changebot could not evaluate: GET comments of octo/app#7")
+    assert runner.outputs()["verdict"] == "error"
+
+
+NOCHART = """\
+package org.nochart
+
+import rego.v1
+
+deny contains "charts/ need the platform team" if {
+	some f in input.pr.files
+	startswith(f, "charts/")
+}
+"""
+
+
+def test_an_override_evaluates_the_gates_once(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], runner: Runner
+) -> None:
+    with opa_double({"nochart.rego": NOCHART}) as opa:
+        settings = f"version: 1\npolicy:\n  default_library: false\n  engine: opa\n  opa_url: {opa.url}\n"
+        repo = Checkout(make_repo({".maestro/changebot.yaml": settings, ".maestro/policies/nochart.rego": NOCHART}))
+        runner.env["GITHUB_WORKSPACE"] = str(repo.repo.path)
+        github.add_pull(REPO, 7, repo.head, repo.base, files=[BAD, "docs/readme.md"])
+        github.permissions[REPO] = {"alice": "maintain"}
+        assert runner.run("pull_request", pr_event(repo.base, repo.head)) == 1
+        one_plan = opa.requests
+        assert one_plan > 0
+        body = '/changebot override schema --reason "vendor file, its syntax is checked upstream" --expires 2h'
+        github.add_comment(REPO, 7, body, "alice")
+        event = comment_event(body)
+        event["comment"]["id"] = github.comments[REPO][7][-1]["id"]
+        assert runner.run("issue_comment", event) == 0
+        assert opa.requests == 2 * one_plan  # the override command planned once, like the pull_request run
+    sticky = next(c for c in github.comments[REPO][7] if STICKY_MARKER in c["body"])
+    assert "| schema | @alice |" in sticky["body"]
+
+
+def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_branch(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], runner: Runner
+) -> None:
+    configured = Checkout(make_repo({".maestro/changebot.yaml": "version: 1\ngithub: {check_name: governance}\n"}))
+    runner.env["GITHUB_WORKSPACE"] = str(configured.repo.path)
+    missing = "0" * 40
+    github.add_pull(REPO, 7, missing, configured.base)
+    assert runner.run("pull_request", pr_event(configured.base, missing)) == 2
+    [run] = github.check_runs[REPO]
+    assert (run["name"], run["head_sha"], run["conclusion"]) == ("governance", missing, "failure")

@@ -12,7 +12,7 @@ import pytest
 from changebot.adapters.github.audit import period_marker
 from changebot.cli import main
 from changebot.core.commands import help_text
-from changebot.core.overrides.stored import STICKY_MARKER, encode
+from changebot.core.sticky import STICKY_MARKER, encode
 from changebot.model import GateId, Override
 from changebot.render import replies
 

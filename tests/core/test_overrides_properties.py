@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from changebot.core.overrides.stored import STICKY_MARKER, decode, encode, is_sticky, sticky_overrides
+from changebot.core.sticky import STICKY_MARKER, decode, encode, is_sticky, sticky_overrides
 from changebot.model import GateId, GateResult, Override, Plan, PullRequest, Status, Verdict, error
 from changebot.render.github import sticky_body
 

@@ -8,7 +8,7 @@ import pytest
 
 from changebot.adapters.github.calls import CallPolicy
 from changebot.adapters.github.client import GitHubClient
-from changebot.core.overrides.stored import STICKY_MARKER, decode, encode
+from changebot.core.sticky import STICKY_MARKER, decode, encode
 from changebot.github.publish import publish_plan
 from changebot.model import (
     Action,

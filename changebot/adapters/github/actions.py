@@ -143,6 +143,15 @@ def has_commit(workspace: Path, sha: str) -> bool:
     return _git(workspace, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0
 
 
+def require_checkout(workspace: Path) -> None:
+    """Fail with the fix unless ``workspace`` is a git checkout (the workflow ran ``actions/checkout``)."""
+    if not (workspace / ".git").exists():
+        raise ActionError(
+            f"{workspace} is not a git checkout",
+            "add '- uses: actions/checkout@v4' with 'fetch-depth: 0' before changebot in the workflow",
+        )
+
+
 def ensure_commits(workspace: Path, shas: list[str], pr_number: int | None = None, remote: str = "origin") -> None:
     """Fetch the commits changebot reads (base and head) into the checkout when they are missing.
 
@@ -151,11 +160,7 @@ def ensure_commits(workspace: Path, shas: list[str], pr_number: int | None = Non
     for sha in shas:
         if not sha or any(c not in "0123456789abcdef" for c in sha.lower()) or len(sha) < 7:
             raise UsageError(f"{sha!r} is not a commit SHA")
-    if not (workspace / ".git").exists():
-        raise ActionError(
-            f"{workspace} is not a git checkout",
-            "add '- uses: actions/checkout@v4' with 'fetch-depth: 0' before changebot in the workflow",
-        )
+    require_checkout(workspace)
     missing = [sha for sha in shas if not has_commit(workspace, sha)]
     if not missing:
         return

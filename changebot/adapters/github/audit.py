@@ -16,8 +16,8 @@ from functools import partial
 from typing import Any
 
 from changebot.adapters.github.client import GitHubClient
+from changebot.core import sticky
 from changebot.core.audit import PullSummary
-from changebot.core.overrides import stored
 from changebot.model import Override
 
 AUDIT_LABEL = "changebot-audit"
@@ -111,8 +111,8 @@ class AuditSource:
         login = self.client.bot_login
         comments = self.client.comments(self.repo, number)
         self.calls += 1 + len(comments) // 100
-        mine = [o for o in (stored.sticky_overrides(c.body) for c in comments if c.author == login) if o is not None]
-        return mine[0] if mine else []  # the first sticky comment, as publish.find_sticky reads it
+        found = sticky.find(comments, login)
+        return list(found[1]) if found else []
 
     def overrides_of(self, numbers: set[int], since: datetime) -> dict[int, list[Override]]:
         """Overrides of many pull requests: one repository-wide listing of comments updated since ``since``
@@ -124,7 +124,7 @@ class AuditSource:
             for raw in page:
                 number = int(str(raw.get("issue_url") or "0").rsplit("/", 1)[-1] or 0)
                 body = str(raw.get("body") or "")
-                kept = stored.sticky_overrides(body) if (raw.get("user") or {}).get("login") == login else None
+                kept = sticky.sticky_overrides(body) if (raw.get("user") or {}).get("login") == login else None
                 if number in numbers and kept is not None and number not in found:
                     found[number] = kept  # oldest first: the first sticky comment, as the PR comment uses
         for number in sorted(numbers - set(found)):

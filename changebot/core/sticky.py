@@ -1,0 +1,148 @@
+"""The sticky comment's machine-readable format: the one place that writes and reads it.
+
+changebot keeps one comment per pull request (the "sticky" comment), edited in place. It is also where changebot
+keeps state for the pull request, so overrides survive restarts of the App and runs of the Action without a
+database. After the visible Markdown (made by ``render.github``) come three hidden HTML comments::
+
+    <!-- changebot:sticky -->                             which comment is changebot's (with the bot's login)
+    <!-- changebot:overrides [{"gate": "freeze", ...}] -->  the overrides granted on this PR
+    <!-- changebot:head {"sha": "...", "at": "..."} -->      the head and instant this result is for
+
+The blocks are never trusted blindly: they are read only from a comment that the bot itself wrote and only
+from the hidden tail after the last marker (changebot's replies may quote what people wrote, markers included);
+override entries that do not parse are dropped, never widened. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from changebot.model import GateId, Override
+
+STICKY_MARKER = "<!-- changebot:sticky -->"
+_BLOCK = re.compile(r"<!-- changebot:overrides (\[.*?\]) -->", re.DOTALL)
+_HEAD = re.compile(r"<!-- changebot:head (\{[^<>]*\}) -->")
+_HIDDEN = re.compile(
+    r"\s*(<!-- changebot:overrides \[.*?\] -->)?\s*(<!-- changebot:head \{[^<>]*\} -->)?\s*", re.DOTALL
+)
+
+
+class CommentLike(Protocol):
+    """What the format needs to know of a comment: who wrote it and its text."""
+
+    @property
+    def author(self) -> str | None: ...
+
+    @property
+    def body(self) -> str: ...
+
+
+C = TypeVar("C", bound=CommentLike)
+
+
+def _to_json(override: Override) -> dict[str, Any]:
+    return {
+        "gate": str(override.gate),
+        "actor": override.actor,
+        "reason": override.reason,
+        "granted_at": override.granted_at.isoformat(),
+        "expires_at": override.expires_at.isoformat() if override.expires_at else None,
+        "head_sha": override.head_sha,
+    }
+
+
+def _from_json(item: Any) -> Override | None:
+    if not isinstance(item, dict):
+        return None
+    try:
+        granted = datetime.fromisoformat(item["granted_at"])
+        expires = datetime.fromisoformat(item["expires_at"]) if item.get("expires_at") else None
+        override = Override(
+            gate=GateId(item["gate"]),
+            actor=str(item["actor"]),
+            reason=str(item["reason"]),
+            granted_at=granted,
+            expires_at=expires,
+            head_sha=str(item["head_sha"]) if item.get("head_sha") else None,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    if granted.tzinfo is None or (expires is not None and expires.tzinfo is None):
+        return None
+    return override
+
+
+def encode(overrides: Iterable[Override]) -> str:
+    """The hidden overrides block (``--`` is escaped so the HTML comment cannot be closed early)."""
+    payload = json.dumps([_to_json(o) for o in overrides], ensure_ascii=True, separators=(",", ":"))
+    return "<!-- changebot:overrides " + payload.replace("--", "-\\u002d") + " -->"
+
+
+def decode(body: str) -> list[Override]:
+    """Overrides found in an overrides block in ``body``; malformed entries are dropped."""
+    match = _BLOCK.search(body)
+    if match is None:
+        return []
+    try:
+        items = json.loads(match.group(1))
+    except ValueError:
+        return []
+    if not isinstance(items, list):
+        return []
+    return [o for o in (_from_json(item) for item in items) if o is not None]
+
+
+def head_marker(head_sha: str, at: datetime) -> str:
+    """The hidden marker naming the head and instant a sticky comment is for."""
+    return f"<!-- changebot:head {json.dumps({'sha': head_sha, 'at': at.isoformat()}, separators=(',', ':'))} -->"
+
+
+def parse_head(body: str) -> tuple[str, datetime] | None:
+    """``(sha, at)`` from a sticky comment's head marker, or ``None``."""
+    match = _HEAD.search(body)
+    if match is None:
+        return None
+    try:
+        data = json.loads(match.group(1))
+        at = datetime.fromisoformat(str(data["at"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if at.tzinfo is None:
+        return None
+    return str(data["sha"]), at
+
+
+def tail(stored: Iterable[Override], head_sha: str, at: datetime) -> str:
+    """The hidden end of a sticky comment, appended after its visible Markdown (never truncated)."""
+    return "\n" + STICKY_MARKER + "\n" + encode(stored) + "\n" + head_marker(head_sha, at) + "\n"
+
+
+def sticky_overrides(body: str) -> list[Override] | None:
+    """The overrides stored in a sticky comment ``body``, or ``None`` when ``body`` is not a sticky comment.
+
+    A sticky comment ends with ``STICKY_MARKER`` followed by nothing but its hidden blocks. changebot's other
+    comments (replies to commands, rule comments) may quote text people wrote, markers included, but end with
+    their own marker: they are not sticky comments.
+    """
+    _, marker, rest = body.rpartition(STICKY_MARKER)
+    return decode(rest) if marker and _HIDDEN.fullmatch(rest) else None
+
+
+def is_sticky(author: str | None, body: str, bot_login: str | None) -> bool:
+    """Whether a comment is changebot's sticky one: written by ``bot_login``, in the sticky format. A marker
+    pasted into someone else's comment does not count, nor does one quoted back in changebot's own replies."""
+    return author == bot_login and sticky_overrides(body) is not None
+
+
+def find(comments: Iterable[C], bot_login: str | None) -> tuple[C, tuple[Override, ...]] | None:
+    """The bot's sticky comment among ``comments`` (the oldest, if a past bug made several) and the overrides
+    it stores; ``None`` when there is none."""
+    for comment in comments:
+        stored = sticky_overrides(comment.body) if comment.author == bot_login else None
+        if stored is not None:
+            return comment, tuple(stored)
+    return None

@@ -1,0 +1,165 @@
+"""The steps of one job on one pull request, kept apart: read from GitHub, evaluate, decide, post.
+
+``Steps`` holds a job's tools (the GitHub client for the repository, the token, where the commits come from,
+the instant); each method is one step. Only ``show`` and ``post`` write to GitHub, and only by executing a
+``Decision`` (``changebot.github.decide``) with ``changebot.github.publish``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from changebot.adapters.git import reader as gitio
+from changebot.adapters.git.clones import CloneAuthError
+from changebot.adapters.github.actions_spend import ActionsSpend
+from changebot.adapters.github.calls import GitHubError
+from changebot.adapters.github.client import Comment, GitHubClient, PullSnapshot
+from changebot.core.context import Context
+from changebot.core.overrides import rules as override_rules
+from changebot.core.policy.gate import policy_settings
+from changebot.core.policy.input import governance_changes
+from changebot.core.settings import DEFAULT_SETTINGS, Settings
+from changebot.errors import ChangebotError
+from changebot.github import decide as decisions
+from changebot.github.decide import Decision, Evaluated, Existing, Reply
+from changebot.github.publish import Published, existing_state, publish, read_check_runs
+from changebot.github.router import Repo
+from changebot.model import Override
+from changebot.render import replies
+from changebot.usecases import plan as planning
+
+log = logging.getLogger("changebot.github")
+
+
+def is_refused(exc: BaseException) -> bool:
+    """Whether GitHub (or its git server) refused the token: the ``Clients`` renew it, nothing else is done."""
+    return isinstance(exc, CloneAuthError) or (isinstance(exc, GitHubError) and exc.status == 401)
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """``(message, details)`` of an error that stopped an evaluation, for a failing check run or a reply."""
+    if isinstance(exc, ChangebotError):
+        return str(exc), exc.diagnostics()
+    text = f"unexpected {type(exc).__name__}: {exc}"
+    return text, text
+
+
+class CommitSource(Protocol):
+    """Where the commits come from: brings ``base_sha`` and ``head_sha`` into a git repository, returns its path.
+    The App's is a cache of bare clones; the Action's is the workflow's checkout (missing commits fetched)."""
+
+    def prepare(self, repo: Repo, token: str, base_sha: str, head_sha: str, number: int | None) -> Path: ...
+
+    def at_hand(self, repo: Repo) -> Path | None:
+        """The repository as it is, nothing fetched (``None`` when there is none yet)."""
+        ...
+
+
+def settings_at(path: Path, sha: str) -> Settings | None:
+    """changebot's settings at commit ``sha`` of the repository at ``path``, if that commit is there (nothing is
+    fetched on purpose; a blobless clone may still fetch the settings blob lazily)."""
+    try:
+        repo = gitio.open_repo(path)
+        return planning.settings_from(gitio.read_commit(repo, sha, DEFAULT_SETTINGS.limits))
+    except Exception:  # only used to name a failure's check run: any problem means "not known"
+        log.info("could not read the settings at %s", sha[:12], exc_info=True)
+        return None
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What every job of a handler set shares."""
+
+    commits: CommitSource
+    clock: Callable[[], datetime]
+    check_name: str
+    spend_from_actions: bool
+
+
+class Steps:
+    """One job's steps on ``repo`` with ``client``. ``settings`` is the base branch's settings once read (so a
+    failure after that point is reported under the configured check name)."""
+
+    def __init__(self, tools: Tools, repo: Repo, client: GitHubClient, token: str) -> None:
+        self.tools = tools
+        self.repo = repo
+        self.client = client
+        self.token = token
+        self.settings: Settings | None = None
+        self.now = tools.clock()
+        # Month-to-date CI spend for the budget gate, from the Actions API (cached in process per repository
+        # and month, so only a long-lived App asks for it).
+        self.spend = ActionsSpend(client, repo.full_name) if tools.spend_from_actions else None
+
+    @property
+    def check_name(self) -> str:
+        """The check run's name for this job (``decide.check_name``)."""
+        return decisions.check_name(self.settings, self.tools.check_name)
+
+    def snapshot(self, number: int, event: str = "pull_request") -> PullSnapshot:
+        """Read: the pull request as GitHub has it now."""
+        return self.client.pull_request(self.repo.full_name, number, event)
+
+    def context(self, snapshot: PullSnapshot) -> Context:
+        """Bring the commits, read both sides, build the evaluation context (once; approvals are read only when
+        the base's governance owners must approve a governance edit)."""
+        pr = snapshot.pr
+        if not pr.base_sha or not pr.head_sha:
+            raise GitHubError(f"pull request {self.repo.full_name}#{pr.number} has no base or head SHA")
+        path = self.tools.commits.prepare(self.repo, self.token, pr.base_sha, pr.head_sha, pr.number)
+        co = planning.checkout(path, pr.base_sha, pr.head_sha)
+        self.settings = co.settings
+        ctx = planning.context(co, pr, self.now)
+        if policy_settings(ctx.settings.section("policy")).governance_owners and governance_changes(ctx):
+            approvals = self.client.approvals(self.repo.full_name, pr.number or 0)
+            ctx = replace(ctx, pr=replace(ctx.pr, approvals=approvals))
+        return ctx
+
+    def comments(self, snapshot: PullSnapshot) -> tuple[Comment, ...]:
+        """Read: every comment on the PR (1 call per 100)."""
+        return self.client.comments(self.repo.full_name, snapshot.pr.number or 0)
+
+    def existing(self, snapshot: PullSnapshot, comments: Sequence[Comment]) -> Existing:
+        """What GitHub shows, before deciding (check runs are read in ``show``, once the name is known)."""
+        return existing_state(self.client, self.repo.full_name, snapshot.pr.number or 0, comments, snapshot)
+
+    def evaluate(self, ctx: Context, stored: Sequence[Override]) -> Evaluated:
+        """Evaluate: plan the PR with the stored overrides that are in force under the base branch's rules."""
+        pr = ctx.pr
+        policies = override_rules.policies(ctx)
+        in_force = tuple(override_rules.effective(stored, policies, ctx.now, pr.head_sha))
+        plan = planning.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force, spend=self.spend)
+        return Evaluated(plan, decisions.check_name(ctx.settings, self.tools.check_name), tuple(stored), in_force)
+
+    def show(self, ev: Evaluated, existing: Existing, replies_: Sequence[Reply] = ()) -> Published:
+        """Decide and post: the check run, the sticky comment, the rule actions (and ``replies_``)."""
+        head_sha = ev.plan.pr.head_sha or ""
+        if not decisions.shows_later(existing, head_sha, ev.plan.now):
+            existing = replace(existing, check_runs=read_check_runs(self.client, existing, head_sha, ev.check_name))
+        decision = decisions.decide(ev, existing)
+        return self.post(replace(decision, replies=decision.replies + tuple(replies_)))
+
+    def post(self, decision: Decision) -> Published:
+        """Post: execute ``decision``."""
+        return publish(self.client, decision)
+
+    def fail(self, number: int, base_sha: str, head_sha: str, message: str, details: str) -> Published:
+        """Decide and post a failing check run saying why changebot could not evaluate ``head_sha``, named by the
+        base's settings (read now from the commits at hand when the evaluation stopped before reading them)."""
+        if self.settings is None:
+            path = self.tools.commits.at_hand(self.repo)
+            self.settings = settings_at(path, base_sha) if path is not None else None
+        name = self.check_name
+        existing = Existing(self.repo.full_name, number, head_sha)
+        runs = read_check_runs(self.client, existing, head_sha, name)
+        existing = replace(existing, check_runs=runs)
+        return self.post(decisions.decide_failure(existing, name, head_sha, message, details, self.now))
+
+    def reply(self, number: int, comment_id: int, actor: str, body: str) -> Reply:
+        """changebot's answer to comment ``comment_id`` (posted once: found again by its marker)."""
+        return Reply(replies.reply_marker(comment_id), replies.with_marker(body, comment_id, actor))
