@@ -1,7 +1,8 @@
 """What ``changebot plan`` loads before it answers: start-up is the floor every user feels.
 
 The speed itself is measured by ``benchmarks/bench_plan.py``; these tests keep the causes fixed: planning a
-plain directory imports neither the Action's, the App's or GitHub's modules, nor GitPython, nor Lark.
+plain directory imports neither the Action's, the App's or GitHub's modules, nor what only some flags need,
+nor GitPython, nor Lark.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ with contextlib.redirect_stdout(io.StringIO()):
 print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
 """
 #: changebot's modules plan must not import (prefixes), and libraries it must not import.
-NOT_FOR_PLAN = ("changebot.cli.action", "changebot.github", "changebot.app", "changebot.adapters.github")
+NOT_FOR_PLAN = (
+    "changebot.cli.action",
+    "changebot.github",
+    "changebot.app",
+    "changebot.adapters.github",
+    "changebot.adapters.engines.opa",  # only with an OPA server
+    "changebot.adapters.ledger",  # only with --ledger
+    "changebot.render.markdown",  # only with --format markdown
+)
 LIBRARIES_NOT_FOR_PLAN = ("git", "lark")
 
 
