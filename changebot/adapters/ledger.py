@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from changebot.core.budget.lanes import NO_LANES
 from changebot.core.documents.load import Limits, load_json
 from changebot.errors import UsageError
 
@@ -58,8 +59,8 @@ class FileLedger:
     path: str
     charges: tuple[Charge, ...]
 
-    def month_to_date_usd(self, lane: str, now: datetime) -> float | None:
-        """Sum of ``usd`` for ``lane`` in ``now``'s UTC month, at or before ``now``."""
+    def month_to_date_usd(self, lane: str, now: datetime, lanes: Mapping[str, str] = NO_LANES) -> float | None:
+        """Sum of ``usd`` for ``lane`` in ``now``'s UTC month, at or before ``now`` (rows carry their lane)."""
         now = now.astimezone(UTC)
         start = datetime(now.year, now.month, 1, tzinfo=UTC)
         return math.fsum(c.usd for c in self.charges if c.lane == lane and start <= c.at <= now)

@@ -1,5 +1,8 @@
 """The ``changebot`` command line. Each subcommand lives in its own module and registers itself here.
 
+Only the module of the subcommand being run is imported (``changebot plan`` never imports the Action's or the
+App's modules); ``--help`` and an unknown command import them all.
+
 Results go to stdout, logs to stderr (``-v`` for more). Exit status: 0 pass or warn, 1 a gate failed,
 2 changebot could not evaluate (bad flags, a missing repository or ref).
 """
@@ -7,17 +10,17 @@ Results go to stdout, logs to stderr (``-v`` for more). Exit status: 0 pass or w
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from changebot import __version__
-from changebot.cli import action, audit, budget, freeze, plan, sequence, serve, validate
 from changebot.cli.common import env
 from changebot.errors import ChangebotError, UsageError
 
-#: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (validate, plan, freeze, budget, sequence, audit, action, serve)
+#: Subcommands (each the name of its module in ``changebot.cli``), in the order ``--help`` lists them.
+COMMANDS = ("validate", "plan", "freeze", "budget", "sequence", "audit", "action", "serve")
 
 log = logging.getLogger("changebot")
 
@@ -30,8 +33,22 @@ def _verbosity_from_env() -> int:
     return int(value)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser."""
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` runs, when it names a known one before any other word.
+
+    Top-level flags (``-v``, ``--verbose``) take no value, so the first word not starting with ``-`` is the
+    subcommand; ``-h``/``--help``/``--version`` before it mean the full parser is needed.
+    """
+    for word in argv:
+        if word in ("-h", "--help", "--version"):
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every subcommand, or ``only`` that one (which then is the only module imported)."""
     parser = argparse.ArgumentParser(
         prog="changebot",
         description="GitOps change governance for release processes kept as data (.maestro/, .orchestrator/): "
@@ -48,19 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="log more to stderr (-vv for debug; env CHANGEBOT_VERBOSE)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.register(sub)
+    for name in (only,) if only else COMMANDS:
+        importlib.import_module(f"changebot.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    words = sys.argv[1:] if argv is None else list(argv)
     try:
-        parser = build_parser()
+        parser = build_parser(chosen_command(words))
     except ChangebotError as exc:
         print(f"changebot: error: {exc.diagnostics()}", file=sys.stderr)
         return 2
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="changebot: %(levelname)s: %(message)s", stream=sys.stderr)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from changebot.adapters.ledger import FileLedger, read_ledger
 from changebot.cli.common import (
     add_event_and_branch,
     add_format,
@@ -20,8 +20,10 @@ from changebot.cli.common import (
 )
 from changebot.core.budget.gate import budget_gate
 from changebot.model import PullRequest, Status
-from changebot.render.budget import render_budget_json, render_budget_markdown, render_budget_text
 from changebot.usecases import plan as planning
+
+if TYPE_CHECKING:
+    from changebot.adapters.ledger import FileLedger
 
 HELP = "price the CI run a pull request triggers, step by step, against the per-run cap and the month"
 DESCRIPTION = """\
@@ -61,7 +63,11 @@ def add_ledger(parser: argparse.ArgumentParser) -> None:
 
 def ledger(args: argparse.Namespace) -> FileLedger | None:
     """The ledger named by ``--ledger``, or ``None``."""
-    return read_ledger(args.ledger) if args.ledger is not None else None
+    if args.ledger is None:
+        return None
+    from changebot.adapters.ledger import read_ledger  # noqa: PLC0415 - lazy: plan reads a ledger only with --ledger
+
+    return read_ledger(args.ledger)
 
 
 def head_branch(head: str | None) -> str | None:
@@ -92,5 +98,11 @@ def run(args: argparse.Namespace) -> int:
     co = planning.checkout(args.repo, args.base, args.head)
     pr = PullRequest(event=args.event, base_branch=target_branch(args), head_branch=head_branch(args.head))
     gate = budget_gate(planning.context(co, pr, now), spend)
+    from changebot.render.budget import (  # noqa: PLC0415 - lazy: plan imports this module, not its renderers
+        render_budget_json,
+        render_budget_markdown,
+        render_budget_text,
+    )
+
     emit(args, {"json": render_budget_json, "markdown": render_budget_markdown, "text": render_budget_text}, gate)
     return 1 if gate.status is Status.FAIL else 0

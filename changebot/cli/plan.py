@@ -19,9 +19,8 @@ from changebot.cli.common import (
     target_branch,
     wants_colour,
 )
-from changebot.model import PullRequest, Verdict
+from changebot.model import Plan, PullRequest, Verdict
 from changebot.render.json import render_json
-from changebot.render.markdown import render_markdown
 from changebot.render.text import render_text
 from changebot.usecases import plan as planning
 
@@ -106,6 +105,12 @@ def pull_request(args: argparse.Namespace) -> PullRequest:
     )
 
 
+def _markdown(result: Plan) -> str:
+    from changebot.render.markdown import render_markdown  # noqa: PLC0415 - lazy: only for --format markdown
+
+    return render_markdown(result)
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status follows the verdict."""
     now = parse_now(args.now)
@@ -125,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     colour = wants_colour(args.output)
     emit(
         args,
-        {"json": render_json, "markdown": render_markdown, "text": lambda p: render_text(p, colour=colour)},
+        {"json": render_json, "markdown": _markdown, "text": lambda p: render_text(p, colour=colour)},
         result,
     )
     return 1 if result.verdict is Verdict.FAIL else 0

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from changebot.adapters.engines import jsbox
 from changebot.adapters.engines.jsbox import QuickJs
-from changebot.adapters.engines.opa import OpaServer
 from changebot.adapters.engines.rego import EmbeddedRego
 from changebot.adapters.engines.worker import prestart
 from changebot.adapters.git import reader as gitio
@@ -95,6 +94,8 @@ def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
     settings = policy_settings(ctx.settings.section("policy"))
     url = opa_url or (settings.opa_url if settings.engine == "opa" else None)
     if url:
+        from changebot.adapters.engines.opa import OpaServer  # noqa: PLC0415 - lazy: only with an OPA server
+
         return OpaServer(url, settings.timeout_seconds, settings.retries)
     return EmbeddedRego(settings.timeout_seconds)
 

@@ -9,6 +9,9 @@ import pytest
 from changebot.adapters.github.actions_spend import ActionsSpend, SpendCache
 from changebot.adapters.github.calls import CallPolicy
 from changebot.adapters.github.client import GitHubClient
+from changebot.core.budget.gate import budget_gate
+from changebot.model import Status
+from tests.support.freezekit import context
 from tests.support.github_double import GitHubDouble
 
 REPO = "octo/app"
@@ -81,3 +84,40 @@ def test_public_repositories_have_no_billable_time(github: GitHubDouble, spend: 
     source, _ = spend
     github.add_run(REPO, "pull_request", "2026-11-03T10:00:00Z", {})
     assert source.month_to_date_usd("pull_request", NOW) == 0.0
+
+
+PIPELINE = "pipeline:\n  name: demo\n  steps:\n    - {id: build, run: b, minutes: 10}\n"
+CI_BUDGET = """{"monthlyUsd": 1000, "softPct": 0.8, "hardPct": 1.0,
+  "prio": {"main": 1.0, "pull_request": 0.5, "nightly": 0.6}}"""
+FILES = {".maestro/pipeline.yaml": PIPELINE, ".maestro/ci_budget.json": CI_BUDGET}
+MINUTE_MS = 60_000
+
+
+def test_a_scheduled_run_is_priced_against_main_with_main_s_scheduled_runs_counted(
+    github: GitHubDouble, spend: tuple[ActionsSpend, Ticker]
+) -> None:
+    source, _ = spend
+    # this month on main: pushes $400 (50,000 min x $0.008) and nightly scheduled runs $480 (60,000 min)
+    github.add_run(REPO, "push", "2026-11-02T10:00:00Z", {"UBUNTU": [50_000 * MINUTE_MS]}, head_branch="main")
+    github.add_run(REPO, "schedule", "2026-11-03T02:00:00Z", {"UBUNTU": [60_000 * MINUTE_MS]}, head_branch="main")
+    github.add_run(REPO, "push", "2026-11-04T10:00:00Z", {"UBUNTU": [99_000 * MINUTE_MS]}, head_branch="release")
+    gate = budget_gate(context(FILES, NOW.isoformat(), event="schedule", base_branch="main"), source)
+    # lane main: soft 1000 x 1.0 x 0.8 = $800; $880 so far + this run $0.08 is over it
+    assert gate.detail["lane"] == "main"
+    assert gate.detail["month"]["spent_usd"] == pytest.approx(880.0)
+    assert gate.status is Status.WARN
+    assert [f.code for f in gate.findings] == ["budget-month-soft"]
+
+
+def test_runs_count_against_the_lanes_the_settings_map_their_event_to(
+    github: GitHubDouble, spend: tuple[ActionsSpend, Ticker]
+) -> None:
+    source, _ = spend
+    files = {**FILES, ".maestro/changebot.yaml": "budget: {lanes: {schedule: nightly}}\n"}
+    github.add_run(REPO, "schedule", "2026-11-03T02:00:00Z", {"UBUNTU": [60_000 * MINUTE_MS]}, head_branch="main")
+    github.add_run(REPO, "push", "2026-11-02T10:00:00Z", {"UBUNTU": [1_000 * MINUTE_MS]}, head_branch="main")
+    gate = budget_gate(context(files, NOW.isoformat(), event="schedule", base_branch="main"), source)
+    # lane nightly: soft 1000 x 0.6 x 0.8 = $480; the scheduled runs spent $480 already
+    assert gate.detail["lane"] == "nightly"
+    assert gate.detail["month"]["spent_usd"] == pytest.approx(480.0)
+    assert [f.code for f in gate.findings] == ["budget-month-soft"]

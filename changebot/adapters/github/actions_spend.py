@@ -1,17 +1,16 @@
 """Month-to-date CI spend from the GitHub Actions API, for the budget gate's month check.
 
-``ActionsSpend`` implements ``SpendSource`` (the ledger seam: ``month_to_date_usd(lane, now)``). It lists the
+``ActionsSpend`` implements ``SpendSource`` (the ledger seam: ``month_to_date_usd(lane, now, lanes)``). It lists the
 repository's workflow runs created since the first of ``now``'s month (UTC), asks each run's billable timing,
-rounds every job up to a whole minute as GitHub bills, prices minutes by runner OS, and sums per lane:
+rounds every job up to a whole minute as GitHub bills, prices minutes by runner OS, and sums the runs of the
+lane it is asked for. A run's lane is decided by ``core.budget.lanes.lane_of`` from its event and branch with
+the settings' ``budget.lanes`` it is handed, the rule the budget gate priced the current run by: a push to
+``main`` and a scheduled run on ``main`` both count against ``main``.
 
-    pull_request, pull_request_target   -> "pull_request"
-    push to main/master                 -> "main"
-    anything else                       -> the event name ("schedule", "workflow_dispatch", ...)
-
-Results are cached in process per (API, repository, month) for ``ttl`` seconds, and the timing of a completed
-run forever (it cannot change). When GitHub cannot be asked, or the month has more runs than ``max_runs``, the
-answer is ``None`` ("unknown"), never a made-up number: an undercount would let a budget pass wrongly.
-Public repositories report no billable time, so their spend is 0.
+Totals per (event, branch) are cached in process per (API, repository, month) for ``ttl`` seconds, and the
+timing of a completed run forever (it cannot change). When GitHub cannot be asked, or the month has more runs
+than ``max_runs``, the answer is ``None`` ("unknown"), never a made-up number: an undercount would let a budget
+pass wrongly. Public repositories report no billable time, so their spend is 0.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 
 from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import GitHubClient, WorkflowRun
+from changebot.core.budget.lanes import NO_LANES, lane_of
 
 log = logging.getLogger("changebot.spend")
 
@@ -32,20 +32,15 @@ log = logging.getLogger("changebot.spend")
 DEFAULT_RATES: Mapping[str, float] = {"UBUNTU": 0.008, "WINDOWS": 0.016, "MACOS": 0.08}
 
 
-def lane_of(run: WorkflowRun) -> str:
-    """The budget lane a workflow run counts against."""
-    if run.event in ("pull_request", "pull_request_target"):
-        return "pull_request"
-    if run.event == "push" and run.head_branch in ("main", "master"):
-        return "main"
-    return run.event
+#: Spend so far this month per (event, branch) of the runs.
+Totals = dict[tuple[str, str], float]
 
 
 @dataclass
 class SpendCache:
     """In-process cache shared by every ``ActionsSpend`` (thread-safe)."""
 
-    months: dict[tuple[str, str, str], tuple[float, dict[str, float] | None]] = field(default_factory=dict)
+    months: dict[tuple[str, str, str], tuple[float, Totals | None]] = field(default_factory=dict)
     minutes: dict[tuple[str, str, int], dict[str, int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,7 +57,6 @@ class ActionsSpend:
         repo: str,
         *,
         rates: Mapping[str, float] = DEFAULT_RATES,
-        lane: Callable[[WorkflowRun], str] = lane_of,
         max_runs: int = 500,
         ttl: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
@@ -71,14 +65,16 @@ class ActionsSpend:
         self.client = client
         self.repo = repo
         self.rates = dict(rates)
-        self.lane = lane
         self.max_runs = max_runs
         self.ttl = ttl
         self.clock = clock
         self.cache = cache
 
-    def month_to_date_usd(self, lane: str, now: datetime) -> float | None:
-        """USD spent in ``now``'s month (UTC) up to ``now`` by runs of ``lane``; ``None`` when unknown."""
+    def month_to_date_usd(self, lane: str, now: datetime, lanes: Mapping[str, str] = NO_LANES) -> float | None:
+        """USD spent in ``now``'s month (UTC) up to ``now`` by runs of ``lane``; ``None`` when unknown.
+
+        ``lanes`` is settings ``budget.lanes``: with it, ``lane_of`` sorts the runs as the gate sorted this one.
+        """
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         now = now.astimezone(UTC)
@@ -90,9 +86,11 @@ class ActionsSpend:
             with self.cache.lock:
                 self.cache.months[key] = hit
         totals = hit[1]
-        return None if totals is None else round(totals.get(lane, 0.0), 4)
+        if totals is None:
+            return None
+        return round(sum(usd for (event, branch), usd in totals.items() if lane_of(event, branch, lanes) == lane), 4)
 
-    def _totals(self, now: datetime) -> dict[str, float] | None:
+    def _totals(self, now: datetime) -> Totals | None:
         try:
             runs = self.client.workflow_runs(self.repo, f">={now:%Y-%m}-01", limit=self.max_runs + 1)
         except GitHubError as exc:
@@ -101,7 +99,7 @@ class ActionsSpend:
         if len(runs) > self.max_runs:
             log.warning("CI spend unknown: more than %d workflow runs this month (raise max_runs)", self.max_runs)
             return None
-        totals: dict[str, float] = {}
+        totals: Totals = {}
         for run in runs:
             if run.created_at is not None and run.created_at > now:
                 continue
@@ -109,7 +107,8 @@ class ActionsSpend:
             if minutes is None:
                 return None
             usd = sum(self.rates.get(os_name, max(self.rates.values())) * m for os_name, m in minutes.items())
-            totals[self.lane(run)] = totals.get(self.lane(run), 0.0) + usd
+            key = (run.event, run.head_branch or "")
+            totals[key] = totals.get(key, 0.0) + usd
         return totals
 
     def _minutes(self, run: WorkflowRun) -> dict[str, int] | None:

@@ -15,7 +15,8 @@ Limits (all read from the **base** branch):
   reported as unknown (a notice), never as fine.
 
 The lane is ``budget.lanes[event]`` from settings when set; otherwise ``pull_request`` for pull_request events
-and the target branch (``main``) for every other event. A lane with no ``prio``, or a ``prio`` of 0, is an error:
+and the target branch (``main``) for every other event (``core.budget.lanes``, the rule the spend source sorts
+past runs by too). A lane with no ``prio``, or a ``prio`` of 0, is an error:
 nothing says what share of the month it may use. No pipeline: **skipped**. Pure (the spend source is handed in).
 """
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from changebot.core.budget.lanes import lane_of
 from changebot.core.budget.pipeline import Pipeline, StepRun, money, plan_steps, read_pipeline, run_facts
 from changebot.core.budget.spend import SpendSource
 from changebot.core.budget.when import Runs
@@ -187,17 +189,18 @@ def price(runs: tuple[StepRun, ...], settings: BudgetSettings, spend: object | N
 
 
 def lane_for(ctx: Context, settings: BudgetSettings) -> str:
-    """The budget lane of this run."""
-    event = ctx.pr.event
-    if event in settings.lanes:
-        return settings.lanes[event]
-    if event == "pull_request":
-        return "pull_request"
-    return ctx.pr.base_branch or default_branch(ctx)
+    """The budget lane of this run (``core.budget.lanes``): the target branch is the branch it is for."""
+    return lane_of(ctx.pr.event, ctx.pr.base_branch or default_branch(ctx), settings.lanes)
 
 
 def _month(
-    ctx: Context, lane: str, low: float, high: float, spend: SpendSource | None, findings: list[Finding]
+    ctx: Context,
+    lane: str,
+    lanes: Mapping[str, str],
+    low: float,
+    high: float,
+    spend: SpendSource | None,
+    findings: list[Finding],
 ) -> BudgetMonth | None:
     loaded = ctx.governance(layout.CI_BUDGET)
     if loaded is None:
@@ -231,7 +234,7 @@ def _month(
     if monthly is None or soft_pct is None or hard_pct is None or not prio:
         return BudgetMonth(lane, error="ci_budget.json cannot be read for this lane")
     soft, hard = monthly * prio * soft_pct, monthly * prio * hard_pct
-    spent = spend.month_to_date_usd(lane, ctx.now) if spend is not None else None
+    spent = spend.month_to_date_usd(lane, ctx.now, lanes) if spend is not None else None
     formula = f"monthlyUsd {monthly:g} x prio[{lane}] {prio:g}"
     month = BudgetMonth(
         lane=lane,
@@ -335,7 +338,7 @@ def budget_gate(ctx: Context, spend: SpendSource | None) -> GateResult:
     month = None
     if pipeline is not None:
         _cap(pipeline, low, high, findings)
-        month = _month(ctx, lane, low, high, spend, findings)
+        month = _month(ctx, lane, settings.lanes, low, high, spend, findings)
     status = status_from_findings(findings)
     will = sum(1 for p in priced if p.run.runs is Runs.YES)
     may = sum(1 for p in priced if p.run.runs is Runs.MAYBE)
