@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 
 from changebot.core.budget.pipeline import plan_steps, read_pipeline, run_facts
 from changebot.core.budget.when import UNKNOWN, Facts, Truth, WhenError, evaluate, glob_match, parse
-from changebot.core.budget.when_syntax import Node, parse_well_formed
 from changebot.core.documents.load import load_yaml
 from changebot.model import ChangedFile, PullRequest
 from tests.support.repos import CORPUS
@@ -325,72 +323,3 @@ def test_yaml_boolean_when() -> None:
     assert pipeline is not None
     runs, _ = plan_steps(pipeline, run_facts(PullRequest(), "main", frozenset()))
     assert [r.runs for r in runs] == ["no", "yes"]
-
-
-def _shape(node: Node) -> tuple[object, ...]:
-    return (
-        node.data,
-        tuple(_shape(c) if isinstance(c, Node) else (c.type, str(c), c.column) for c in node.children),
-    )
-
-
-def _lark_shape(text: str) -> tuple[object, ...] | None:
-    from lark.exceptions import LarkError  # noqa: PLC0415
-
-    from changebot.core.budget.when import _from_lark, _parser  # noqa: PLC0415 - the reference parser
-
-    try:
-        return _shape(_from_lark(_parser().parse(text)))
-    except LarkError:
-        return None
-
-
-PIECES = [
-    *["a", "b.c", "input.x-y", "true", "false", "trueish", "1", "-2.5", "1.", "-", '"s"', "'t'", r'"q\"x"'],
-    *["||", "&&", "!", "==", "!=", "=~", "(", ")", ",", ".", "f(", "=", "|", "&", "~", " ", "\n", "\t", "#"],
-]
-
-
-def _expression(rng: random.Random, depth: int = 0) -> str:
-    """A random well-formed ``when:`` (random spacing, every rule of the grammar)."""
-    space = rng.choice(["", " ", "  ", "\n"])
-    leaf = rng.choice(["a", "b.c", "input.x-y", "true", "false", "7", "-2.5", '"s"', "'t'", r'"q\"x"', "f()"])
-    if depth > 3:
-        return leaf
-    kind = rng.randrange(8)
-    if kind == 0:
-        return f"{_expression(rng, depth + 1)}{space}||{space}{_expression(rng, depth + 1)}"
-    if kind == 1:
-        return f"{_expression(rng, depth + 1)}{space}&&{space}{_expression(rng, depth + 1)}"
-    if kind == 2:
-        return f"!{space}{_expression(rng, depth + 1) if rng.random() < 0.5 else leaf}"
-    if kind == 3:
-        return f"{leaf}{space}{rng.choice(['==', '!=', '=~'])}{space}{leaf}"
-    if kind == 4:
-        return f"({space}{_expression(rng, depth + 1)}{space})"
-    if kind == 5:
-        return f"g({space}{', '.join(rng.choice([leaf, 'h(x)']) for _ in range(rng.randrange(3)))})"
-    return leaf
-
-
-def test_the_parser_without_lark_builds_lark_s_tree_and_accepts_what_lark_accepts() -> None:
-    texts = [
-        'event == "push" || event == "pull_request"',
-        'step_succeeded("canary-analyze") && !step_succeeded("x") && canary_slo_passed',
-        "(a.b.c != 'x') || true && false || 3 == -1.5",
-        r'tag =~ "^v[0-9]+\\.[0-9]+$"',
-        'event == "schedule" || (event == "workflow_dispatch" && input.workflow == "release-train")',
-        "f()\n  && g(a, 'b', 1, h(x))",
-        "!!(a)",
-    ]
-    rng = random.Random(10)  # noqa: S311 - a reproducible sample, not a secret
-    texts += ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
-    well_formed = [_expression(rng) for _ in range(1000)]
-    texts += well_formed
-    texts += [w[:i] + rng.choice(PIECES) + w[i:] for w in well_formed for i in [rng.randrange(len(w) + 1)]]
-    accepted = 0
-    for text in texts:
-        fast, reference = parse_well_formed(text), _lark_shape(text)
-        assert (None if fast is None else _shape(fast)) == reference, text
-        accepted += reference is not None
-    assert accepted > 1000  # the sample exercises well-formed text, not only errors

@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from changebot.core.budget.when_syntax import Node, Token, parse_well_formed
-
 if TYPE_CHECKING:
     from lark import Lark, Tree
 
@@ -209,31 +207,11 @@ def _check_shape(text: str) -> None:
             )
 
 
-def parse(text: str) -> Node:
-    """Parse a ``when:`` expression or raise ``WhenError`` (``when-syntax``, ``when-too-long``, ...).
-
-    Well-formed text is parsed without Lark (``when_syntax``, same tree); the rest goes to the Lark parser,
-    which parses it or says what is wrong.
-    """
-    _check_shape(text)
-    return parse_well_formed(text) or _from_lark(_parse_with_lark(text))
-
-
-def _from_lark(tree: Tree[Any]) -> Node:
-    from lark import Tree  # noqa: PLC0415 - lazy: keeps start-up fast
-
-    return Node(
-        str(tree.data),
-        tuple(
-            _from_lark(c) if isinstance(c, Tree) else Token(str(c.type), str(c), int(c.column or 0))
-            for c in tree.children
-        ),
-    )
-
-
-def _parse_with_lark(text: str) -> Tree[Any]:
+def parse(text: str) -> Tree[Any]:
+    """Parse a ``when:`` expression or raise ``WhenError`` (``when-syntax``, ``when-too-long``, ...)."""
     from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken  # noqa: PLC0415 - lazy: keeps start-up fast
 
+    _check_shape(text)
     try:
         return _parser().parse(text)
     except UnexpectedEOF as exc:
@@ -335,7 +313,9 @@ class _Evaluator:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
 
-    def value(self, node: Node | Token) -> Value:
+    def value(self, node: Tree[Any] | Any) -> Value:
+        from lark import Token  # noqa: PLC0415 - lazy: keeps start-up fast
+
         if isinstance(node, Token):  # pragma: no cover - every token is wrapped by an alias rule
             return str(node)
         kind = node.data
@@ -354,9 +334,7 @@ class _Evaluator:
             return self.call(node)
         return self.truth(node)
 
-    def truth(self, node: Node | Token) -> Truth:  # noqa: PLR0912 - one branch per operator
-        if isinstance(node, Token):  # pragma: no cover - every token is wrapped by an alias rule
-            return _truth(self.value(node))
+    def truth(self, node: Tree[Any]) -> Truth:  # noqa: PLR0912 - one branch per operator
         kind = node.data
         if kind == "or_expr":
             result: Truth = False
@@ -392,7 +370,7 @@ class _Evaluator:
             return _search(str(pattern), "" if subject is None else str(subject))
         return _truth(self.value(node))
 
-    def call(self, node: Node) -> Truth:
+    def call(self, node: Tree[Any]) -> Truth:
         name = str(node.children[0])
         args = [self.value(c) for c in node.children[1:]]
         if name not in ("files_changed", "step_succeeded"):
@@ -419,11 +397,11 @@ class _Evaluator:
         return self.facts.step(arg)
 
 
-def _column(node: Node) -> int | None:
+def _column(node: Tree[Any]) -> int | None:
     column = getattr(node.children[0], "column", None)
     return column if isinstance(column, int) else None
 
 
-def evaluate(tree: Node, facts: Facts) -> Truth:
+def evaluate(tree: Tree[Any], facts: Facts) -> Truth:
     """The truth of a parsed expression under ``facts``; raises ``WhenError`` for unknown functions."""
     return _Evaluator(facts).truth(tree)
