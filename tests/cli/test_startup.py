@@ -2,7 +2,7 @@
 
 The speed itself is measured by ``benchmarks/bench_plan.py``; these tests keep the causes fixed: planning a
 plain directory imports neither the Action's, the App's or GitHub's modules, nor what only some flags need,
-nor GitPython, nor Lark.
+nor GitPython.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ NOT_FOR_PLAN = (
     "changebot.adapters.ledger",  # only with --ledger
     "changebot.render.markdown",  # only with --format markdown
 )
-LIBRARIES_NOT_FOR_PLAN = ("git", "lark")
+LIBRARIES_NOT_FOR_PLAN = ("git",)
 
 
 def modules_loaded_by(*argv: str) -> tuple[int, list[str]]:
