@@ -9,7 +9,7 @@ import pytest
 from changebot.adapters.github.actions_spend import ActionsSpend, SpendCache
 from changebot.adapters.github.calls import CallPolicy
 from changebot.adapters.github.client import GitHubClient
-from changebot.core.budget.gate import budget_gate
+from changebot.core.budget.gate import BudgetDetail, budget_gate
 from changebot.model import Status
 from tests.support.freezekit import context
 from tests.support.github_double import GitHubDouble
@@ -103,8 +103,10 @@ def test_a_scheduled_run_is_priced_against_main_with_main_s_scheduled_runs_count
     github.add_run(REPO, "push", "2026-11-04T10:00:00Z", {"UBUNTU": [99_000 * MINUTE_MS]}, head_branch="release")
     gate = budget_gate(context(FILES, NOW.isoformat(), event="schedule", base_branch="main"), source)
     # lane main: soft 1000 x 1.0 x 0.8 = $800; $880 so far + this run $0.08 is over it
-    assert gate.detail["lane"] == "main"
-    assert gate.detail["month"]["spent_usd"] == pytest.approx(880.0)
+    assert isinstance(gate.detail, BudgetDetail)
+    assert gate.detail.lane == "main"
+    assert gate.detail.month is not None
+    assert gate.detail.month.spent_usd == pytest.approx(880.0)
     assert gate.status is Status.WARN
     assert [f.code for f in gate.findings] == ["budget-month-soft"]
 
@@ -118,6 +120,8 @@ def test_runs_count_against_the_lanes_the_settings_map_their_event_to(
     github.add_run(REPO, "push", "2026-11-02T10:00:00Z", {"UBUNTU": [1_000 * MINUTE_MS]}, head_branch="main")
     gate = budget_gate(context(files, NOW.isoformat(), event="schedule", base_branch="main"), source)
     # lane nightly: soft 1000 x 0.6 x 0.8 = $480; the scheduled runs spent $480 already
-    assert gate.detail["lane"] == "nightly"
-    assert gate.detail["month"]["spent_usd"] == pytest.approx(480.0)
+    assert isinstance(gate.detail, BudgetDetail)
+    assert gate.detail.lane == "nightly"
+    assert gate.detail.month is not None
+    assert gate.detail.month.spent_usd == pytest.approx(480.0)
     assert [f.code for f in gate.findings] == ["budget-month-soft"]
