@@ -69,10 +69,8 @@ def answer(steps: Steps, event: CommentEvent, control: JobControl) -> None:
 def _evaluate_and_answer(
     steps: Steps, event: CommentEvent, command: Command, snapshot: PullSnapshot, control: JobControl
 ) -> None:
-    ctx = steps.context(snapshot)
-    existing = steps.existing(snapshot, steps.comments(snapshot))
-    found = existing.sticky
-    ev = steps.evaluate(ctx, found[1] if found else ())
+    ctx, existing = steps.read(snapshot)
+    ev = steps.evaluate(ctx, existing.stored)
     answers: list[Reply] = []
     if command.verb == "gate":
         answers.append(_answer(steps, event, replies.gates_reply(ev.plan)))
@@ -91,8 +89,7 @@ def _override(steps: Steps, event: CommentEvent, command: Command, snapshot: Pul
         _reply(steps, event, help_text("an override needs a gate"))
         return
     role = steps.client.permission(event.repo.full_name, event.actor)
-    ctx = steps.context(snapshot)
-    existing = steps.existing(snapshot, steps.comments(snapshot))
+    ctx, existing = steps.read(snapshot)
     policies = override_rules.policies(ctx)
     head = snapshot.pr.head_sha or ""
     decision = override_rules.decide(command, event.actor, role, policies[command.gate], ctx.now, head)
@@ -100,7 +97,6 @@ def _override(steps: Steps, event: CommentEvent, command: Command, snapshot: Pul
         log.info("%s#%d: override by %s refused: %s", event.repo.full_name, event.number, event.actor, decision.message)
         _reply(steps, event, replies.override_refused(decision.message))
         return
-    found = existing.sticky
-    stored = override_rules.record(found[1] if found else (), decision, ctx.now)
+    stored = override_rules.record(existing.stored, decision, ctx.now)
     steps.show(steps.evaluate(ctx, stored), existing, [_answer(steps, event, replies.override_granted(decision))])
     log.info("%s#%d: %s override granted to %s", event.repo.full_name, event.number, command.gate, event.actor)

@@ -77,6 +77,12 @@ class Existing:
         """changebot's sticky comment and the overrides it stores."""
         return sticky.find(self.comments, self.bot_login)
 
+    @property
+    def stored(self) -> tuple[Override, ...]:
+        """The overrides changebot's sticky comment stores (none before the first post)."""
+        found = self.sticky
+        return found[1] if found is not None else ()
+
 
 @dataclass(frozen=True)
 class Evaluated:

@@ -94,10 +94,8 @@ class Handlers:
                 return Outcome()
             if snapshot.state != "open":
                 return Outcome()
-            ctx = steps.context(snapshot)
-            existing = steps.existing(snapshot, steps.comments(snapshot))
-            found = existing.sticky
-            ev = steps.evaluate(ctx, found[1] if found else ())
+            ctx, existing = steps.read(snapshot)
+            ev = steps.evaluate(ctx, existing.stored)
             if not control.is_current():
                 log.info("%s#%d: superseded while planning; not publishing", event.repo.full_name, event.number)
                 return Outcome(ev.plan)

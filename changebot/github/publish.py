@@ -154,8 +154,7 @@ def publish_plan(
     existing = existing_state(client, repo, number, comments, snapshot, latest_head_sha)
     if snapshot is None:
         existing = replace(existing, labels=tuple(plan.pr.labels))
-    found = existing.sticky
-    stored = tuple(found[1] if found else ()) if overrides is None else tuple(overrides)
+    stored = existing.stored if overrides is None else tuple(overrides)
     shown = tuple(in_force) if in_force is not None else tuple(o for o in stored if o.in_force(plan.now, head_sha))
     if not shows_later(existing, head_sha, plan.now):
         runs = read_check_runs(client, existing, head_sha, check_name)

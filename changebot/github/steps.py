@@ -124,6 +124,11 @@ class Steps:
         """Read: every comment on the PR (1 call per 100)."""
         return self.client.comments(self.repo.full_name, snapshot.pr.number or 0)
 
+    def read(self, snapshot: PullSnapshot) -> tuple[Context, Existing]:
+        """Read both sides (``context``) and what GitHub shows on the PR (``existing``)."""
+        ctx = self.context(snapshot)
+        return ctx, self.existing(snapshot, self.comments(snapshot))
+
     def existing(self, snapshot: PullSnapshot, comments: Sequence[Comment]) -> Existing:
         """What GitHub shows, before deciding (check runs are read in ``show``, once the name is known)."""
         return existing_state(self.client, self.repo.full_name, snapshot.pr.number or 0, comments, snapshot)
