@@ -53,6 +53,18 @@ CASES: dict[str, tuple[Callable[[Path], bytes], str, int | None, str]] = {
         1,
         "$: expected a mapping, found a list of 2 item(s) (change bundle schema)",
     ),
+    "a hexadecimal integer of more than 4,300 decimal digits": (
+        lambda _: b"area: ledger\nintent: fix\nbudgets: {p95_ms: 0x" + b"f" * 5000 + b"}\n",
+        "unreadable-number",
+        3,
+        "number '0xffffffffffffffffff...' cannot be read: more than 4,300 decimal digits",
+    ),
+    "a decimal integer of more than 4,300 digits": (
+        lambda _: b"area: ledger\nintent: fix\nbudgets: {p95_ms: " + b"9" * 5000 + b"}\n",
+        "unreadable-number",
+        3,
+        "number '99999999999999999999...' cannot be read: more than 4,300 decimal digits",
+    ),
     "invalid UTF-8": (
         lambda _: b"area: ledger\nintent: caf\xe9\n",
         "not-utf8",

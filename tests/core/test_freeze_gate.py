@@ -264,6 +264,13 @@ BAD = [
     ),
     (
         ".maestro/pipeline.yaml",
+        "freeze_windows:\n  - name: w\n    start: 'FRI 17:00:60 UTC'\n    end: MON 09:00 UTC\n",
+        "freeze-bad-weekly",
+        3,
+        "'start' 'FRI 17:00:60 UTC' is not a weekly time",
+    ),
+    (
+        ".maestro/pipeline.yaml",
         "freeze_windows:\n  - name: w\n    start: FRI 17:00 Europe/Atlantis\n    end: MON 09:00 UTC\n",
         "freeze-unknown-zone",
         3,

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Any
 
 from changebot.core.context import Context
@@ -154,7 +155,7 @@ def _pipeline_entries(ctx: Context, out: calendars.Collected) -> list[str]:
             if target is not None:
                 files.append(target)
         else:
-            _entry(doc, entry, where, index, out)
+            calendars.guarded(partial(_entry, doc, entry, where, index, out), doc, where, out)
     return files
 
 
@@ -175,9 +176,9 @@ def read_calendar(ctx: Context) -> tuple[Calendar, list[Finding], list[str]]:
             continue
         sources.append(path)
         if path.endswith((".yml", ".yaml")) and isinstance(doc.data, Mapping) and "freeze" in doc.data:
-            calendar_rules.release_policy(doc, out)
+            calendars.guarded(partial(calendar_rules.release_policy, doc, out), doc, (), out)
         else:
-            calendars.absolute_file(doc, out)
+            calendars.guarded(partial(calendars.absolute_file, doc, out), doc, (), out)
     _policy_plans_settings(ctx, out, sources)
     return Calendar.of(out.fixed, out.recurring), out.findings, sources
 
@@ -186,12 +187,12 @@ def _policy_plans_settings(ctx: Context, out: calendars.Collected, sources: list
     policy = _document(ctx, layout.RELEASE_POLICY, out)
     if policy is not None and isinstance(policy.data, Mapping) and "freeze" in policy.data:
         sources.append(layout.RELEASE_POLICY)
-        calendar_rules.release_policy(policy, out)
+        calendars.guarded(partial(calendar_rules.release_policy, policy, out), policy, (), out)
     for path in ctx.paths("base", layout.PLANS):
         doc = _document(ctx, path, out)
         if doc is not None and isinstance(doc.data, Mapping) and isinstance(doc.data.get("freeze"), Mapping):
             sources.append(path)
-            calendars.code_freeze(doc, out)
+            calendars.guarded(partial(calendars.code_freeze, doc, out), doc, ("freeze",), out)
     settings_doc = ctx.governance(layout.SETTINGS)
     entries = ctx.settings.section("freeze").get("calendars")
     if settings_doc is not None and settings_doc.document is not None and isinstance(entries, list):
@@ -202,7 +203,7 @@ def _policy_plans_settings(ctx: Context, out: calendars.Collected, sources: list
             if not isinstance(entry, Mapping):
                 out.findings.append(error("freeze-shape", "a calendar must be a mapping", doc.path, doc.line(where)))
             else:
-                _entry(doc, entry, where, index, out)
+                calendars.guarded(partial(_entry, doc, entry, where, index, out), doc, where, out)
 
 
 def _human(delta: timedelta) -> str:
