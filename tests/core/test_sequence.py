@@ -286,7 +286,7 @@ def test_mermaid_labels_are_escaped_and_stray_files_warned(
     files = sf.format_patch(repo, "main", "feature", tmp_path / "out")
     repo.checkout("main")
     repo.write({f"{SERIES}/{p.name}": p.read_bytes() for p in files})
-    repo.write({".orchestrator/patches/README.md": "how we ship\n", f"{SERIES}/notes.txt": "todo\n"})
+    repo.write({".orchestrator/patches/README.md": "how we ship\n"})
     code, out = run_cli(capsys, "sequence", "--repo", str(repo.path), "--format", "markdown")
     assert code == 0
     assert (
@@ -295,7 +295,6 @@ def test_mermaid_labels_are_escaped_and_stray_files_warned(
     )
     code, doc = sequence_json(capsys, repo)
     assert [(f["code"], f["severity"], f["path"]) for f in doc["findings"]] == [
-        ("not-a-patch-file", "warning", f"{SERIES}/notes.txt"),
         ("patch-misplaced", "warning", ".orchestrator/patches/README.md"),
     ]
     assert doc["status"] == "warn" and doc["applies"] is True
@@ -446,3 +445,49 @@ def test_the_default_policy_reads_sequence_applies(
         "package changebot.sequence: the patch series does not apply (1 series, 11 patch(es): PR 10179: 1 fail "
         "(first 0006-fix-util-returns-2.patch), 2 blocked)"
     ]
+
+
+@pytest.mark.parametrize("name", ["0002-readme.PATCH", "0002-readme", "sub/0002-readme.patch", "notes.txt"])
+def test_every_file_under_a_series_directory_is_a_patch_or_an_error(
+    name: str, make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A conflicting patch is not skipped for its name or place: it is applied (and conflicts) or refused."""
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"src/util.py": "def util():\n    return 2\n"}, "fix: util")
+    repo.commit({"README.md": "# project\nfrom the series\n"}, "docs: readme")
+    first, second = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.commit({"README.md": "# project\nchanged on the base\n"}, "base moves on")
+    repo.branch("head", "main")
+    body = second.read_bytes() if name != "notes.txt" else b"remember to rebase\n"
+    repo.commit({f"{SERIES}/{first.name}": first.read_bytes(), f"{SERIES}/{name}": body}, "series")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1
+    assert doc["status"] == "fail"
+    expected = {
+        "0002-readme.PATCH": ("patch-conflicts", f"{SERIES}/0002-readme.PATCH"),
+        "0002-readme": ("patch-conflicts", f"{SERIES}/0002-readme"),
+        "sub/0002-readme.patch": ("patch-misplaced", f"{SERIES}/sub/0002-readme.patch"),
+        "notes.txt": ("not-a-patch", f"{SERIES}/notes.txt"),
+    }[name]
+    assert expected in [(f["code"], f["path"]) for f in doc["findings"] if f["severity"] == "error"]
+
+
+def test_a_series_dir_on_disk_reports_subdirectories_and_reads_extensionless_patches(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"README.md": "# project\nfrom the series\n"}, "docs: readme")
+    [patch] = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.commit({"README.md": "# project\nchanged on the base\n"}, "base moves on")
+    outgoing = tmp_path / "outgoing"
+    (outgoing / "later").mkdir(parents=True)
+    (outgoing / "0001-readme").write_bytes(patch.read_bytes())
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--series", str(outgoing))
+    assert code == 1
+    found = [(f["code"], f["path"].rsplit("/", 1)[-1]) for f in doc["findings"] if f["severity"] == "error"]
+    assert ("patch-conflicts", "0001-readme") in found
+    assert ("patch-not-a-file", "later") in found

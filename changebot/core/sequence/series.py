@@ -1,6 +1,8 @@
 """Patch-series directories -> ``Series`` values, with the numbering checks. Pure.
 
-A series is the ``NNNN-*.patch`` files of one directory ``.orchestrator/patches/<pr>/``. Files are handed in
+A series is the files of one directory ``.orchestrator/patches/<pr>/``, named ``NNNN-*.patch``. Every file in
+it is read as a patch whatever its name (``0002-x.PATCH``, ``0002-x``): one that is not a patch is an error,
+never skipped, so a patch cannot leave the trial-apply by its name. Files are handed in
 as bytes (read by the adapters under the size limits); a listed file without bytes was over the read cap.
 Checks here need nothing but the files: numbering gaps and duplicates, and ``[PATCH n/m]`` against the files
 present. The ``sequence`` settings section is modelled here too.
@@ -118,15 +120,6 @@ def read_series(
     patches: list[Patch] = []
     for path in files:
         name = path.rsplit("/", 1)[-1]
-        if not name.endswith(".patch"):
-            findings.append(
-                warning(
-                    "not-a-patch-file",
-                    f"expected NNNN-subject.patch files in a series directory, found {name!r} (ignored)",
-                    path,
-                )
-            )
-            continue
         if name.startswith("0000-cover-letter"):
             findings.append(notice("patch-cover-letter", "cover letter, not a patch (ignored)", path))
             continue
@@ -145,7 +138,8 @@ def read_series(
                 findings.append(
                     error(
                         "patch-not-a-file",
-                        "expected a regular file, found a symbolic link or other special file: not read, not applied",
+                        "expected a regular file, found a subdirectory, a symbolic link or other special file: "
+                        "not read, not applied",
                         path,
                     )
                 )
@@ -232,7 +226,7 @@ def touched_paths(
     copied and deleted files). A partial clone must hold these blobs at the base for the trial-apply."""
     out: set[str] = set()
     for path, raw in files.items():
-        if path.startswith(ROOT) and path.endswith(".patch") and path.count("/") == 3:
+        if path.startswith(ROOT) and path.count("/") == 3:
             for change in parse_patch(path, raw, max_patch_bytes).patch.changes:
                 if change.old_path is not None:
                     out.add(change.old_path)
