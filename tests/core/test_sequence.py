@@ -491,3 +491,18 @@ def test_a_series_dir_on_disk_reports_subdirectories_and_reads_extensionless_pat
     found = [(f["code"], f["path"].rsplit("/", 1)[-1]) for f in doc["findings"] if f["severity"] == "error"]
     assert ("patch-conflicts", "0001-readme") in found
     assert ("patch-not-a-file", "later") in found
+
+
+@pytest.mark.parametrize("directory", ["with:colon", 'with"quote', "with\\backslash"])
+def test_a_repository_path_with_a_colon_or_quote_still_trial_applies(
+    directory: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = GitRepo(tmp_path / directory / "repo")
+    repo.commit(sf.BASE_FILES, "initial")
+    repo.branch("feature", "main")
+    repo.commit({"README.md": "# project\nmore\n"}, "docs: more")
+    [patch] = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    sf.publish(repo, [patch], pr="19")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert (code, doc["findings"], statuses(doc)) == (0, [], {1: "applies"})
