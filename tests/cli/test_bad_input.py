@@ -28,7 +28,6 @@ BOMB = (
 )
 
 
-
 def _merge_bomb(levels: int) -> str:
     """Merge keys of merge keys, each anchor defined inside the merge that uses it (2**levels pairs)."""
     node = "&m0 {k: v}"

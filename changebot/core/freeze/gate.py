@@ -28,7 +28,16 @@ from changebot.core.documents import layout
 from changebot.core.documents.load import Document, JsonPath
 from changebot.core.freeze import calendar_rules, calendars
 from changebot.core.freeze.plan_windows import PlanWindow, plan_windows
-from changebot.core.freeze.windows import DEFAULT_HORIZON, SUPPORTED_YEARS, Calendar, Timeline, Window, iso, open_at
+from changebot.core.freeze.windows import (
+    DEFAULT_HORIZON,
+    MAX_WINDOWS_PER_QUERY,
+    SUPPORTED_YEARS,
+    Calendar,
+    Timeline,
+    Window,
+    iso,
+    open_at,
+)
 from changebot.core.overrides.stored import in_force
 from changebot.model import (
     Finding,
@@ -329,6 +338,20 @@ def _window_findings(
     return findings
 
 
+def _too_dense(windows: Sequence[Window]) -> list[Finding]:
+    """One error when a query stopped at ``MAX_WINDOWS_PER_QUERY`` (its ``capped`` window, if any)."""
+    capped = next((w for w in windows if w.kind == "capped"), None)
+    if capped is None:
+        return []
+    return [
+        error(
+            "freeze-too-dense",
+            f"the freeze calendar has more than {MAX_WINDOWS_PER_QUERY:,} windows in one query; expansion stopped "
+            f"at {iso(capped.start, 'UTC')} and everything after counts as frozen: use fewer, longer windows",
+        )
+    ]
+
+
 def _summary(
     branch: str,
     settings: FreezeSettings,
@@ -386,7 +409,12 @@ def freeze_gate(
     upcoming = timeline.starting(now, now + settings.lookahead)
     applied = in_force(overrides, GateId.FREEZE, now, ctx.pr.head_sha) if frozen else []
     opens_text = _opens_text(opens, enforced)
-    findings = [*findings, *_window_findings(branch, governed, active, upcoming, applied, opens_text, now)]
+    chart = calendar.windows(now, now + CHART_SPAN)
+    findings = [
+        *findings,
+        *_window_findings(branch, governed, active, upcoming, applied, opens_text, now),
+        *_too_dense((*timeline.windows, *chart)),
+    ]
     status = status_from_findings(findings)
     summary = _summary(branch, settings, governed, frozen, enforced, applied, upcoming, opens_text, status)
     detail = FreezeDetail(
@@ -400,7 +428,7 @@ def freeze_gate(
         lookahead_hours=settings.lookahead.total_seconds() / 3600,
         overrides=tuple(applied),
         sources=tuple(sources),
-        calendar=tuple(calendar.windows(now, now + CHART_SPAN)[:CHART_MAX_WINDOWS]),
+        calendar=tuple(chart[:CHART_MAX_WINDOWS]),
         plans=plan_windows(ctx),
     )
     return GateResult(GateId.FREEZE, status, summary, tuple(findings), detail)
