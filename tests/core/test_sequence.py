@@ -506,3 +506,58 @@ def test_a_repository_path_with_a_colon_or_quote_still_trial_applies(
     sf.publish(repo, [patch], pr="19")
     code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
     assert (code, doc["findings"], statuses(doc)) == (0, [], {1: "applies"})
+
+
+def _inflating_series(repo: GitRepo, out: Path, sizes: list[int]) -> list[Path]:
+    """One commit per size adding that many zero bytes: each ``--binary`` patch is a few KB of deflate."""
+    repo.branch("feature", "main")
+    for i, size in enumerate(sizes):
+        repo.commit({f"blobs/zero{i}.bin": b"\x00" * size}, f"add {size} zero bytes")
+    files = sf.format_patch(repo, "main", "feature", out)
+    repo.checkout("main")
+    return files
+
+
+def test_a_deflate_bomb_in_a_binary_patch_is_refused_before_git_inflates_it(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    [bomb] = _inflating_series(repo, tmp_path / "out", [48 * 1024 * 1024])
+    assert bomb.stat().st_size < 400_000  # under every read cap: only the inflated size is too large
+    sf.publish(repo, [bomb], pr="14")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1 and statuses(doc) == {1: "invalid"}
+    assert [(f["code"], f["message"]) for f in doc["findings"]] == [
+        (
+            "patch-inflates-too-much",
+            "the binary data in this patch inflates to 50,331,648 bytes; the limit is 33,554,432 bytes "
+            "(sequence.max_inflated_patch_bytes): it is not applied",
+        )
+    ]
+
+
+def test_binary_patches_are_capped_per_series_and_deltas_by_their_result(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    settings = "sequence: {max_inflated_patch_bytes: 3000000, max_inflated_series_bytes: 5000000}\n"
+    repo = make_repo({**sf.BASE_FILES, ".maestro/changebot.yaml": settings, "blobs/base.bin": sf.tarball(1_000_000)})
+    files = _inflating_series(repo, tmp_path / "out", [2_000_000, 2_000_000, 2_000_000])
+    sf.publish(repo, files, pr="14")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1 and statuses(doc) == {1: "applies", 2: "applies", 3: "invalid"}
+    assert [(f["code"], f["path"].rsplit("/", 1)[-1][:4]) for f in doc["findings"]] == [
+        ("series-inflates-too-much", "0003")
+    ]
+    # a small delta whose result is large: copies of the 1 MB base blob, three times over
+    repo.git("branch", "-q", "-D", "feature", "head")
+    repo.branch("feature", "main")
+    repo.commit({"blobs/base.bin": sf.tarball(1_000_000) * 4}, "repeat the blob")
+    [delta] = sf.format_patch(repo, "main", "feature", tmp_path / "delta")
+    repo.checkout("main")
+    assert b"\ndelta " in delta.read_bytes() and delta.stat().st_size < 200_000
+    sf.publish(repo, [delta], pr="14")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1 and statuses(doc) == {1: "invalid"}
+    assert [f["code"] for f in doc["findings"]] == ["patch-inflates-too-much"]
+    inflated = int(doc["findings"][0]["message"].split("inflates to ")[1].split(" bytes")[0].replace(",", ""))
+    assert 4_000_000 <= inflated < 4_000_000 + 2 * 1_000_000  # the result, and both deltas' own data

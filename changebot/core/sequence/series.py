@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from changebot.core.sequence.patches import Patch, file_number, parse_patch
@@ -26,6 +26,8 @@ class SequenceSettings:
     """The ``sequence`` section of ``.maestro/changebot.yaml`` (every key optional; see the schema)."""
 
     max_patch_bytes: int = 1024 * 1024
+    max_inflated_patch_bytes: int = 32 * 1024 * 1024
+    max_inflated_series_bytes: int = 128 * 1024 * 1024
     max_patch_files: int = 500
     max_patches_per_series: int = 1000
     max_series: int = 50
@@ -40,6 +42,8 @@ class SequenceSettings:
         values: dict[str, Any] = {}
         for name in (
             "max_patch_bytes",
+            "max_inflated_patch_bytes",
+            "max_inflated_series_bytes",
             "max_patch_files",
             "max_patches_per_series",
             "max_series",
@@ -118,6 +122,7 @@ def read_series(
         )
         return Series(pr, directory, (), tuple(findings), refused=True)
     patches: list[Patch] = []
+    inflated_total = 0
     for path in files:
         name = path.rsplit("/", 1)[-1]
         if name.startswith("0000-cover-letter"):
@@ -149,10 +154,38 @@ def read_series(
             continue
         parsed = parse_patch(path, raw, settings.max_patch_bytes)
         findings.extend(parsed.findings)
-        patches.append(parsed.patch)
+        patch = parsed.patch
+        inflated = sum(c.inflated for c in patch.changes)
+        refusal = _inflation_refusal(path, inflated, inflated_total, settings)
+        if refusal is not None:
+            findings.append(refusal)
+            patch = replace(patch, valid=False)
+        else:
+            inflated_total += inflated
+        patches.append(patch)
     patches.sort(key=lambda p: (p.number is None, p.number or 0, p.name))
     findings.extend(numbering_findings(patches))
     return Series(pr, directory, tuple(patches), tuple(findings))
+
+
+def _inflation_refusal(path: str, inflated: int, before: int, settings: SequenceSettings) -> Finding | None:
+    """Why a patch whose binary data inflates to ``inflated`` bytes is not applied (``before``: the series'
+    patches so far, in file order), or ``None``. git would allocate these sizes; nothing is inflated here."""
+    if inflated > settings.max_inflated_patch_bytes:
+        return error(
+            "patch-inflates-too-much",
+            f"the binary data in this patch inflates to {inflated:,} bytes; the limit is "
+            f"{settings.max_inflated_patch_bytes:,} bytes (sequence.max_inflated_patch_bytes): it is not applied",
+            path,
+        )
+    if before + inflated > settings.max_inflated_series_bytes:
+        return error(
+            "series-inflates-too-much",
+            f"with this patch the series' binary data inflates to {before + inflated:,} bytes; the limit is "
+            f"{settings.max_inflated_series_bytes:,} bytes (sequence.max_inflated_series_bytes): it is not applied",
+            path,
+        )
+    return None
 
 
 def numbering_findings(patches: Sequence[Patch]) -> list[Finding]:
