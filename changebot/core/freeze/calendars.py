@@ -75,7 +75,7 @@ def zone_of(name: Any, doc: Document, where: JsonPath, out: Collected) -> str | 
     if isinstance(name, str) and name and ".." not in name and not name.startswith("/"):
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
             pass
         else:
             return name
