@@ -157,6 +157,7 @@ def test_absolute_calendar_files_and_settings_calendars(entries: list[dict[str, 
 @FUZZ
 @given(SCALARS, SCALARS, SCALARS, SCALARS)
 @example(None, None, None, "0x" + "f" * 5000)  # a zone name too long for a file name: ZoneInfo raised OSError
+@example(None, "2025-12-15", "9999-12-31", None)  # the day after the window's end overflowed datetime
 def test_plan_code_freeze(code_freeze: Any, start: Any, end: Any, tz: Any) -> None:
     plan = {"plan": "x", "window": {"start": start, "end": end, "tz": tz}, "freeze": {"code_freeze": code_freeze}}
     _run_core({".maestro/plan-x.yaml": _dump(plan, "x.yaml")})
