@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.github_fixtures import github, github_checker, github_spec  # noqa: F401 - fixtures
+from tests.support.github_fixtures import github, github_checker, github_mode, github_spec  # noqa: F401 - fixtures
 from tests.support.repos import GitRepo
 
 

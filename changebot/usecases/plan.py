@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from changebot.adapters.engines import jsbox
+from changebot.adapters.engines import jsbox, worker
 from changebot.adapters.engines.jsbox import QuickJs
 from changebot.adapters.engines.rego import EmbeddedRego
 from changebot.adapters.engines.worker import prestart
@@ -29,7 +29,7 @@ from changebot.core.schema.gate import schema_gate
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.verdict import ordered, verdict
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateResult, Override, Plan, PullRequest, RepoFiles
+from changebot.model import ChangedFile, GateResult, Override, Plan, PullRequest, RepoFiles, Status, error
 from changebot.usecases.sequence import sequence_result
 
 if TYPE_CHECKING:
@@ -100,6 +100,18 @@ def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
     return EmbeddedRego(settings.timeout_seconds)
 
 
+def _within(result: GateResult, budget: worker.GateBudget) -> GateResult:
+    """``result``, failed with a ``gate-over-budget`` finding when its evaluations ran into the gate's budget."""
+    if not budget.spent:
+        return result
+    finding = error(
+        "gate-over-budget",
+        f"the {budget.what} ran past its {budget.seconds:g} s budget: what was not evaluated by then failed "
+        "(never a pass)",
+    )
+    return replace(result, status=Status.FAIL, findings=(*result.findings, finding))
+
+
 def gates(
     ctx: Context,
     overrides: Sequence[Override] = (),
@@ -123,8 +135,10 @@ def gates(
     freeze = freeze_gate(ctx, overrides)
     budget = budget_gate(ctx, spend)
     sequence = sequence_result(ctx)
-    rules = rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules"))))
-    policy = policy_gate(ctx, engine, [freeze, budget, sequence, rules])
+    with worker.gate_budget("rules gate") as rules_budget:
+        rules = _within(rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules")))), rules_budget)
+    with worker.gate_budget("policy gate") as policy_budget:
+        policy = _within(policy_gate(ctx, engine, [freeze, budget, sequence, rules]), policy_budget)
     return [schema, rules, policy, freeze, budget, sequence]
 
 

@@ -39,7 +39,7 @@ def series_in_head(ctx: Context, settings: SequenceSettings) -> tuple[list[Serie
 
     directories = series_directories(ctx.head.paths)
     extra: list[Finding] = []
-    stray = sorted(p for p in ctx.head.paths if p.startswith(ROOT) and p.count("/") != 3)
+    stray = sorted(p for p in ctx.head.paths if p.startswith(ROOT) and p.count("/") == 2)
     extra.extend(
         warning(
             "patch-misplaced",
@@ -48,6 +48,18 @@ def series_in_head(ctx: Context, settings: SequenceSettings) -> tuple[list[Serie
         )
         for p in stray[:20]
     )
+    nested = sorted(p for p in ctx.head.paths if p.startswith(ROOT) and p.count("/") > 3)
+    extra.extend(
+        error(
+            "patch-misplaced",
+            "a file in a subdirectory of a series directory is neither read nor applied: a series is the files "
+            "directly in .orchestrator/patches/<pr>/; move it there or out of .orchestrator/patches",
+            p,
+        )
+        for p in nested[:20]
+    )
+    if len(nested) > 20:
+        extra.append(error("patch-misplaced", f"{len(nested) - 20} more file(s) in subdirectories", nested[20]))
     if len(directories) > settings.max_series:
         extra.append(
             error(
@@ -79,7 +91,7 @@ def series_from_dir(directory: Path, root: Path, settings: SequenceSettings) -> 
         prefix = resolved.as_posix()
     files = read_series_dir(resolved, prefix, settings.max_patches_per_series, settings.max_patch_bytes)
     limit = f"{settings.max_patch_bytes:,} bytes (sequence.max_patch_bytes)"
-    return read_series(resolved.name, prefix, files.names, files.contents, settings, limit)
+    return read_series(resolved.name, prefix, files.names, files.contents, settings, limit, files.too_large)
 
 
 def base_commit(ctx: Context) -> str | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,3 +235,35 @@ def test_a_patch_series_over_the_read_cap_is_not_read_and_fails_closed(
     assert sequence.status == "fail", sequence.summary
     assert [f.code for f in sequence.findings] == ["sequence-git-failed"]
     assert sequence.detail.to_json()["applies"] is not True
+
+
+HOLD = """
+import fcntl, sys, time
+from pathlib import Path
+with open(sys.argv[1], "a+b") as handle:
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    Path(sys.argv[2]).write_text("locked")
+    time.sleep(1.5)
+    Path(sys.argv[3]).write_text("released")
+"""
+
+
+def test_another_server_holding_the_clone_waits_this_one(upstream: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+    """Two servers sharing one clone directory: the repository's lock file serialises their clone updates
+    across processes (an rmtree-then-rename in one broke the other's fetch: 'index-pack failed')."""
+    repo, base, head = upstream
+    cache = CloneCache(tmp_path / "cache", protocols=("file",))
+    (tmp_path / "cache").mkdir()
+    lock = clones.lock_path(cache.path("octo/app"))
+    locked, released = tmp_path / "locked", tmp_path / "released"
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(lock), str(locked), str(released)])
+    try:
+        for _ in range(1000):  # bounded: the other process takes the lock at once
+            if locked.exists() or other.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert locked.exists()
+        cache.prepare("octo/app", serve_repo(repo), TOKEN, base, head, 7)
+        assert released.exists(), "prepare ran while another process held the clone's lock"
+    finally:
+        other.wait(timeout=30)

@@ -169,6 +169,7 @@ def world(github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Pat
     yield from build_world(github, make_repo, tmp_path)
 
 
+@pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_pull_request_is_planned_and_published_once(world: World) -> None:
     first = world.post("pull_request", world.pr_event("opened"), delivery="d-1")
     assert first.status_code == 202
@@ -242,6 +243,7 @@ def test_short_reason_is_refused_with_the_minimum(world: World) -> None:
     assert "the reason is 6 characters long; overriding the freeze gate needs at least 20" in reply
 
 
+@pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_maintainer_override_is_stored_shown_and_lapses_on_push(world: World) -> None:
     world.post("pull_request", world.pr_event("opened"))
     world.post("issue_comment", world.comment_event(f'/changebot override freeze --reason "{REASON}" --expires 24h'))
@@ -339,6 +341,7 @@ def test_help_and_malformed_commands_get_the_help_reply(world: World) -> None:
     assert world.check_runs(world.head) == []  # neither evaluates anything
 
 
+@pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_gate_and_freeze_commands_reply_with_results(world: World) -> None:
     world.post("issue_comment", world.comment_event("/changebot gate"))
     world.post("issue_comment", world.comment_event("/changebot freeze"))

@@ -101,6 +101,7 @@ def runner(tmp_path: Path, github: GitHubDouble, checkout: Checkout, monkeypatch
     return Runner(tmp_path, github, checkout.repo.path, monkeypatch)
 
 
+@pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_the_action_posts_one_check_run_and_one_comment_and_edits_them_on_the_next_run(
     github: GitHubDouble, checkout: Checkout, runner: Runner, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -267,6 +268,7 @@ def test_a_help_command_is_acknowledged_and_answered(github: GitHubDouble, check
     assert "/changebot override" in reply["body"]
 
 
+@pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_an_override_from_a_maintainer_is_granted_stored_and_shown(
     github: GitHubDouble, checkout: Checkout, runner: Runner
 ) -> None:
@@ -315,6 +317,7 @@ def test_scheduled_runs_evaluate_the_branch_and_write_the_summary(
     assert github.requests == []
 
 
+@pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_a_scheduled_run_publishes_the_weeks_freeze_audit(
     github: GitHubDouble, checkout: Checkout, runner: Runner
 ) -> None:
@@ -358,6 +361,7 @@ def test_workflow_commands_are_escaped() -> None:
         ([("mallory", "APPROVED")], "fail"),
     ],
 )
+@pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_a_governance_edit_needs_an_owners_approval_read_from_github(
     github: GitHubDouble,
     make_repo: Callable[..., GitRepo],

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +28,17 @@ BOMB = (
 )
 
 
+def _merge_bomb(levels: int) -> str:
+    """Merge keys of merge keys, each anchor defined inside the merge that uses it (2**levels pairs)."""
+    node = "&m0 {k: v}"
+    for i in range(1, levels + 1):
+        node = f"&m{i} {{<<: [{node}, *m{i - 1}]}}"
+    return f"area: ledger\nintent: fix\nb: {{<<: {node}}}\n"
+
+
+MERGE_BOMB = _merge_bomb(21)
+
+
 def python_object(marker: Path) -> str:
     return (
         "area: ledger\nintent: fix\n"
@@ -35,6 +49,12 @@ def python_object(marker: Path) -> str:
 
 CASES: dict[str, tuple[Callable[[Path], bytes], str, int | None, str]] = {
     "alias bomb": (lambda _: BOMB.encode(), "yaml-too-complex", None, "document expands to more than 200,000 values"),
+    "merge-key bomb": (
+        lambda _: MERGE_BOMB.encode(),
+        "yaml-too-complex",
+        None,
+        "document expands to more than 200,000 values",
+    ),
     "python object tag": (
         lambda marker: python_object(marker).encode(),
         "unsupported-tag",
@@ -52,6 +72,18 @@ CASES: dict[str, tuple[Callable[[Path], bytes], str, int | None, str]] = {
         "not-a-mapping",
         1,
         "$: expected a mapping, found a list of 2 item(s) (change bundle schema)",
+    ),
+    "a hexadecimal integer of more than 4,300 decimal digits": (
+        lambda _: b"area: ledger\nintent: fix\nbudgets: {p95_ms: 0x" + b"f" * 5000 + b"}\n",
+        "unreadable-number",
+        3,
+        "number '0xffffffffffffffffff...' cannot be read: more than 4,300 decimal digits",
+    ),
+    "a decimal integer of more than 4,300 digits": (
+        lambda _: b"area: ledger\nintent: fix\nbudgets: {p95_ms: " + b"9" * 5000 + b"}\n",
+        "unreadable-number",
+        3,
+        "number '99999999999999999999...' cannot be read: more than 4,300 decimal digits",
     ),
     "invalid UTF-8": (
         lambda _: b"area: ledger\nintent: caf\xe9\n",
@@ -119,3 +151,40 @@ def test_a_50_mb_file_is_not_read(make_repo: Callable[..., GitRepo], capsys: pyt
     out = capsys.readouterr().out
     assert status == 1
     assert f"{BUNDLE}: error[file-too-large] file is 52,428,835 bytes" in out
+
+
+PLAN_FLAGS = ["--base", "main", "--head", "feature", "--format", "json", "--now", "2025-09-05T12:00:00Z"]
+MEMORY_CAP = 384 * 1024 * 1024
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+@pytest.mark.parametrize("where", ["head bundle", "base settings"])
+def test_a_merge_key_bomb_is_refused_within_a_memory_cap(where: str, make_repo: Callable[..., GitRepo]) -> None:
+    """2**22 merged pairs from 460 bytes: refused before they expand, in a process capped at 384 MB of address space."""
+    bomb = _merge_bomb(22)
+    if where == "head bundle":
+        repo = make_repo({"README.md": "x\n"})
+        repo.branch("feature")
+        repo.commit({BUNDLE: bomb})
+        path = BUNDLE
+    else:
+        repo = make_repo({".maestro/changebot.yaml": bomb.replace("area: ledger\nintent: fix\n", "")})
+        repo.branch("feature")
+        repo.commit({"README.md": "y\n"})
+        path = ".maestro/changebot.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "changebot", "plan", "--repo", str(repo.path), *PLAN_FLAGS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_memory,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    schema_gate = next(g for g in json.loads(done.stdout)["gates"] if g["id"] == "schema")
+    assert [(f["path"], f["code"]) for f in schema_gate["findings"] if f["severity"] == "error"] == [
+        (path, "yaml-too-complex")
+    ]

@@ -264,6 +264,13 @@ BAD = [
     ),
     (
         ".maestro/pipeline.yaml",
+        "freeze_windows:\n  - name: w\n    start: 'FRI 17:00:60 UTC'\n    end: MON 09:00 UTC\n",
+        "freeze-bad-weekly",
+        3,
+        "'start' 'FRI 17:00:60 UTC' is not a weekly time",
+    ),
+    (
+        ".maestro/pipeline.yaml",
         "freeze_windows:\n  - name: w\n    start: FRI 17:00 Europe/Atlantis\n    end: MON 09:00 UTC\n",
         "freeze-unknown-zone",
         3,
@@ -498,3 +505,29 @@ def test_malformed_calendar_shapes(path: str, text: str, code: str, line: int, m
     assert [(f.code, f.path, f.line) for f in gate.findings] == [(code, path, line)]
     assert message in gate.findings[0].message
     assert gate.status is Status.FAIL
+
+
+def test_forty_back_to_back_ten_minute_rrules_are_a_bounded_fail_closed_answer() -> None:
+    """Each source is under the per-week cap; together they would expand to 2.3 million windows over the
+    horizon. The expansion stops at the per-query budget and the rest of the range counts as frozen."""
+    from changebot.core.freeze.gate import read_calendar  # noqa: PLC0415
+    from changebot.core.freeze.windows import MAX_WINDOWS_PER_QUERY, Calendar, open_at  # noqa: PLC0415
+
+    windows = "".join(
+        f"    - {{name: w{i}, rrule: 'FREQ=MINUTELY;INTERVAL=10;BYSECOND={i}', duration: PT10M}}\n" for i in range(40)
+    )
+    files = {"release-policy.yml": f"freeze:\n  timezone: America/Denver\n  windows:\n{windows}"}
+    ctx = context(files, "2025-12-17T12:00:00Z", base_branch="main")
+    calendar, _, _ = read_calendar(ctx)
+    assert isinstance(calendar, Calendar)
+    start = datetime(2025, 12, 17, 12, tzinfo=UTC)
+    expanded = calendar.windows(start, start.replace(year=2027))
+    assert len(expanded) == MAX_WINDOWS_PER_QUERY + 1
+    last = expanded[-1]
+    assert (last.kind, last.end, last.enforced) == ("capped", start.replace(year=2027), True)
+    assert open_at(calendar, start) is None
+    gate = freeze_gate(ctx, ())
+    assert gate.status is Status.FAIL
+    assert "freeze-too-dense" in [f.code for f in gate.findings]
+    [dense] = [f for f in gate.findings if f.code == "freeze-too-dense"]
+    assert dense.message.startswith(f"the freeze calendar has more than {MAX_WINDOWS_PER_QUERY:,} windows")

@@ -286,7 +286,7 @@ def test_mermaid_labels_are_escaped_and_stray_files_warned(
     files = sf.format_patch(repo, "main", "feature", tmp_path / "out")
     repo.checkout("main")
     repo.write({f"{SERIES}/{p.name}": p.read_bytes() for p in files})
-    repo.write({".orchestrator/patches/README.md": "how we ship\n", f"{SERIES}/notes.txt": "todo\n"})
+    repo.write({".orchestrator/patches/README.md": "how we ship\n"})
     code, out = run_cli(capsys, "sequence", "--repo", str(repo.path), "--format", "markdown")
     assert code == 0
     assert (
@@ -295,7 +295,6 @@ def test_mermaid_labels_are_escaped_and_stray_files_warned(
     )
     code, doc = sequence_json(capsys, repo)
     assert [(f["code"], f["severity"], f["path"]) for f in doc["findings"]] == [
-        ("not-a-patch-file", "warning", f"{SERIES}/notes.txt"),
         ("patch-misplaced", "warning", ".orchestrator/patches/README.md"),
     ]
     assert doc["status"] == "warn" and doc["applies"] is True
@@ -446,3 +445,119 @@ def test_the_default_policy_reads_sequence_applies(
         "package changebot.sequence: the patch series does not apply (1 series, 11 patch(es): PR 10179: 1 fail "
         "(first 0006-fix-util-returns-2.patch), 2 blocked)"
     ]
+
+
+@pytest.mark.parametrize("name", ["0002-readme.PATCH", "0002-readme", "sub/0002-readme.patch", "notes.txt"])
+def test_every_file_under_a_series_directory_is_a_patch_or_an_error(
+    name: str, make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A conflicting patch is not skipped for its name or place: it is applied (and conflicts) or refused."""
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"src/util.py": "def util():\n    return 2\n"}, "fix: util")
+    repo.commit({"README.md": "# project\nfrom the series\n"}, "docs: readme")
+    first, second = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.commit({"README.md": "# project\nchanged on the base\n"}, "base moves on")
+    repo.branch("head", "main")
+    body = second.read_bytes() if name != "notes.txt" else b"remember to rebase\n"
+    repo.commit({f"{SERIES}/{first.name}": first.read_bytes(), f"{SERIES}/{name}": body}, "series")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1
+    assert doc["status"] == "fail"
+    expected = {
+        "0002-readme.PATCH": ("patch-conflicts", f"{SERIES}/0002-readme.PATCH"),
+        "0002-readme": ("patch-conflicts", f"{SERIES}/0002-readme"),
+        "sub/0002-readme.patch": ("patch-misplaced", f"{SERIES}/sub/0002-readme.patch"),
+        "notes.txt": ("not-a-patch", f"{SERIES}/notes.txt"),
+    }[name]
+    assert expected in [(f["code"], f["path"]) for f in doc["findings"] if f["severity"] == "error"]
+
+
+def test_a_series_dir_on_disk_reports_subdirectories_and_reads_extensionless_patches(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    repo.branch("feature", "main")
+    repo.commit({"README.md": "# project\nfrom the series\n"}, "docs: readme")
+    [patch] = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    repo.commit({"README.md": "# project\nchanged on the base\n"}, "base moves on")
+    outgoing = tmp_path / "outgoing"
+    (outgoing / "later").mkdir(parents=True)
+    (outgoing / "0001-readme").write_bytes(patch.read_bytes())
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--series", str(outgoing))
+    assert code == 1
+    found = [(f["code"], f["path"].rsplit("/", 1)[-1]) for f in doc["findings"] if f["severity"] == "error"]
+    assert ("patch-conflicts", "0001-readme") in found
+    assert ("patch-not-a-file", "later") in found
+
+
+@pytest.mark.parametrize("directory", ["with:colon", 'with"quote', "with\\backslash"])
+def test_a_repository_path_with_a_colon_or_quote_still_trial_applies(
+    directory: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = GitRepo(tmp_path / directory / "repo")
+    repo.commit(sf.BASE_FILES, "initial")
+    repo.branch("feature", "main")
+    repo.commit({"README.md": "# project\nmore\n"}, "docs: more")
+    [patch] = sf.format_patch(repo, "main", "feature", tmp_path / "out")
+    repo.checkout("main")
+    sf.publish(repo, [patch], pr="19")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert (code, doc["findings"], statuses(doc)) == (0, [], {1: "applies"})
+
+
+def _inflating_series(repo: GitRepo, out: Path, sizes: list[int]) -> list[Path]:
+    """One commit per size adding that many zero bytes: each ``--binary`` patch is a few KB of deflate."""
+    repo.branch("feature", "main")
+    for i, size in enumerate(sizes):
+        repo.commit({f"blobs/zero{i}.bin": b"\x00" * size}, f"add {size} zero bytes")
+    files = sf.format_patch(repo, "main", "feature", out)
+    repo.checkout("main")
+    return files
+
+
+def test_a_deflate_bomb_in_a_binary_patch_is_refused_before_git_inflates_it(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo = make_repo(sf.BASE_FILES)
+    [bomb] = _inflating_series(repo, tmp_path / "out", [48 * 1024 * 1024])
+    assert bomb.stat().st_size < 400_000  # under every read cap: only the inflated size is too large
+    sf.publish(repo, [bomb], pr="14")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1 and statuses(doc) == {1: "invalid"}
+    assert [(f["code"], f["message"]) for f in doc["findings"]] == [
+        (
+            "patch-inflates-too-much",
+            "the binary data in this patch inflates to 50,331,648 bytes; the limit is 33,554,432 bytes "
+            "(sequence.max_inflated_patch_bytes): it is not applied",
+        )
+    ]
+
+
+def test_binary_patches_are_capped_per_series_and_deltas_by_their_result(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    settings = "sequence: {max_inflated_patch_bytes: 3000000, max_inflated_series_bytes: 5000000}\n"
+    repo = make_repo({**sf.BASE_FILES, ".maestro/changebot.yaml": settings, "blobs/base.bin": sf.tarball(1_000_000)})
+    files = _inflating_series(repo, tmp_path / "out", [2_000_000, 2_000_000, 2_000_000])
+    sf.publish(repo, files, pr="14")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1 and statuses(doc) == {1: "applies", 2: "applies", 3: "invalid"}
+    assert [(f["code"], f["path"].rsplit("/", 1)[-1][:4]) for f in doc["findings"]] == [
+        ("series-inflates-too-much", "0003")
+    ]
+    # a small delta whose result is large: copies of the 1 MB base blob, three times over
+    repo.git("branch", "-q", "-D", "feature", "head")
+    repo.branch("feature", "main")
+    repo.commit({"blobs/base.bin": sf.tarball(1_000_000) * 4}, "repeat the blob")
+    [delta] = sf.format_patch(repo, "main", "feature", tmp_path / "delta")
+    repo.checkout("main")
+    assert b"\ndelta " in delta.read_bytes() and delta.stat().st_size < 200_000
+    sf.publish(repo, [delta], pr="14")
+    code, doc = sequence_json(capsys, repo, "--base", "main", "--head", "head")
+    assert code == 1 and statuses(doc) == {1: "invalid"}
+    assert [f["code"] for f in doc["findings"]] == ["patch-inflates-too-much"]
+    inflated = int(doc["findings"][0]["message"].split("inflates to ")[1].split(" bytes")[0].replace(",", ""))
+    assert 4_000_000 <= inflated < 4_000_000 + 2 * 1_000_000  # the result, and both deltas' own data

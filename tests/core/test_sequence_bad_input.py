@@ -163,7 +163,7 @@ def test_huge_patch_and_10000_files_on_disk_are_not_read(tmp_path: Path, capsys:
     outgoing.mkdir()
     with (outgoing / "0001-huge.patch").open("wb") as handle:
         handle.truncate(100 * 1024 * 1024)
-    os.mkfifo(outgoing / "0002-fifo.patch")  # never opened: only regular files are read
+    os.mkfifo(outgoing / "0002-fifo.patch")  # never opened: only regular files are read, the rest reported
     before = snapshot(repo)
     code, doc = run(repo, capsys, "--series", str(outgoing))
     assert snapshot(repo) == before
@@ -173,7 +173,12 @@ def test_huge_patch_and_10000_files_on_disk_are_not_read(tmp_path: Path, capsys:
             "patch-too-large",
             "the patch is larger than 1,048,576 bytes (sequence.max_patch_bytes) and was not read: it cannot be "
             "checked; split it or raise the limit",
-        )
+        ),
+        (
+            "patch-not-a-file",
+            "expected a regular file, found a subdirectory, a symbolic link or other special file: not read, "
+            "not applied",
+        ),
     ]
     # pytest's shared tmp_path root is slow to fill with 10,000 entries on a busy machine; a private one is not
     with tempfile.TemporaryDirectory(prefix="changebot-test-crowd-") as tmp:

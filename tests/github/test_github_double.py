@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -57,3 +58,18 @@ def test_a_path_the_double_does_not_serve_is_a_404_and_a_violation(github_checke
         server.stop()
     assert answer.status_code == 404
     assert double.violations == ["GET /repos/o/r/branches: not served by the double"]
+
+
+def test_required_only_mode_answers_the_fields_github_requires_and_nothing_else(github_checker: SpecChecker) -> None:
+    """A pull request's ``requested_reviewers`` is not required by GitHub's description: that mode drops it."""
+    full = GitHubDouble(token="t", checker=github_checker)
+    lean = GitHubDouble(token="t", checker=github_checker, required_only=True)
+    answers = []
+    for double in (full, lean):
+        double.add_pull("octo/app", 7, head_sha="a" * 40, base_sha="b" * 40, files=["a.txt"])
+        status, _, body = double.handle("GET", "/repos/octo/app/pulls/7", {"Authorization": "token t"}, b"")
+        assert status == 200 and double.violations == []
+        answers.append(json.loads(body))
+    assert "requested_reviewers" in answers[0] and "requested_reviewers" not in answers[1]
+    assert {"number", "head", "base", "user", "state"} <= set(answers[1])
+    assert set(answers[1]["head"]) <= {"label", "ref", "repo", "sha", "user"}

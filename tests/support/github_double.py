@@ -14,6 +14,9 @@ State is plain dicts and lists, public on purpose, so tests arrange it and asser
     ... run changebot ...
     assert len(double.comments["octo/app"][7]) == 1
 
+``GitHubDouble(required_only=True)`` answers only the fields GitHub's description marks required (a pull request
+without ``requested_reviewers``...): every other field is optional to changebot.
+
 ``fail_next(..., apply=True)`` runs the handler (the object is created) and answers the error anyway: the
 "GitHub created it, then said 502" case. ``requests`` logs every call, for counting.
 """
@@ -100,8 +103,10 @@ class GitHubDouble:
         spec: dict[str, Any] | None = None,
         checker: SpecChecker | None = None,
         bot_login: str = "changebot[bot]",
+        required_only: bool = False,
     ) -> None:
         self.token = token
+        self.required_only = required_only
         self.bot_login = bot_login
         self.checker = checker or (SpecChecker(spec) if spec is not None else None)
         self.lock = threading.RLock()
@@ -664,6 +669,8 @@ class GitHubDouble:
             call.status, call.response = status, payload
             if self.checker is not None and call.template is not None and status != 401:
                 self.violations.extend(self.checker.check(call))
+                if self.required_only and 200 <= status < 300 and not call.faulted:
+                    payload = call.response = self.checker.required_only(call)
         data = json.dumps(payload).encode()
         return status, {"Content-Type": "application/json; charset=utf-8", **extra}, data
 

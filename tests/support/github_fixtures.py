@@ -24,9 +24,16 @@ def github_checker(github_spec: dict[str, Any]) -> SpecChecker:
 
 
 @pytest.fixture
-def github(github_checker: SpecChecker) -> Iterator[GitHubDouble]:
+def github_mode() -> str:
+    """How the double answers: ``full`` (every field it keeps), or ``required-only`` (only the fields GitHub's
+    description requires). Parametrise a test with ``github_mode`` to run it both ways."""
+    return "full"
+
+
+@pytest.fixture
+def github(github_checker: SpecChecker, github_mode: str) -> Iterator[GitHubDouble]:
     """A running GitHub double (``github.base_url``); fails the test if any request broke GitHub's spec."""
-    double = GitHubDouble(token="test-token", checker=github_checker)
+    double = GitHubDouble(token="test-token", checker=github_checker, required_only=github_mode == "required-only")
     server = double.serve()
     try:
         yield double

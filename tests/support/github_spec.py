@@ -2,7 +2,9 @@
 
 ``SpecChecker.check(call)`` returns the problems with one request the double received: an operation GitHub does
 not have, a query parameter it does not take, a request body its ``requestBody`` schema refuses, an answer
-status it does not list, or an answer whose fields have the wrong types or shapes.
+status it does not list, or an answer whose fields have the wrong types or shapes. ``required_only(call)`` is the
+answer cut down to the fields GitHub's description marks ``required`` (the double's "required-only" mode): every
+other field is optional to changebot, and a test in that mode shows it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ AnswerValidator = jsonschema.validators.extend(
         "oneOf": jsonschema.Draft7Validator.VALIDATORS["anyOf"],
     },
 )
+
+
+#: Kept in required-only answers: the description leaves them optional only because the ``Accept`` media type
+#: picks them (``application/vnd.github.html+json`` answers ``body_html`` instead of ``body``), and changebot
+#: asks for the default media type, which always carries ``body``.
+MEDIA_TYPE_FIELDS = frozenset({"body"})
 
 
 class SpecChecker:
@@ -97,6 +105,61 @@ class SpecChecker:
             f"{where}: answer{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}"
             for e in validator.iter_errors(call.response)
         ]
+
+    def _answer_schema(self, call: Call) -> dict[str, Any] | None:
+        op = self.operation(call.method, call.template or "")
+        response = (op or {}).get("responses", {}).get(str(call.status))
+        if not isinstance(response, dict):
+            return None
+        response = self._param(response)
+        schema = response.get("content", {}).get("application/json", {}).get("schema")
+        return schema if isinstance(schema, dict) else None
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while isinstance(schema.get("$ref"), str):
+            schema = self._param(schema)
+        return schema
+
+    def _matches(self, schema: dict[str, Any], instance: Any) -> bool:
+        return not any(True for _ in AnswerValidator(schema, registry=self._registry).iter_errors(instance))
+
+    def _strip(self, schema: dict[str, Any], instance: Any, depth: int = 0) -> Any:
+        """``instance`` with only the object fields ``schema`` requires, recursively."""
+        schema = self._resolve(schema)
+        if depth > 40:
+            return instance
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list):
+                for option in schema[key]:
+                    resolved = self._resolve(option)
+                    if self._matches({**resolved, "components": self.spec.get("components", {})}, instance):
+                        return self._strip(resolved, instance, depth + 1)
+                return instance
+        if isinstance(schema.get("allOf"), list):
+            merged: dict[str, Any] = {"properties": {}, "required": []}
+            for raw in schema["allOf"]:
+                part = self._resolve(raw)
+                merged["properties"].update(part.get("properties", {}))
+                merged["required"].extend(part.get("required", []))
+            schema = {**schema, **merged}
+        if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+            return [self._strip(schema["items"], item, depth + 1) for item in instance]
+        if isinstance(instance, dict) and isinstance(schema.get("properties"), dict):
+            required = set(schema.get("required", [])) | MEDIA_TYPE_FIELDS
+            properties = schema["properties"]
+            return {
+                k: self._strip(properties[k], v, depth + 1) if isinstance(properties.get(k), dict) else v
+                for k, v in instance.items()
+                if k in required or (k not in properties and schema.get("additionalProperties") not in (None, False))
+            }
+        return instance
+
+    def required_only(self, call: Call) -> Any:
+        """The double's answer to ``call`` with every field the description does not require left out."""
+        schema = self._answer_schema(call)
+        if schema is None or call.response is None:
+            return call.response
+        return self._strip(schema, call.response)
 
     def check(self, call: Call) -> list[str]:
         assert call.template is not None

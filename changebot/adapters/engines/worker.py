@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import json
 import os
 import selectors
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,37 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 #: items that each run to their deadline (a pull request's rules.json preview) must not hold a worker for hours.
 #: Items not finished by then are ``timeout`` (never a pass).
 BATCH_SECONDS = 60.0
+#: Seconds all the ``run_items`` calls of one gate may take together (``gate_budget``): the base evaluation and
+#: the head preview share them, so a pull request of slow rules or looping policies costs one budget per gate.
+GATE_SECONDS = 20.0
+
+
+@dataclass
+class GateBudget:
+    """One gate's shared deadline (a ``time.monotonic()`` instant); ``spent`` once a call ran into it."""
+
+    what: str
+    seconds: float
+    deadline: float
+    spent: bool = False
+
+    @property
+    def reason(self) -> str:
+        return f"the {self.what}'s {self.seconds:g} s budget ran out"
+
+
+_BUDGET: contextvars.ContextVar[GateBudget | None] = contextvars.ContextVar("changebot_gate_budget", default=None)
+
+
+@contextlib.contextmanager
+def gate_budget(what: str) -> Iterator[GateBudget]:
+    """Every ``run_items`` call inside shares one deadline ``GATE_SECONDS`` from now; ``what`` names the gate."""
+    budget = GateBudget(what, GATE_SECONDS, time.monotonic() + GATE_SECONDS)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
 
 
 @dataclass(frozen=True)
@@ -158,14 +190,10 @@ def _child(address_space: int | None) -> _Child:
     return _Child(address_space)
 
 
-def _over() -> str:
-    return f"the batch ran past its {BATCH_SECONDS:g} s budget"
-
-
-def _unanswered(batch_deadline: float, item_seconds: float) -> Outcome:
+def _unanswered(batch_deadline: float, item_seconds: float, over: str) -> Outcome:
     """The outcome of an item whose child missed its deadline (its own, or the batch's)."""
     late = time.monotonic() >= batch_deadline
-    return Outcome("timeout", message=_over() if late else f"no answer within {item_seconds:g} s")
+    return Outcome("timeout", message=over if late else f"no answer within {item_seconds:g} s")
 
 
 def run_items(
@@ -180,7 +208,7 @@ def run_items(
     notes: list[Mapping[str, Any]] = []
     seen_notes: set[str] = set()
     start = 0
-    batch_deadline = time.monotonic() + BATCH_SECONDS
+    batch_deadline, over = _deadline()
     while start < len(items) and time.monotonic() < batch_deadline:
         child = _child(address_space)
         child.send({"op": op, **header, "offset": start, "items": list(items[start:])})
@@ -189,7 +217,7 @@ def run_items(
         while True:
             line = child.read_line(deadline)
             if line is None:
-                failure = _unanswered(batch_deadline, item_seconds)
+                failure = _unanswered(batch_deadline, item_seconds, over)
                 break
             if not line:
                 failure = Outcome("crashed")
@@ -225,5 +253,24 @@ def run_items(
             outcomes[pending] = Outcome("crashed", message=f"the evaluator stopped early ({ended})")
             pending += 1
         start = pending
-    late = Outcome("timeout", message=f"not evaluated: {_over()}") if time.monotonic() >= batch_deadline else None
-    return Batch(tuple(o if o is not None else late or Outcome("crashed") for o in outcomes), tuple(notes))
+    return Batch(_final(outcomes, batch_deadline, over), tuple(notes))
+
+
+def _deadline() -> tuple[float, str]:
+    """When this batch must end and how to say it ran out: its own budget, or the gate's if that is sooner."""
+    own = time.monotonic() + BATCH_SECONDS
+    budget = _BUDGET.get()
+    if budget is not None and budget.deadline < own:
+        return budget.deadline, budget.reason
+    return own, f"the batch ran past its {BATCH_SECONDS:g} s budget"
+
+
+def _final(outcomes: Sequence[Outcome | None], batch_deadline: float, over: str) -> tuple[Outcome, ...]:
+    """Every item's outcome (those never answered: ``timeout`` past the deadline, else ``crashed``); marks the
+    gate's budget spent when it cut an item short."""
+    late = Outcome("timeout", message=f"not evaluated: {over}") if time.monotonic() >= batch_deadline else None
+    final = tuple(o if o is not None else late or Outcome("crashed") for o in outcomes)
+    budget = _BUDGET.get()
+    if budget is not None and over == budget.reason and any(over in o.message for o in final):
+        budget.spent = True
+    return final

@@ -49,6 +49,14 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+def alternates_value(path: Path) -> str:
+    """``path`` as one entry of ``GIT_ALTERNATE_OBJECT_DIRECTORIES``: git splits that variable on ``:``, so
+    the path is written C-quoted (git reads an entry that starts with ``"`` that way), whatever it holds."""
+    text = str(path)
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
 @dataclass(frozen=True)
 class Ran:
     """What one git command did."""
@@ -103,7 +111,7 @@ class TrialIndex:
             self._env = {
                 **_clean_env(),
                 "GIT_OBJECT_DIRECTORY": str(private),
-                "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects),
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES": alternates_value(objects),
                 "GIT_INDEX_FILE": str(self._tmp / "index"),
             }
             self._run(["read-tree", self.base])

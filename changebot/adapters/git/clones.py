@@ -16,6 +16,8 @@ to ``https`` (tests allow ``file`` for a local bare repository).
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import logging
 import os
 import re
@@ -23,7 +25,8 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -76,6 +79,38 @@ def _auth_env(token: str | None, protocols: Sequence[str]) -> dict[str, str]:
             }
         )
     return env
+
+
+#: Most seconds to wait for another process's update of the same clone before giving up.
+LOCK_SECONDS = 900.0
+
+
+def lock_path(clone: Path) -> Path:
+    """The lock file beside a clone (``owner__name.git.lock``): every update of the clone holds it."""
+    return clone.with_name(clone.name + ".lock")
+
+
+@contextlib.contextmanager
+def _process_lock(clone: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the clone's lock file, so servers sharing one clone directory take turns
+    (threads of one server already do, through ``CloneCache._lock``). Bounded: ``LOCK_SECONDS``."""
+    clone.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path(clone).open("a+b") as handle:
+        deadline = time.monotonic() + LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RepositoryError(
+                        f"{clone.name} stayed locked by another process for {LOCK_SECONDS:g} s"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class CloneCache:
@@ -132,7 +167,7 @@ class CloneCache:
                 raise RepositoryError(f"{sha!r} is not a full commit SHA")
         self._check_url(clone_url)
         path = self.path(repo)
-        with self._lock(repo):
+        with self._lock(repo), _process_lock(path):
             if not (path / "HEAD").is_file():
                 self._clone(clone_url, token, path)
             self._fetch_commits(path, token, base_sha, head_sha, number)
@@ -149,7 +184,7 @@ class CloneCache:
             raise RepositoryError(f"branch name {branch!r} is not one changebot fetches")
         self._check_url(clone_url)
         path = self.path(repo)
-        with self._lock(repo):
+        with self._lock(repo), _process_lock(path):
             if not (path / "HEAD").is_file():
                 self._clone(clone_url, token, path)
             ref = f"refs/heads/{branch}"

@@ -202,7 +202,8 @@ class GitHubClient:
     # --- the pull request -------------------------------------------------------------------------
 
     def pull_request(self, repo: str, number: int, event: str = "pull_request") -> PullSnapshot:
-        """The PR and its changed files (1 call + 1 per 100 files)."""
+        """The PR and its changed files (1 call + 1 per 100 files). Fields GitHub's description does not require
+        (``labels``, ``requested_reviewers``, ``requested_teams``, ``draft``, ``user``...) may be absent."""
         pull = self._repo(repo).get_pull(number)
 
         def fetch() -> PullSnapshot:
@@ -216,7 +217,7 @@ class GitHubClient:
                 head_sha=pull.head.sha,
                 author=pull.user.login if pull.user is not None else None,
                 title=pull.title or "",
-                labels=tuple(label.name for label in pull.labels),
+                labels=tuple(label.name for label in pull.labels or ()),
                 draft=bool(pull.draft),
             )
             return PullSnapshot(
@@ -224,8 +225,8 @@ class GitHubClient:
                 repo=repo,
                 head_repo=head_repo,
                 fork=head_repo is not None and head_repo.lower() != repo.lower(),
-                requested_reviewers=tuple(u.login for u in pull.requested_reviewers),
-                requested_teams=tuple(t.slug for t in pull.requested_teams),
+                requested_reviewers=tuple(u.login for u in pull.requested_reviewers or ()),
+                requested_teams=tuple(t.slug for t in pull.requested_teams or ()),
                 state=pull.state,
             )
 

@@ -163,6 +163,17 @@ _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 
 
+class _BadNumber(Exception):
+    def __init__(self, text: str, line: int, column: int) -> None:
+        super().__init__(text)
+        self.text, self.line, self.column = text, line, column
+
+
+#: Largest integer magnitude read, in bits: Python converts at most 4,300 decimal digits between ``int`` and
+#: ``str`` (``sys.get_int_max_str_digits``), and every integer read must survive ``json.dumps`` later.
+_MAX_INT_BITS = 14_000
+
+
 class _Builder:
     """Turns a composed YAML node tree into JSON-like data, recording marks, with bounded work."""
 
@@ -250,11 +261,12 @@ class _Builder:
         if tag in (_INT, _FLOAT):
             number = self._scalars.construct_yaml_int if tag == _INT else self._scalars.construct_yaml_float
             try:
-                return number(node)
+                found = number(node)
             except (ValueError, IndexError):  # "!!int ''", "0b_", more digits than sys.get_int_max_str_digits()
-                raise _BadTag(
-                    "a number that cannot be read", node.start_mark.line + 1, node.start_mark.column + 1
-                ) from None
+                found = None
+            if found is None or (isinstance(found, int) and found.bit_length() > _MAX_INT_BITS):
+                raise _BadNumber(value, node.start_mark.line + 1, node.start_mark.column + 1)
+            return found
         raise _BadTag(tag, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
@@ -302,6 +314,20 @@ def _build(path: str, node: yaml.Node, limits: Limits) -> Loaded:
                     path,
                     dup.second,
                     dup.column,
+                ),
+            ),
+        )
+    except _BadNumber as bad:
+        shown = bad.text if len(bad.text) <= 24 else bad.text[:20] + "..."
+        return Loaded(
+            None,
+            (
+                error(
+                    "unreadable-number",
+                    f"number {shown!r} cannot be read: more than 4,300 decimal digits, or not a number at all",
+                    path,
+                    bad.line,
+                    bad.column,
                 ),
             ),
         )
@@ -393,7 +419,7 @@ def load_json(path: str, raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Loaded:
             builder = _Builder(limits)
             builder.build(node)
             marks = builder.marks
-    except (yaml.YAMLError, _TooMuch, _Duplicate, _BadTag, RecursionError):
+    except (yaml.YAMLError, _TooMuch, _Duplicate, _BadTag, _BadNumber, RecursionError):
         marks = {(): Mark(1, 1)}
     return Loaded(Document(path, data, marks))
 

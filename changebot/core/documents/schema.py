@@ -98,7 +98,7 @@ def _is_time_zone(instance: object) -> bool:
         return True
     try:
         ZoneInfo(instance)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         return False
     return True
 

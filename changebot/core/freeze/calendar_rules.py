@@ -72,7 +72,13 @@ def weekly(doc: Document, entry: Mapping[str, Any], where: JsonPath, index: int,
     for key in ("start", "end"):
         match = _WEEKLY.match(str(entry.get(key, "")))
         day = match.group(1).upper() if match else ""
-        if not match or day not in _DAYS or int(match.group(2)) > 23 or int(match.group(3)) > 59:
+        if (
+            not match
+            or day not in _DAYS
+            or int(match.group(2)) > 23
+            or int(match.group(3)) > 59
+            or (int(match.group(4) or 0) > 59)
+        ):
             out.findings.append(
                 error(
                     "freeze-bad-weekly",

@@ -24,7 +24,7 @@ Every entry may say ``active: false``: listed, not enforced. Pure: documents in,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -44,6 +44,30 @@ class Collected:
     findings: list[Finding] = field(default_factory=list)
 
 
+#: What a date, zone, rrule or cron library raises on input it cannot read (dateutil, croniter, icalendar and
+#: ``datetime`` raise these rather than their own error types).
+LIBRARY_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError, RecursionError)
+
+
+def guarded(read: Callable[[], None], doc: Document, where: JsonPath, out: Collected) -> None:
+    """Run one entry's reader; anything a library raises on it becomes a ``freeze-unreadable`` finding.
+
+    The readers check what they can and name the problem; this is the net under them, so that no calendar a
+    pull request can write turns into a traceback (and, in the App, a missing check run).
+    """
+    try:
+        read()
+    except LIBRARY_ERRORS as exc:
+        out.findings.append(
+            error(
+                "freeze-unreadable",
+                f"this calendar entry cannot be read ({type(exc).__name__}: {str(exc)[:200]}); failing closed",
+                doc.path,
+                doc.line(where),
+            )
+        )
+
+
 def zone_of(name: Any, doc: Document, where: JsonPath, out: Collected) -> str | None:
     """An IANA zone name that exists (``UTC``/``Z`` -> ``UTC``), or ``None`` plus a finding."""
     if isinstance(name, str) and name.strip().upper() in ("UTC", "Z", "ETC/UTC"):
@@ -51,7 +75,7 @@ def zone_of(name: Any, doc: Document, where: JsonPath, out: Collected) -> str | 
     if isinstance(name, str) and name and ".." not in name and not name.startswith("/"):
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
             pass
         else:
             return name

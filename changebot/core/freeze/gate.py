@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Any
 
 from changebot.core.context import Context
@@ -27,7 +28,16 @@ from changebot.core.documents import layout
 from changebot.core.documents.load import Document, JsonPath
 from changebot.core.freeze import calendar_rules, calendars
 from changebot.core.freeze.plan_windows import PlanWindow, plan_windows
-from changebot.core.freeze.windows import DEFAULT_HORIZON, SUPPORTED_YEARS, Calendar, Timeline, Window, iso, open_at
+from changebot.core.freeze.windows import (
+    DEFAULT_HORIZON,
+    MAX_WINDOWS_PER_QUERY,
+    SUPPORTED_YEARS,
+    Calendar,
+    Timeline,
+    Window,
+    iso,
+    open_at,
+)
 from changebot.core.overrides.stored import in_force
 from changebot.model import (
     Finding,
@@ -154,7 +164,7 @@ def _pipeline_entries(ctx: Context, out: calendars.Collected) -> list[str]:
             if target is not None:
                 files.append(target)
         else:
-            _entry(doc, entry, where, index, out)
+            calendars.guarded(partial(_entry, doc, entry, where, index, out), doc, where, out)
     return files
 
 
@@ -175,9 +185,9 @@ def read_calendar(ctx: Context) -> tuple[Calendar, list[Finding], list[str]]:
             continue
         sources.append(path)
         if path.endswith((".yml", ".yaml")) and isinstance(doc.data, Mapping) and "freeze" in doc.data:
-            calendar_rules.release_policy(doc, out)
+            calendars.guarded(partial(calendar_rules.release_policy, doc, out), doc, (), out)
         else:
-            calendars.absolute_file(doc, out)
+            calendars.guarded(partial(calendars.absolute_file, doc, out), doc, (), out)
     _policy_plans_settings(ctx, out, sources)
     return Calendar.of(out.fixed, out.recurring), out.findings, sources
 
@@ -186,12 +196,12 @@ def _policy_plans_settings(ctx: Context, out: calendars.Collected, sources: list
     policy = _document(ctx, layout.RELEASE_POLICY, out)
     if policy is not None and isinstance(policy.data, Mapping) and "freeze" in policy.data:
         sources.append(layout.RELEASE_POLICY)
-        calendar_rules.release_policy(policy, out)
+        calendars.guarded(partial(calendar_rules.release_policy, policy, out), policy, (), out)
     for path in ctx.paths("base", layout.PLANS):
         doc = _document(ctx, path, out)
         if doc is not None and isinstance(doc.data, Mapping) and isinstance(doc.data.get("freeze"), Mapping):
             sources.append(path)
-            calendars.code_freeze(doc, out)
+            calendars.guarded(partial(calendars.code_freeze, doc, out), doc, ("freeze",), out)
     settings_doc = ctx.governance(layout.SETTINGS)
     entries = ctx.settings.section("freeze").get("calendars")
     if settings_doc is not None and settings_doc.document is not None and isinstance(entries, list):
@@ -202,7 +212,7 @@ def _policy_plans_settings(ctx: Context, out: calendars.Collected, sources: list
             if not isinstance(entry, Mapping):
                 out.findings.append(error("freeze-shape", "a calendar must be a mapping", doc.path, doc.line(where)))
             else:
-                _entry(doc, entry, where, index, out)
+                calendars.guarded(partial(_entry, doc, entry, where, index, out), doc, where, out)
 
 
 def _human(delta: timedelta) -> str:
@@ -328,6 +338,20 @@ def _window_findings(
     return findings
 
 
+def _too_dense(windows: Sequence[Window]) -> list[Finding]:
+    """One error when a query stopped at ``MAX_WINDOWS_PER_QUERY`` (its ``capped`` window, if any)."""
+    capped = next((w for w in windows if w.kind == "capped"), None)
+    if capped is None:
+        return []
+    return [
+        error(
+            "freeze-too-dense",
+            f"the freeze calendar has more than {MAX_WINDOWS_PER_QUERY:,} windows in one query; expansion stopped "
+            f"at {iso(capped.start, 'UTC')} and everything after counts as frozen: use fewer, longer windows",
+        )
+    ]
+
+
 def _summary(
     branch: str,
     settings: FreezeSettings,
@@ -385,7 +409,12 @@ def freeze_gate(
     upcoming = timeline.starting(now, now + settings.lookahead)
     applied = in_force(overrides, GateId.FREEZE, now, ctx.pr.head_sha) if frozen else []
     opens_text = _opens_text(opens, enforced)
-    findings = [*findings, *_window_findings(branch, governed, active, upcoming, applied, opens_text, now)]
+    chart = calendar.windows(now, now + CHART_SPAN)
+    findings = [
+        *findings,
+        *_window_findings(branch, governed, active, upcoming, applied, opens_text, now),
+        *_too_dense((*timeline.windows, *chart)),
+    ]
     status = status_from_findings(findings)
     summary = _summary(branch, settings, governed, frozen, enforced, applied, upcoming, opens_text, status)
     detail = FreezeDetail(
@@ -399,7 +428,7 @@ def freeze_gate(
         lookahead_hours=settings.lookahead.total_seconds() / 3600,
         overrides=tuple(applied),
         sources=tuple(sources),
-        calendar=tuple(calendar.windows(now, now + CHART_SPAN)[:CHART_MAX_WINDOWS]),
+        calendar=tuple(chart[:CHART_MAX_WINDOWS]),
         plans=plan_windows(ctx),
     )
     return GateResult(GateId.FREEZE, status, summary, tuple(findings), detail)

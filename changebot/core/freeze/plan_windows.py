@@ -2,7 +2,7 @@
 
 Dates are whole days in the plan's zone, and ``end`` is inclusive (``end: 2025-09-29`` lasts until
 2025-09-30T00:00 local), as for a plan's code freeze in ``core.calendars``. Plans whose window cannot be read
-are left out here; the schema gate reports them. Pure.
+(or ends outside ``SUPPORTED_YEARS``) are left out here; the schema gate reports them. Pure.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from changebot.core.context import Context
 from changebot.core.documents import layout
 from changebot.core.documents.bundles import zone_named
+from changebot.core.freeze.windows import SUPPORTED_YEARS
 
 
 def _day(value: Any) -> date | None:
@@ -49,7 +50,7 @@ def plan_windows(ctx: Context) -> tuple[PlanWindow, ...]:
             continue
         first, last = _day(window.get("start")), _day(window.get("end"))
         zone = zone_named(window.get("tz")) or UTC
-        if first is None or last is None or last < first:
+        if first is None or last is None or last < first or last.year not in SUPPORTED_YEARS:
             continue
         start = datetime.combine(first, time(), zone)
         end = datetime.combine(last + timedelta(days=1), time(), zone)

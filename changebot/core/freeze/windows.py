@@ -16,13 +16,15 @@ Local times that do not exist or happen twice get one defined answer (``to_insta
   occurrence (01:30 MDT, the earlier instant).
 
 Recurring sources produce local start times over a range (``changebot.core.freeze.recurrence`` expands rrules and
-cron expressions only over the query range). Expansion of one source stops after ``MAX_OCCURRENCES`` in one
-query; the rest of the range then counts as frozen (fail closed). Pure: no I/O, no clock.
+cron expressions only over the query range). One query expands at most ``MAX_WINDOWS_PER_QUERY`` recurring
+windows, all sources together, in order of start: past that the rest of the range is one ``capped`` window
+(fail closed), so forty dense rules cost what one does. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,8 +35,11 @@ from zoneinfo import ZoneInfo
 
 #: Years ``now`` may fall in: calendars are expanded up to ``DEFAULT_HORIZON`` either side of it.
 SUPPORTED_YEARS = range(1900, 9000)
-#: Most occurrences one recurring source yields in one query.
-MAX_OCCURRENCES = 200_000
+#: Most recurring windows one query expands, all sources together (one source alone stops there too).
+MAX_WINDOWS_PER_QUERY = 100_000
+MAX_OCCURRENCES = MAX_WINDOWS_PER_QUERY
+#: The name of the window that stands for the rest of a range past ``MAX_WINDOWS_PER_QUERY`` (kind ``capped``).
+CAPPED_NAME = f"more than {MAX_WINDOWS_PER_QUERY:,} recurring windows in one query: the rest counts as frozen"
 #: How far ahead ``open_at`` looks before saying "not within the horizon" (None).
 DEFAULT_HORIZON = timedelta(days=400)
 
@@ -210,6 +215,18 @@ def _naive(instant: datetime, tz: ZoneInfo | None) -> datetime:
     return instant.astimezone(tz or UTC).replace(tzinfo=None)
 
 
+def _bounded(merged: Iterator[Window], end: datetime) -> Iterator[Window]:
+    """The first ``MAX_WINDOWS_PER_QUERY`` windows of ``merged`` (in order of start), then one enforced
+    ``capped`` window from the next start to ``end``: every window before it is complete, the rest is frozen."""
+    for count, window in enumerate(merged):
+        if count >= MAX_WINDOWS_PER_QUERY:
+            yield Window(
+                window.start, max(end, window.end), CAPPED_NAME, "freeze calendar", None, True, "UTC", "capped"
+            )
+            return
+        yield window
+
+
 @dataclass(frozen=True)
 class Calendar:
     """Every window source of a repository: fixed windows (kept sorted) and recurring ones."""
@@ -235,8 +252,7 @@ class Calendar:
         lo = bisect.bisect_left(self._starts, _minus(start, self._longest))
         hi = bisect.bisect_left(self._starts, end)
         found = [w for w in self.fixed[lo:hi] if w.end > start]
-        for source in self.recurring:
-            found.extend(source.windows(start, end))
+        found.extend(_bounded(heapq.merge(*(s.windows(start, end) for s in self.recurring), key=window_key), end))
         found.sort(key=window_key)
         return found
 

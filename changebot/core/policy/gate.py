@@ -209,6 +209,10 @@ class PolicyOutcome:
         return status_from_findings(self.findings)
 
 
+#: Most Rego modules (the default library's included) and packages one evaluation takes; past it none runs.
+MAX_POLICY_MODULES = 200
+
+
 def run_policies(
     modules: Sequence[Module],
     data_input: Mapping[str, Any],
@@ -217,6 +221,13 @@ def run_policies(
     locate: Locate = no_lines,
 ) -> PolicyOutcome:
     """Evaluate ``modules`` (or, when given, exactly ``packages``) and interpret every answer."""
+    if len(modules) > MAX_POLICY_MODULES or len(packages) > MAX_POLICY_MODULES:
+        what = f"{len(modules):,} policy modules" if len(modules) > MAX_POLICY_MODULES else "policy.packages"
+        message = (
+            f"{what}; the limit is {MAX_POLICY_MODULES:,} modules and as many packages "
+            f"(each query may cost its whole deadline): none was evaluated"
+        )
+        return PolicyOutcome((error("policy-too-many", message),), ())
     owners: dict[str, list[Module]] = {}
     for module in modules:
         pkg = package_of(module.source)

@@ -155,11 +155,18 @@ _WITH_TYPES: Mapping[str, str] = {
 }
 
 
+#: Most rules one rules.json may hold; past it none is evaluated (each may cost its sandbox deadline).
+MAX_RULES = 500
+
+
 def parse_rules(doc: Document) -> tuple[list[Rule], list[Finding]]:
     """The rules of a loaded rules.json, and findings for entries that are not rules (those are left out)."""
     path = layout.RULES
     if not isinstance(doc.data, list):
         return [], [error("rules-not-a-list", "rules.json must be a list of {id, when, if, then}", path, 1)]
+    if len(doc.data) > MAX_RULES:
+        message = f"rules.json holds {len(doc.data):,} rules; the limit is {MAX_RULES:,}: none was evaluated"
+        return [], [error("rules-too-many", message, path, 1)]
     rules: list[Rule] = []
     findings: list[Finding] = []
     seen: dict[str, int] = {}
@@ -408,6 +415,7 @@ def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
     changed = ctx.base.files.get(layout.RULES) != ctx.head.files.get(layout.RULES)
     head_detail: RulesHead | None = None
     extra: list[Finding] = []
+    base = evaluate(base_doc, payload, run) if base_doc is not None else None  # first: it decides the gate
     if changed:
         head_doc, head_problems = _load(ctx, "head")
         if head_doc is not None:
@@ -425,7 +433,7 @@ def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
                 layout.RULES,
             )
         )
-    if base_doc is None:
+    if base is None:
         if base_problems:
             findings = (*base_problems, *extra)
             return GateResult(GateId.RULES, Status.FAIL, f"{layout.RULES} on the base branch cannot be read", findings)
@@ -433,7 +441,6 @@ def rules_gate(ctx: Context, run: ScriptRunner) -> GateResult:
         if head_detail is None:
             return result
         return GateResult(GateId.RULES, Status.SKIPPED, result.summary, tuple(extra), RulesDetail(head=head_detail))
-    base = evaluate(base_doc, payload, run)
     findings = (*base.findings, *extra)
     status = base.status
     matched = sum(1 for r in base.results if r.matched)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from changebot.core.sequence.binary import inflated_size
 from changebot.model import Finding, error
 
 ChangeKind = Literal["add", "delete", "modify", "rename", "copy"]
@@ -54,6 +55,7 @@ class FileChange:
     similarity: int | None = None
     binary: bool = False
     hunks: tuple[Hunk, ...] = ()
+    inflated: int = 0  # bytes git allocates for a binary payload (``changebot.core.sequence.binary``)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -293,6 +295,7 @@ class _Header:
     fields: dict[str, str]
     binary: bool = False
     body_at: int | None = None
+    inflated: int = 0
 
 
 def _read_header(section: Section, path: str) -> tuple[_Header, list[Finding]]:
@@ -307,7 +310,10 @@ def _read_header(section: Section, path: str) -> tuple[_Header, list[Finding]]:
             break
         if bare == "GIT binary patch":
             header.binary = True
-            return header, _check_binary(section, i + 1, path)
+            found = _check_binary(section, i + 1, path)
+            if not found:
+                header.inflated = inflated_size(section.lines[i + 1 :])
+            return header, found
         if bare.startswith("Binary files ") and bare.endswith(" differ"):
             header.binary = True
             break
@@ -409,6 +415,7 @@ def parse_section(section: Section, path: str) -> tuple[FileChange | None, list[
             similarity=int(similarity) if similarity.isdigit() else None,
             binary=binary,
             hunks=hunks,
+            inflated=head.inflated,
         ),
         [],
     )

@@ -1,6 +1,8 @@
 """Patch-series directories -> ``Series`` values, with the numbering checks. Pure.
 
-A series is the ``NNNN-*.patch`` files of one directory ``.orchestrator/patches/<pr>/``. Files are handed in
+A series is the files of one directory ``.orchestrator/patches/<pr>/``, named ``NNNN-*.patch``. Every file in
+it is read as a patch whatever its name (``0002-x.PATCH``, ``0002-x``): one that is not a patch is an error,
+never skipped, so a patch cannot leave the trial-apply by its name. Files are handed in
 as bytes (read by the adapters under the size limits); a listed file without bytes was over the read cap.
 Checks here need nothing but the files: numbering gaps and duplicates, and ``[PATCH n/m]`` against the files
 present. The ``sequence`` settings section is modelled here too.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from changebot.core.sequence.patches import Patch, file_number, parse_patch
@@ -24,6 +26,8 @@ class SequenceSettings:
     """The ``sequence`` section of ``.maestro/changebot.yaml`` (every key optional; see the schema)."""
 
     max_patch_bytes: int = 1024 * 1024
+    max_inflated_patch_bytes: int = 32 * 1024 * 1024
+    max_inflated_series_bytes: int = 128 * 1024 * 1024
     max_patch_files: int = 500
     max_patches_per_series: int = 1000
     max_series: int = 50
@@ -38,6 +42,8 @@ class SequenceSettings:
         values: dict[str, Any] = {}
         for name in (
             "max_patch_bytes",
+            "max_inflated_patch_bytes",
+            "max_inflated_series_bytes",
             "max_patch_files",
             "max_patches_per_series",
             "max_series",
@@ -116,17 +122,9 @@ def read_series(
         )
         return Series(pr, directory, (), tuple(findings), refused=True)
     patches: list[Patch] = []
+    inflated_total = 0
     for path in files:
         name = path.rsplit("/", 1)[-1]
-        if not name.endswith(".patch"):
-            findings.append(
-                warning(
-                    "not-a-patch-file",
-                    f"expected NNNN-subject.patch files in a series directory, found {name!r} (ignored)",
-                    path,
-                )
-            )
-            continue
         if name.startswith("0000-cover-letter"):
             findings.append(notice("patch-cover-letter", "cover letter, not a patch (ignored)", path))
             continue
@@ -145,7 +143,8 @@ def read_series(
                 findings.append(
                     error(
                         "patch-not-a-file",
-                        "expected a regular file, found a symbolic link or other special file: not read, not applied",
+                        "expected a regular file, found a subdirectory, a symbolic link or other special file: "
+                        "not read, not applied",
                         path,
                     )
                 )
@@ -155,10 +154,38 @@ def read_series(
             continue
         parsed = parse_patch(path, raw, settings.max_patch_bytes)
         findings.extend(parsed.findings)
-        patches.append(parsed.patch)
+        patch = parsed.patch
+        inflated = sum(c.inflated for c in patch.changes)
+        refusal = _inflation_refusal(path, inflated, inflated_total, settings)
+        if refusal is not None:
+            findings.append(refusal)
+            patch = replace(patch, valid=False)
+        else:
+            inflated_total += inflated
+        patches.append(patch)
     patches.sort(key=lambda p: (p.number is None, p.number or 0, p.name))
     findings.extend(numbering_findings(patches))
     return Series(pr, directory, tuple(patches), tuple(findings))
+
+
+def _inflation_refusal(path: str, inflated: int, before: int, settings: SequenceSettings) -> Finding | None:
+    """Why a patch whose binary data inflates to ``inflated`` bytes is not applied (``before``: the series'
+    patches so far, in file order), or ``None``. git would allocate these sizes; nothing is inflated here."""
+    if inflated > settings.max_inflated_patch_bytes:
+        return error(
+            "patch-inflates-too-much",
+            f"the binary data in this patch inflates to {inflated:,} bytes; the limit is "
+            f"{settings.max_inflated_patch_bytes:,} bytes (sequence.max_inflated_patch_bytes): it is not applied",
+            path,
+        )
+    if before + inflated > settings.max_inflated_series_bytes:
+        return error(
+            "series-inflates-too-much",
+            f"with this patch the series' binary data inflates to {before + inflated:,} bytes; the limit is "
+            f"{settings.max_inflated_series_bytes:,} bytes (sequence.max_inflated_series_bytes): it is not applied",
+            path,
+        )
+    return None
 
 
 def numbering_findings(patches: Sequence[Patch]) -> list[Finding]:
@@ -232,7 +259,7 @@ def touched_paths(
     copied and deleted files). A partial clone must hold these blobs at the base for the trial-apply."""
     out: set[str] = set()
     for path, raw in files.items():
-        if path.startswith(ROOT) and path.endswith(".patch") and path.count("/") == 3:
+        if path.startswith(ROOT) and path.count("/") == 3:
             for change in parse_patch(path, raw, max_patch_bytes).patch.changes:
                 if change.old_path is not None:
                     out.add(change.old_path)
