@@ -113,6 +113,24 @@ class Steps:
             raise GitHubError(f"pull request {self.repo.full_name}#{pr.number} has no base or head SHA")
         path = self.tools.commits.prepare(self.repo, self.token, pr.base_sha, pr.head_sha, pr.number)
         co = planning.checkout(path, pr.base_sha, pr.head_sha)
+        if not snapshot.files_complete:
+            # GitHub lists at most 3,000 files: the changed files come from git, which has both commits
+            # (``planning.checkout`` failed above, and the job with it, when git could not compute them).
+            log.info(
+                "%s#%s: GitHub listed %d of %s changed files; using git's %d",
+                self.repo.full_name,
+                pr.number,
+                len(pr.files),
+                snapshot.changed_files,
+                len(co.changed),
+            )
+            if len(co.changed) < len(pr.files):
+                raise GitHubError(
+                    f"pull request {self.repo.full_name}#{pr.number} changes {snapshot.changed_files} files; GitHub "
+                    f"lists only {len(pr.files)} and git found {len(co.changed)}, so changebot cannot tell which "
+                    "files it changes"
+                )
+            pr = replace(pr, files=co.changed)
         self.settings = co.settings
         ctx = planning.context(co, pr, self.now)
         if policy_settings(ctx.settings.section("policy")).governance_owners and governance_changes(ctx):
