@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -348,6 +349,17 @@ def changed_files(repo: git.Repo, base: str, head: str) -> tuple[ChangedFile, ..
             changes.append(ChangedFile(letter, fields[i + 1]))
             i += 2
     return tuple(changes)
+
+
+def committed_after(repo: git.Repo, base: str, head: str, instant: datetime) -> list[str]:
+    """The commits a pull request adds (``base..head``) whose committer date is after ``instant``, newest first."""
+    listing = repo.git.log("--format=%H %ct", f"{resolve(repo, base).hexsha}..{resolve(repo, head).hexsha}")
+    later: list[tuple[int, str]] = []
+    for line in listing.splitlines():
+        sha, _, stamp = line.partition(" ")
+        if stamp.isdigit() and int(stamp) > instant.timestamp():
+            later.append((int(stamp), sha))
+    return [sha for _, sha in sorted(later, reverse=True)]
 
 
 def inside(root: Path, candidate: str) -> str:
