@@ -16,6 +16,7 @@ Paths are returned as repository paths (the policy input's ``governance.changed`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -25,6 +26,11 @@ from changebot.core.freeze import calendars
 
 #: Where patch series live (``core.sequence.series.ROOT``).
 SERIES_ROOT = ".orchestrator/patches/"
+
+#: The lines of a patch that name a path: git's ``diff --git`` header, the unified ``---``/``+++`` lines and
+#: the extended ``rename``/``copy`` headers. Found anywhere in the file, so the list is a superset of what
+#: ``git apply`` would touch (a hunk line cannot start with ``diff``, ``rename`` or ``copy``).
+_NAMING = re.compile(rb"^(diff --git |--- |\+\+\+ |rename from |rename to |copy from |copy to )([^\r\n]*)", re.M)
 
 
 def governance_changes(ctx: Context) -> list[str]:
@@ -46,14 +52,42 @@ def series_governance_targets(ctx: Context) -> set[str]:
     candidates = [p for p in ctx.head.files if p.startswith(SERIES_ROOT) and _changed_on_head(ctx, p)]
     if not candidates:
         return set()
-    from changebot.core.sequence.patches import parse_patch  # noqa: PLC0415 - lazy: only with a series
-
-    limit = ctx.settings.limits.max_file_bytes
     out: set[str] = set()
     for path in candidates:
-        for change in parse_patch(path, ctx.head.files[path], limit).patch.changes:
-            out.update(p for p in change.paths if layout.is_governance(p))
+        out.update(p for p in patch_paths(ctx.head.files[path]) if layout.is_governance(p))
     return out
+
+
+def patch_paths(raw: bytes) -> set[str]:
+    """Every repository path a patch file could touch, read from its header lines only (no hunk is parsed).
+
+    Each name is taken as written and without its first component (``a/``, ``b/``, or another ``-p1``
+    prefix); a ``diff --git`` line is also split at every space (names with spaces, ``--no-prefix`` binary
+    patches). A superset, never less than the sequence gate's parser finds.
+    """
+    from changebot.core.sequence.gitdiff import c_unquote  # noqa: PLC0415 - lazy: only with a series
+
+    out: set[str] = set()
+    for match in _NAMING.finditer(raw):
+        marker = match.group(1).decode("ascii")
+        text = match.group(2).decode("utf-8", "surrogateescape")
+        names: list[str] = []
+        if marker == "diff --git ":
+            names += [c_unquote(part) for part in _quoted_names(text)]
+            for space in (m.start() for m in re.finditer(" ", text)):
+                names += [text[:space], text[space + 1 :]]
+        else:
+            names.append(c_unquote(text if text.startswith('"') else text.split("\t", 1)[0]))
+        for name in names:
+            out.add(name)
+            if "/" in name:
+                out.add(name.split("/", 1)[1])
+    return out
+
+
+def _quoted_names(text: str) -> list[str]:
+    """The C-quoted names on a ``diff --git`` line (``"a/caf\\303\\251.md"``)."""
+    return re.findall(r'"(?:[^"\\]|\\.)*"', text)
 
 
 def _freeze_span(ctx: Context, side: Side, path: str) -> tuple[datetime, datetime] | bool | None:
