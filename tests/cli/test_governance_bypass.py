@@ -78,18 +78,28 @@ def test_symlinked_calendar_that_cannot_be_followed_fails_closed(
     assert gate(doc, "freeze")["status"] == "fail"
 
 
+@pytest.mark.parametrize(
+    ("link", "files"),
+    [
+        (".maestro", {"config/freeze_windows.json": CALENDAR}),
+        (".ci", {"config/policies/deny.rego": "package x\n"}),
+        (".orchestrator", {"config/patches/7/0001-x.patch": "not a patch\n"}),
+        (".maestro/policies", {".maestro/changebot.yaml": "version: 1\n", "config/deny.rego": "package x\n"}),
+    ],
+)
 def test_symlinked_governance_directory_fails_closed(
-    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], link: str, files: dict[str, str]
 ) -> None:
-    repo = make_repo({"config/freeze_windows.json": CALENDAR, "src/app.py": "x = 1\n"})
-    (repo.path / ".maestro").symlink_to("config")
+    repo = make_repo({**files, "src/app.py": "x = 1\n"})
+    (repo.path / link).parent.mkdir(parents=True, exist_ok=True)
+    (repo.path / link).symlink_to("../config" if "/" in link else "config")
     repo.commit({}, "governance directory through a symlink")
     repo.branch("feature")
     repo.commit({"src/app.py": "x = 2\n"}, "work")
     code, doc = plan(capsys, repo, "--base", "main", "--head", "feature", now=FROZEN)
     assert (code, doc["verdict"]) == (1, "fail")
     found = [f for g in doc["gates"] for f in g["findings"] if f["code"] == "symlink-refused"]
-    assert found and found[0]["path"] == ".maestro"
+    assert found and found[0]["path"] == link
 
 
 def test_symlinked_calendar_in_a_plain_directory_is_followed(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -145,7 +145,7 @@ MAX_SYMLINK_HOPS = 8
 def could_hold_governed(path: str) -> bool:
     """True when a directory at ``path`` could hold a file changebot reads (``.maestro``, ``.ci``,
     ``.orchestrator/patches/7``, ``.maestro/policies``...)."""
-    if any(root.startswith(path + "/") for root in layout.ROOTS):
+    if path in layout.ROOTS or any(root.startswith(path + "/") for root in layout.ROOTS):
         return True
     probes = ("x", "x.json", "x.yaml", "x.yml", "x.patch", "x.rego")
     return path.startswith(layout.ROOTS) and any(layout.matches(f"{path}/{p}", layout.READ) for p in probes)
