@@ -162,7 +162,12 @@ def test_base_given_as_a_tag_needs_branch(
 
 def series_repo(make_repo: Callable[..., GitRepo], edit: dict[str, str]) -> GitRepo:
     repo = make_repo(
-        {".maestro/changebot.yaml": SETTINGS, ".maestro/freeze_windows.json": CALENDAR, "src/app.py": "x = 1\n"}
+        {
+            ".maestro/changebot.yaml": SETTINGS,
+            ".maestro/freeze_windows.json": CALENDAR,
+            ".maestro/plan-q4.yaml": PLAN,
+            "src/app.py": "x = 1\n",
+        }
     )
     repo.branch("authoring")
     repo.commit(edit, "edit governance")
@@ -178,7 +183,12 @@ def series_repo(make_repo: Callable[..., GitRepo], edit: dict[str, str]) -> GitR
     [
         ({".maestro/freeze_windows.json": "[]\n"}, ".maestro/freeze_windows.json"),
         ({".maestro/changebot.yaml": "policy: {}\n"}, ".maestro/changebot.yaml"),
+        (
+            {".maestro/plan-q4.yaml": PLAN.replace("freeze: {code_freeze: 2025-12-20T00:00:00Z}\n", "")},
+            ".maestro/plan-q4.yaml",
+        ),
     ],
+    ids=["calendar", "settings", "plan-freeze"],
 )
 def test_series_editing_governance_needs_an_owner(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], edit: dict[str, str], path: str

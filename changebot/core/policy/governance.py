@@ -5,7 +5,8 @@ not empty. A pull request edits governance in three ways, and each one counts:
 
 * **directly**: it adds, edits, renames or deletes a governance file (``layout.is_governance``);
 * **through a patch series**: a patch under ``.orchestrator/patches/`` that the head adds or changes targets a
-  governance file (a series is applied after the merge, so its targets are changes this PR asks for);
+  governance file, or a release plan whose base version has freeze data (a series is applied after the merge,
+  so its targets are changes this PR asks for);
 * **by weakening a release plan's freeze**: a plan the pull request touches, whose base version freezes the
   branch (``freeze.code_freeze``), is deleted, loses its freeze, or freezes a shorter span on the head. The freeze gate
   reads plans from the base, so the head cannot unfreeze itself; this makes sure the merge cannot either
@@ -54,8 +55,13 @@ def series_governance_targets(ctx: Context) -> set[str]:
         return set()
     out: set[str] = set()
     for path in candidates:
-        out.update(p for p in patch_paths(ctx.head.files[path]) if layout.is_governance(p))
+        out.update(p for p in patch_paths(ctx.head.files[path]) if layout.is_governance(p) or _frozen_plan(ctx, p))
     return out
+
+
+def _frozen_plan(ctx: Context, path: str) -> bool:
+    """A release plan whose base version has freeze data (a series that edits it may weaken the freeze)."""
+    return layout.matches(path, (layout.PLANS,)) and _freeze_span(ctx, "base", path) is not None
 
 
 def patch_paths(raw: bytes) -> set[str]:
