@@ -31,7 +31,7 @@ from changebot.github.router import GitHubRouter
 from changebot.model import GateId, Override
 from tests.support.app_token_server import APP_ID, KEY_PEM, Clock, TokenServer
 from tests.support.asgi_server import serve
-from tests.support.github_double import GitHubDouble
+from tests.support.github_double import MAX_PULL_FILES, GitHubDouble
 from tests.support.octokit import webhook_example
 from tests.support.repos import GIT_ENV, GitRepo
 
@@ -563,3 +563,22 @@ def test_a_reason_padded_with_invisible_characters_is_refused(world: World) -> N
     world.post("issue_comment", world.comment_event(f'/changebot override freeze --reason "{padded}"'))
     (reply,) = world.replies()
     assert "the reason is 2 visible characters long; overriding the freeze gate needs at least 20" in reply
+
+
+def test_a_governance_edit_behind_3000_other_files_still_needs_its_owner(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path
+) -> None:
+    """Issue 16, item 8: GitHub lists at most 3,000 files; the App takes the rest from its clone."""
+    settings = "version: 1\npolicy:\n  governance_owners: [alice]\n"
+    for world in build_world(github, make_repo, tmp_path, settings):
+        filler = [f"src/gen/file{i:04d}.txt" for i in range(MAX_PULL_FILES)]
+        new = world.push({**dict.fromkeys(filler, "generated\n"), "release-policy.yml": "override:\n  allowed: true\n"})
+        listed = [*filler, ".maestro/changes/20251220-fix.yaml", "release-policy.yml"]
+        world.double.pulls[REPO][7].files = [{"filename": f, "status": "modified"} for f in listed]
+        world.post("pull_request", world.pr_event("synchronize", head=new))
+        (run,) = world.check_runs(new)
+        assert run["conclusion"] == "failure"
+        assert (
+            "edits governance config (release-policy.yml) and needs an approval from one of alice"
+            in (world.sticky()["body"])
+        )
