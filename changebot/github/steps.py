@@ -114,7 +114,7 @@ class Steps:
             raise GitHubError(f"pull request {self.repo.full_name}#{pr.number} has no base or head SHA")
         path = self.tools.commits.prepare(self.repo, self.token, pr.base_sha, pr.head_sha, pr.number)
         co = planning.checkout(path, pr.base_sha, pr.head_sha)
-        self.checkout = path
+        self.checkout, self.settings = path, co.settings
         if not snapshot.files_complete:
             # GitHub lists at most 3,000 files: the changed files come from git, which has both commits
             # (``planning.checkout`` failed above, and the job with it, when git could not compute them).
@@ -133,7 +133,6 @@ class Steps:
                     "files it changes"
                 )
             pr = replace(pr, files=co.changed)
-        self.settings = co.settings
         ctx = planning.context(co, pr, self.now)
         if policy_settings(ctx.settings.section("policy")).governance_owners and governance_changes(ctx):
             approvals = self.client.approvals(self.repo.full_name, pr.number or 0)
