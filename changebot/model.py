@@ -214,7 +214,8 @@ class Override:
 
     The freeze gate (and any other gate that can be overridden) takes the list of overrides in force; where
     they come from (a slash command, stored in the sticky comment) is the GitHub layer's business.
-    ``expires_at`` ``None`` means it lasts as long as the head SHA does.
+    ``expires_at`` ``None`` means it lasts as long as the head SHA does. ``comment_id`` is the comment whose
+    command granted it: each comment grants at most once.
     """
 
     gate: GateId
@@ -223,6 +224,7 @@ class Override:
     granted_at: datetime
     expires_at: datetime | None = None
     head_sha: str | None = None
+    comment_id: int | None = None
 
     def in_force(self, now: datetime, head_sha: str | None) -> bool:
         """True when not expired at ``now`` and granted for this head (or for any head)."""

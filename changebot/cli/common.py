@@ -177,12 +177,26 @@ def add_event_and_branch(parser: argparse.ArgumentParser) -> None:
         "--branch",
         default=env("--branch"),
         metavar="NAME",
-        help="branch the PR targets, for the freeze gate and budget lanes (default: the --base ref's name; "
+        help="branch the PR targets, for the freeze gate and budget lanes (default: the branch --base names; "
         "env CHANGEBOT_BRANCH)",
     )
 
 
 def target_branch(args: argparse.Namespace) -> str | None:
-    """``--branch``, else the name of the ``--base`` ref (``origin/main`` -> ``main``)."""
-    branch: str | None = args.branch or (args.base.removeprefix("origin/") if args.base else None)
+    """``--branch``, else the branch the ``--base`` ref names (``refs/heads/main``, ``upstream/main`` -> ``main``);
+    ``None`` without ``--base`` (the working tree: the default branch). A ``--base`` that names no branch (a SHA,
+    a tag) is a usage error: a branch changebot cannot name is never judged as an unfrozen one."""
+    if args.branch:
+        return str(args.branch)
+    if not args.base:
+        return None
+    from changebot.adapters.git import reader  # noqa: PLC0415 - lazy: only with --base
+
+    branch = reader.branch_of(reader.open_repo(args.repo), args.base)
+    if branch is None:
+        raise UsageError(
+            f"--base {args.base!r} is not a branch, so changebot cannot tell which branch the pull request targets",
+            "pass --branch NAME (env CHANGEBOT_BRANCH), the branch the pull request targets: the freeze gate and "
+            "the budget lanes judge that branch",
+        )
     return branch

@@ -5,10 +5,12 @@ line is ignored (people add context below). The line is split with ``shlex`` (PO
 quoted like in a shell. The grammar is strict::
 
     /changebot help | plan | gate | budget | freeze | sequence
-    /changebot override <gate> --reason "<text>" [--expires <duration>]
+    /changebot override <gate> --reason "<text>" [--expires <duration>] [--sha <commit>]
 
-    <gate>      one of schema, rules, policy, freeze, budget, sequence
+    <gate>      one of schema, rules, policy, freeze, budget, sequence (the grammar names every gate; which
+                ones take overrides is ``core.overrides.rules.OVERRIDABLE``)
     <duration>  a positive number and a unit: 30m, 24h, 7d
+    <commit>    the head commit the override is for: 7 to 40 hex digits
 
 ``parse`` returns ``None`` for a comment that is not addressed to changebot, a ``Command`` for a well-formed one,
 and an ``Invalid`` (with what was wrong) for anything else that starts with ``/changebot``; the App answers an
@@ -31,17 +33,20 @@ OVERRIDE = "override"
 MAX_LINE = 2000
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,4})([mhd])$")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 @dataclass(frozen=True)
 class Command:
-    """A well-formed command. ``gate``/``reason``/``expires`` are set for ``override`` only."""
+    """A well-formed command. ``gate``/``reason``/``expires``/``sha`` are set for ``override`` only; ``sha`` (lower
+    case) is the head commit the override is for, when the command names one."""
 
     verb: str
     gate: GateId | None = None
     reason: str | None = None
     expires: timedelta | None = None
+    sha: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,20 +106,15 @@ def parse(body: str) -> Command | Invalid | None:
     return Invalid(f"unknown command {verb!r}; expected one of {', '.join((*VERBS, OVERRIDE))}")
 
 
-def _override(args: list[str]) -> Command | Invalid:
-    if not args or args[0].startswith("--"):
-        return Invalid("'/changebot override' needs a gate first, e.g. /changebot override freeze --reason \"...\"")
-    try:
-        gate = GateId(args[0])
-    except ValueError:
-        return Invalid(f"unknown gate {args[0]!r}; expected one of {', '.join(g.value for g in GateId)}")
+def _options(args: list[str]) -> dict[str, str] | Invalid:
+    """``--name value`` and ``--name=value`` pairs of an override command."""
     options: dict[str, str] = {}
-    i = 1
+    i = 0
     while i < len(args):
         token = args[i]
         name, eq, inline = token.partition("=")
-        if name not in ("--reason", "--expires"):
-            return Invalid(f"unexpected {token!r}; '/changebot override' takes --reason and --expires only")
+        if name not in ("--reason", "--expires", "--sha"):
+            return Invalid(f"unexpected {token!r}; '/changebot override' takes --reason, --expires and --sha only")
         if name in options:
             return Invalid(f"{name} is given twice")
         if eq:
@@ -125,6 +125,19 @@ def _override(args: list[str]) -> Command | Invalid:
             i += 2
         else:
             return Invalid(f"{name} needs a value")
+    return options
+
+
+def _override(args: list[str]) -> Command | Invalid:
+    if not args or args[0].startswith("--"):
+        return Invalid("'/changebot override' needs a gate first, e.g. /changebot override freeze --reason \"...\"")
+    try:
+        gate = GateId(args[0])
+    except ValueError:
+        return Invalid(f"unknown gate {args[0]!r}; expected one of {', '.join(g.value for g in GateId)}")
+    options = _options(args[1:])
+    if isinstance(options, Invalid):
+        return options
     reason = " ".join(options.get("--reason", "").split())
     if not reason:
         return Invalid('an override needs --reason "why this change must go in now"')
@@ -133,7 +146,12 @@ def _override(args: list[str]) -> Command | Invalid:
         expires = parse_duration(options["--expires"])
         if expires is None:
             return Invalid(f"--expires {options['--expires']!r} is not a duration; write e.g. 30m, 24h or 7d")
-    return Command(OVERRIDE, gate=gate, reason=reason, expires=expires)
+    sha: str | None = None
+    if "--sha" in options:
+        sha = options["--sha"].lower()
+        if not _SHA.match(sha):
+            return Invalid(f"--sha {options['--sha']!r} is not a commit SHA; write 7 to 40 hex digits")
+    return Command(OVERRIDE, gate=gate, reason=reason, expires=expires, sha=sha)
 
 
 def help_text(problem: str | None = None) -> str:
@@ -152,7 +170,8 @@ def help_text(problem: str | None = None) -> str:
         "| `/changebot budget` | the CI budget gate in detail |",
         "| `/changebot freeze` | the freeze gate in detail |",
         "| `/changebot sequence` | the patch-series gate in detail |",
-        '| `/changebot override <gate> --reason "..." [--expires 24h]` | '
-        "a break-glass exception to one gate for the current head commit, for people allowed to grant it |",
+        '| `/changebot override freeze --reason "..." [--expires 24h] [--sha <head>]` | '
+        "a break-glass exception to the freeze gate for the head commit when the command was written (or the "
+        "one `--sha` names), for people allowed to grant it |",
     ]
     return "\n".join(lines) + "\n"

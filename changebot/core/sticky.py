@@ -45,7 +45,7 @@ C = TypeVar("C", bound=CommentLike)
 
 
 def _to_json(override: Override) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "gate": str(override.gate),
         "actor": override.actor,
         "reason": override.reason,
@@ -53,6 +53,17 @@ def _to_json(override: Override) -> dict[str, Any]:
         "expires_at": override.expires_at.isoformat() if override.expires_at else None,
         "head_sha": override.head_sha,
     }
+    if override.comment_id is not None:
+        out["comment_id"] = override.comment_id
+    return out
+
+
+def _comment_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"comment_id {value!r}")
+    return value
 
 
 def _from_json(item: Any) -> Override | None:
@@ -68,6 +79,7 @@ def _from_json(item: Any) -> Override | None:
             granted_at=granted,
             expires_at=expires,
             head_sha=str(item["head_sha"]) if item.get("head_sha") else None,
+            comment_id=_comment_id(item.get("comment_id")),
         )
     except (KeyError, TypeError, ValueError):
         return None

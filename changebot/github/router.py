@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from changebot.core.commands import Command, Invalid, parse
@@ -58,7 +59,8 @@ class PullRequestEvent:
 
 @dataclass(frozen=True)
 class CommentEvent:
-    """A ``/changebot`` command in a pull-request comment."""
+    """A ``/changebot`` command in a pull-request comment. ``created_at`` is when GitHub says the comment was
+    written (``None`` when the payload lacks it or it does not parse): an override binds to the head of then."""
 
     repo: Repo
     number: int
@@ -66,6 +68,7 @@ class CommentEvent:
     actor: str
     command: Command | Invalid
     delivery: str
+    created_at: datetime | None = None
 
 
 class Handlers(Protocol):
@@ -107,6 +110,17 @@ def _int(data: Any, *keys: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise EventError(".".join(keys), "is missing or not a whole number")
     return value
+
+
+def _instant(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with an offset (GitHub writes ``2025-12-20T09:00:00Z``), or ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.utcoffset() is not None else None
 
 
 def _repo(payload: Mapping[str, Any], name: str | None = None) -> Repo:
@@ -175,6 +189,7 @@ def comment_event(
         actor=_str(payload, "comment", "user", "login"),
         command=command,
         delivery=delivery,
+        created_at=_instant(_get(comment, "created_at")),
     )
 
 

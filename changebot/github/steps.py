@@ -91,6 +91,7 @@ class Steps:
         self.client = client
         self.token = token
         self.settings: Settings | None = None
+        self.checkout: Path | None = None
         self.now = tools.clock()
         # Month-to-date CI spend for the budget gate, from the Actions API (cached in process per repository
         # and month, so only a long-lived App asks for it).
@@ -113,12 +114,37 @@ class Steps:
             raise GitHubError(f"pull request {self.repo.full_name}#{pr.number} has no base or head SHA")
         path = self.tools.commits.prepare(self.repo, self.token, pr.base_sha, pr.head_sha, pr.number)
         co = planning.checkout(path, pr.base_sha, pr.head_sha)
-        self.settings = co.settings
+        self.checkout, self.settings = path, co.settings
+        if not snapshot.files_complete:
+            # GitHub lists at most 3,000 files: the changed files come from git, which has both commits
+            # (``planning.checkout`` failed above, and the job with it, when git could not compute them).
+            log.info(
+                "%s#%s: GitHub listed %d of %s changed files; using git's %d",
+                self.repo.full_name,
+                pr.number,
+                len(pr.files),
+                snapshot.changed_files,
+                len(co.changed),
+            )
+            if len(co.changed) < len(pr.files):
+                raise GitHubError(
+                    f"pull request {self.repo.full_name}#{pr.number} changes {snapshot.changed_files} files; GitHub "
+                    f"lists only {len(pr.files)} and git found {len(co.changed)}, so changebot cannot tell which "
+                    "files it changes"
+                )
+            pr = replace(pr, files=co.changed)
         ctx = planning.context(co, pr, self.now)
         if policy_settings(ctx.settings.section("policy")).governance_owners and governance_changes(ctx):
             approvals = self.client.approvals(self.repo.full_name, pr.number or 0)
             ctx = replace(ctx, pr=replace(ctx.pr, approvals=approvals))
         return ctx
+
+    def committed_after(self, snapshot: PullSnapshot, instant: datetime) -> list[str]:
+        """Commits of the pull request (after ``context`` brought them) committed after ``instant``, newest first."""
+        pr = snapshot.pr
+        if self.checkout is None or not pr.base_sha or not pr.head_sha:
+            raise GitHubError(f"the commits of {self.repo.full_name}#{pr.number} are not at hand")
+        return gitio.committed_after(gitio.open_repo(self.checkout), pr.base_sha, pr.head_sha, instant)
 
     def comments(self, snapshot: PullSnapshot) -> tuple[Comment, ...]:
         """Read: every comment on the PR (1 call per 100)."""

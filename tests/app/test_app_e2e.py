@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +31,9 @@ from changebot.github.router import GitHubRouter
 from changebot.model import GateId, Override
 from tests.support.app_token_server import APP_ID, KEY_PEM, Clock, TokenServer
 from tests.support.asgi_server import serve
-from tests.support.github_double import GitHubDouble
+from tests.support.github_double import MAX_PULL_FILES, GitHubDouble
 from tests.support.octokit import webhook_example
-from tests.support.repos import GitRepo
+from tests.support.repos import GIT_ENV, GitRepo
 
 SECRET = b"e2e webhook secret"
 REPO = "octo/app"
@@ -89,8 +91,10 @@ class World:
         payload["issue"]["number"] = 7
         payload["issue"]["pull_request"] = {"url": f"{self.double.base_url}/repos/{REPO}/pulls/7"}
         posted = self.double.add_comment(REPO, 7, body, login, kind)
+        posted["created_at"] = posted["updated_at"] = self.clock[0].isoformat()
         payload["comment"]["body"] = body
         payload["comment"]["id"] = posted["id"]
+        payload["comment"]["created_at"] = payload["comment"]["updated_at"] = self.clock[0].isoformat()
         payload["comment"]["user"]["login"] = login
         payload["comment"]["user"]["type"] = kind
         return payload
@@ -240,18 +244,19 @@ def test_read_only_user_is_refused_with_the_reason(world: World) -> None:
 def test_short_reason_is_refused_with_the_minimum(world: World) -> None:
     world.post("issue_comment", world.comment_event('/changebot override freeze --reason "hotfix"'))
     (reply,) = world.replies()
-    assert "the reason is 6 characters long; overriding the freeze gate needs at least 20" in reply
+    assert "the reason is 6 visible characters long; overriding the freeze gate needs at least 20" in reply
 
 
 @pytest.mark.parametrize("github_mode", ["full", "required-only"])
 def test_maintainer_override_is_stored_shown_and_lapses_on_push(world: World) -> None:
     world.post("pull_request", world.pr_event("opened"))
-    world.post("issue_comment", world.comment_event(f'/changebot override freeze --reason "{REASON}" --expires 24h'))
+    event = world.comment_event(f'/changebot override freeze --reason "{REASON}" --expires 24h')
+    world.post("issue_comment", event)
     (reply,) = world.replies()
     assert reply.startswith(f"@alice override of the **freeze** gate granted for `{world.head[:12]}`")
     stored = decode(world.sticky()["body"])
     assert stored == [
-        Override(GateId.FREEZE, "alice", REASON, NOW, NOW + timedelta(hours=24), world.head),
+        Override(GateId.FREEZE, "alice", REASON, NOW, NOW + timedelta(hours=24), world.head, event["comment"]["id"]),
     ]
     assert "Overrides in force" in world.sticky()["body"]
     assert "Overrides in force" in world.check_runs(world.head)[0]["output"]["summary"]
@@ -481,3 +486,102 @@ def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_bra
     (run,) = world.check_runs(missing)
     assert (run["name"], run["conclusion"]) == ("governance", "failure")
     assert run["output"]["title"].startswith("changebot could not evaluate: git fetch failed")
+
+
+# --- issue 16, item 9: what binds an override ------------------------------------------------------------------
+
+
+def push_dated(world: World, files: dict[str, str | bytes | None], committed: datetime) -> str:
+    """A push whose commit carries the committer date ``committed`` (as the pusher's clock or choice has it)."""
+    repo = world.upstream
+    repo.checkout("feature")
+    repo.write(files)
+    repo.git("add", "-A")
+    env = {**os.environ, **GIT_ENV, "GIT_COMMITTER_DATE": committed.isoformat()}
+    subprocess.run(["git", "-C", str(repo.path), "commit", "-q", "-m", "a push"], check=True, env=env)
+    sha = repo.git("rev-parse", "HEAD")
+    repo.checkout("main")
+    world.double.pulls[REPO][7].head_sha = world.head = sha
+    return sha
+
+
+def test_an_override_written_before_a_push_is_not_granted_for_the_new_head(world: World) -> None:
+    world.post("pull_request", world.pr_event("opened"))
+    written = world.comment_event(f'/changebot override freeze --reason "{REASON}"')  # while the first head is current
+    new = push_dated(world, {".maestro/changes/20251221-more.yaml": "area: payments\n"}, NOW + timedelta(minutes=5))
+    world.clock[0] = NOW + timedelta(minutes=6)  # the command's job runs after the push
+    world.post("issue_comment", written)
+    (reply,) = world.replies()
+    assert reply.startswith(
+        f"@alice override refused: the head changed after the command was written ({NOW.isoformat()}): commit "
+        f"{new[:12]} is newer. An override is for the head it was written for: write the command again, or name "
+        f"the head with --sha {new[:12]}"
+    )
+    assert decode(world.sticky()["body"]) == []
+
+
+def test_an_override_naming_its_head_binds_to_that_commit_only(world: World) -> None:
+    old = world.head
+    new = push_dated(world, {".maestro/changes/20251221-more.yaml": "area: payments\n"}, NOW + timedelta(minutes=5))
+    world.clock[0] = NOW + timedelta(minutes=6)
+    world.post("issue_comment", world.comment_event(f'/changebot override freeze --reason "{REASON}" --sha {old[:10]}'))
+    world.post("issue_comment", world.comment_event(f'/changebot override freeze --reason "{REASON}" --sha {new}'))
+    refused, granted = world.replies()
+    assert refused.startswith(
+        f"@alice override refused: the command names commit {old[:10]}, but the head is now {new[:12]}"
+    )
+    assert granted.startswith(f"@alice override of the **freeze** gate granted for `{new[:12]}`")
+    assert [o.head_sha for o in decode(world.sticky()["body"])] == [new]
+
+
+def test_a_replayed_override_delivery_grants_once(world: World) -> None:
+    event = world.comment_event(f'/changebot override freeze --reason "{REASON}"')
+    world.post("issue_comment", event, delivery="first")
+    first = world.head
+    [granted] = decode(world.sticky()["body"])
+    assert granted.head_sha == first
+    # A commit made before the comment but pushed after it, then the same signed delivery under a new id.
+    new = push_dated(world, {".maestro/changes/20251221-more.yaml": "area: payments\n"}, NOW - timedelta(hours=1))
+    world.clock[0] = NOW + timedelta(minutes=10)
+    assert world.post("issue_comment", event, delivery="replayed").status_code == 202
+    assert decode(world.sticky()["body"]) == [granted]
+    assert len(world.replies()) == 1
+    world.post("pull_request", world.pr_event("synchronize", head=new))
+    assert "Overrides in force" not in world.sticky()["body"]
+
+
+@pytest.mark.parametrize("gate", ["budget", "schema"])
+def test_an_override_of_a_gate_that_takes_none_is_refused_not_granted(world: World, gate: str) -> None:
+    world.post("issue_comment", world.comment_event(f'/changebot override {gate} --reason "{REASON}"'))
+    (reply,) = world.replies()
+    assert reply.startswith(
+        f"@alice override refused: the {gate} gate cannot be overridden: an override would not change its result "
+        "(only the freeze gate takes overrides)"
+    )
+    assert world.check_runs(world.head) == []
+
+
+def test_a_reason_padded_with_invisible_characters_is_refused(world: World) -> None:
+    padded = "ok" + "\u200b\u200d\u2060\u200f\u3164\u0301" * 5
+    world.post("issue_comment", world.comment_event(f'/changebot override freeze --reason "{padded}"'))
+    (reply,) = world.replies()
+    assert "the reason is 2 visible characters long; overriding the freeze gate needs at least 20" in reply
+
+
+def test_a_governance_edit_behind_3000_other_files_still_needs_its_owner(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path
+) -> None:
+    """Issue 16, item 8: GitHub lists at most 3,000 files; the App takes the rest from its clone."""
+    settings = "version: 1\npolicy:\n  governance_owners: [alice]\n"
+    for world in build_world(github, make_repo, tmp_path, settings):
+        filler = [f"src/gen/file{i:04d}.txt" for i in range(MAX_PULL_FILES)]
+        new = world.push({**dict.fromkeys(filler, "generated\n"), "release-policy.yml": "override:\n  allowed: true\n"})
+        listed = [*filler, ".maestro/changes/20251220-fix.yaml", "release-policy.yml"]
+        world.double.pulls[REPO][7].files = [{"filename": f, "status": "modified"} for f in listed]
+        world.post("pull_request", world.pr_event("synchronize", head=new))
+        (run,) = world.check_runs(new)
+        assert run["conclusion"] == "failure"
+        assert (
+            "edits governance config (release-policy.yml) and needs an approval from one of alice"
+            in (world.sticky()["body"])
+        )

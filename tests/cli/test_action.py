@@ -253,6 +253,7 @@ def comment_event(body: str, actor: str = "alice", number: int = 7) -> dict[str,
     event["comment"]["body"] = body
     event["comment"]["user"]["login"] = actor
     event["comment"]["user"]["type"] = "User"
+    event["comment"]["created_at"] = event["comment"]["updated_at"] = NOW
     return event
 
 
@@ -274,13 +275,13 @@ def test_an_override_from_a_maintainer_is_granted_stored_and_shown(
 ) -> None:
     github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD])
     github.permissions[REPO] = {"alice": "maintain"}
-    body = '/changebot override schema --reason "vendor file, its syntax is checked upstream" --expires 2h'
+    body = '/changebot override freeze --reason "vendor file, its syntax is checked upstream" --expires 2h'
     github.add_comment(REPO, 7, body, "alice")
     event = comment_event(body)
     event["comment"]["id"] = github.comments[REPO][7][0]["id"]
     assert runner.run("issue_comment", event) == 0
     sticky = next(c for c in github.comments[REPO][7] if STICKY_MARKER in c["body"])
-    assert "| schema | @alice | vendor file, its syntax is checked upstream |" in sticky["body"]
+    assert "| freeze | @alice | vendor file, its syntax is checked upstream |" in sticky["body"]
     assert len(github.check_runs[REPO]) == 1
     assert len(github.calls("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission")) == 1
 
@@ -288,14 +289,14 @@ def test_an_override_from_a_maintainer_is_granted_stored_and_shown(
 def test_an_override_from_a_read_only_user_is_refused(github: GitHubDouble, checkout: Checkout, runner: Runner) -> None:
     github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD])
     github.permissions[REPO] = {"mallory": "read"}
-    body = '/changebot override schema --reason "I really want this merged right now please"'
+    body = '/changebot override freeze --reason "I really want this merged right now please"'
     github.add_comment(REPO, 7, body, "mallory")
     event = comment_event(body, actor="mallory")
     event["comment"]["id"] = github.comments[REPO][7][0]["id"]
     assert runner.run("issue_comment", event) == 0
     replies = [c["body"] for c in github.comments[REPO][7] if c["user"]["login"] == BOT]
     assert any("@mallory has the repository role 'read'" in r for r in replies)
-    assert not any("| schema | @mallory |" in r for r in replies)
+    assert not any("| freeze | @mallory |" in r for r in replies)
 
 
 def test_a_comment_that_is_not_a_command_does_nothing(
@@ -482,14 +483,14 @@ def test_an_override_evaluates_the_gates_once(
         assert runner.run("pull_request", pr_event(repo.base, repo.head)) == 1
         one_plan = opa.requests
         assert one_plan > 0
-        body = '/changebot override schema --reason "vendor file, its syntax is checked upstream" --expires 2h'
+        body = '/changebot override freeze --reason "vendor file, its syntax is checked upstream" --expires 2h'
         github.add_comment(REPO, 7, body, "alice")
         event = comment_event(body)
         event["comment"]["id"] = github.comments[REPO][7][-1]["id"]
         assert runner.run("issue_comment", event) == 0
         assert opa.requests == 2 * one_plan  # the override command planned once, like the pull_request run
     sticky = next(c for c in github.comments[REPO][7] if STICKY_MARKER in c["body"])
-    assert "| schema | @alice |" in sticky["body"]
+    assert "| freeze | @alice |" in sticky["body"]
 
 
 def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_branch(

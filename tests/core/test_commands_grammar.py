@@ -79,7 +79,7 @@ def test_malformed_commands_say_what_is_wrong(body: str, problem: str) -> None:
 def test_help_text_lists_every_command_and_leads_with_the_problem() -> None:
     text = help_text("no command given after /changebot")
     assert text.startswith("**changebot could not read that command:** no command given after /changebot\n")
-    for verb in ("help", "plan", "gate", "budget", "freeze", "sequence", "override <gate>"):
+    for verb in ("help", "plan", "gate", "budget", "freeze", "sequence", "override freeze"):
         assert f"`/changebot {verb}" in text
 
 
@@ -119,7 +119,7 @@ def test_non_collaborator_is_refused() -> None:
 def test_short_reason_is_refused_with_the_minimum() -> None:
     got = rules.decide(override("hotfix"), "alice", "admin", rules.policy_for(GateId.FREEZE, {}), NOW, HEAD)
     assert got == rules.Refusal(
-        "the reason is 6 characters long; overriding the freeze gate needs at least 20 (defaults)"
+        "the reason is 6 visible characters long; overriding the freeze gate needs at least 20 (defaults)"
     )
 
 
@@ -187,14 +187,14 @@ def test_record_replaces_the_gate_and_drops_expired() -> None:
 
 
 def test_a_gate_can_be_closed_to_overrides_in_settings() -> None:
-    command = parse('/changebot override schema --reason "the parser is wrong about this file"')
+    command = parse('/changebot override freeze --reason "the parser is wrong about this file"')
     assert isinstance(command, Command)
-    closed = rules.policy_for(GateId.SCHEMA, {"schema": {"allowed": False}})
+    closed = rules.policy_for(GateId.FREEZE, {"freeze": {"allowed": False}})
     got = rules.decide(command, "root", "admin", closed, NOW, HEAD)
     assert got == rules.Refusal(
-        "overrides of the schema gate are not allowed here (.maestro/changebot.yaml overrides.schema)"
+        "overrides of the freeze gate are not allowed here (.maestro/changebot.yaml overrides.freeze)"
     )
-    assert isinstance(rules.decide(command, "root", "admin", rules.policy_for(GateId.SCHEMA, {}), NOW, HEAD), Override)
+    assert isinstance(rules.decide(command, "root", "admin", rules.policy_for(GateId.FREEZE, {}), NOW, HEAD), Override)
 
 
 def test_the_overrides_settings_section_is_in_the_published_schema() -> None:
@@ -215,3 +215,68 @@ def test_the_overrides_settings_section_is_in_the_published_schema() -> None:
         "expires_max": "72h",
         "lapse_on_push": True,
     }
+
+
+# --- issue 16, item 9: what binds an override ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "padding",
+    ["\u200b", "\u200d", "\u2060", "\u200f", "\u3164", "\u0301", "\ufe0f", "\u115f\u1160", "\u2800", "\u00ad"],
+    ids=["zwsp", "zwj", "word-joiner", "rlm", "hangul-filler", "combining-acute", "vs16", "fillers", "braille", "shy"],
+)
+def test_invisible_characters_do_not_count_towards_the_reason(padding: str) -> None:
+    command = parse(f'/changebot override freeze --reason "ok{padding * 20}"')
+    assert isinstance(command, Command)
+    got = rules.decide(command, "alice", "admin", rules.policy_for(GateId.FREEZE, {}), NOW, HEAD)
+    assert got == rules.Refusal(
+        "the reason is 2 visible characters long; overriding the freeze gate needs at least 20 (defaults)"
+    )
+
+
+def test_visible_length_counts_letters_in_any_script_and_single_spaces() -> None:
+    assert rules.visible_length("payments outage hotfix") == 22
+    assert rules.visible_length("déploiement urgent") == 18
+    assert rules.visible_length("de\u0301ploiement") == 11
+    assert rules.visible_length("紧急修复支付故障") == 8
+
+
+@pytest.mark.parametrize("gate", [g for g in GateId if g is not GateId.FREEZE])
+def test_an_override_of_a_gate_that_takes_none_is_refused_with_the_reason(gate: GateId) -> None:
+    command = parse(f'/changebot override {gate} --reason "vendor file, its syntax is checked upstream"')
+    assert isinstance(command, Command)
+    got = rules.decide(command, "root", "admin", rules.policy_for(gate, {}), NOW, HEAD)
+    assert got == rules.Refusal(
+        f"the {gate} gate cannot be overridden: an override would not change its result (only the freeze gate "
+        "takes overrides). Fix the change, or have an owner change the base branch's configuration"
+    )
+
+
+def test_stored_overrides_of_gates_that_take_none_are_never_in_force() -> None:
+    stored = [
+        Override(GateId.BUDGET, "root", "month-end batch, approved in FIN-7", NOW, None, HEAD),
+        Override(GateId.FREEZE, "root", "payments outage hotfix, INC-4411", NOW, None, HEAD),
+    ]
+    policies = {g: rules.policy_for(g, {}) for g in GateId}
+    assert [o.gate for o in rules.effective(stored, policies, NOW, HEAD)] == [GateId.FREEZE]
+
+
+def test_the_expiry_counts_from_when_the_command_was_written() -> None:
+    policy = rules.policy_for(GateId.FREEZE, {})
+    written = NOW - timedelta(hours=2)
+    got = rules.decide(override(expires="24h"), "alice", "admin", policy, NOW, HEAD, 77, written)
+    assert got == Override(
+        GateId.FREEZE, "alice", "payments outage hotfix, INC-4411", written, written + timedelta(hours=24), HEAD, 77
+    )
+    late = rules.decide(override(expires="1h"), "alice", "admin", policy, NOW, HEAD, 77, written)
+    assert late == rules.Refusal(
+        f"the command was written at {written.isoformat()} and its 1h would already have run out; write it again"
+    )
+
+
+def test_an_override_may_name_its_head() -> None:
+    got = parse('/changebot override freeze --reason "payments outage hotfix, INC-4411" --sha ABCDEF1')
+    assert isinstance(got, Command) and got.sha == "abcdef1"
+    assert parse('/changebot override freeze --reason "payments outage hotfix" --sha main') == Invalid(
+        "--sha 'main' is not a commit SHA; write 7 to 40 hex digits"
+    )

@@ -66,6 +66,7 @@ OVERRIDES = st.builds(
     granted_at=INSTANTS,
     expires_at=st.none() | INSTANTS,
     head_sha=st.none() | st.text(alphabet="0123456789abcdef", min_size=1, max_size=40),
+    comment_id=st.none() | st.integers(min_value=1, max_value=2**53),
 )
 
 

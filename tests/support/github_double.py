@@ -16,6 +16,8 @@ State is plain dicts and lists, public on purpose, so tests arrange it and asser
 
 ``GitHubDouble(required_only=True)`` answers only the fields GitHub's description marks required (a pull request
 without ``requested_reviewers``...): every other field is optional to changebot.
+Like GitHub, the files of a pull request are listed up to ``MAX_PULL_FILES`` (3,000); the pull request's
+``changed_files`` counts them all.
 
 ``fail_next(..., apply=True)`` runs the handler (the object is created) and answers the error anyway: the
 "GitHub created it, then said 502" case. ``requests`` logs every call, for counting.
@@ -40,6 +42,8 @@ __all__ = ["ROUTES", "Call", "GitHubDouble", "Pull", "Server", "SpecChecker", "r
 Handler = Callable[["Call"], tuple[int, Any]]
 
 ROUTES: list[tuple[str, str]] = []
+#: GitHub's "list pull request files" stops here; ``changed_files`` on the pull request counts every file.
+MAX_PULL_FILES = 3000
 _HANDLERS: dict[tuple[str, str], str] = {}
 
 
@@ -265,6 +269,7 @@ class GitHubDouble:
             "labels": [{"name": name, "id": abs(hash(name)) % 10**6} for name in pull.labels],
             "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": self._repo_json(pull.repo)},
             "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": self._repo_json(head_repo)},
+            "changed_files": len(pull.files),
             "requested_reviewers": [self._user(u) for u in pull.reviewers],
             "requested_teams": [{"slug": t, "name": t, "id": abs(hash(t)) % 10**6} for t in pull.teams],
         }
@@ -308,7 +313,8 @@ class GitHubDouble:
 
     @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files")
     def get_files(self, call: Call) -> Any:
-        chunk, headers = self._page(call, self._pull(call).files)
+        # Like GitHub: at most MAX_PULL_FILES files are listed; the pull request's changed_files counts them all.
+        chunk, headers = self._page(call, self._pull(call).files[:MAX_PULL_FILES])
         return 200, chunk, headers
 
     @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,42 @@ def resolve(repo: git.Repo, ref: str) -> git.Commit:
     return commit
 
 
+def branch_of(repo: git.Repo, ref: str) -> str | None:
+    """The branch name ``ref`` spells, or ``None`` when it names no branch (a SHA, a tag, ``HEAD~2``).
+
+    ``main``, ``refs/heads/main``, ``origin/main``, ``upstream/main`` and ``refs/remotes/upstream/main`` all
+    name ``main``; a remote-tracking ref loses its remote's name (the longest configured remote that prefixes
+    it, else its first component).
+    """
+    if ref.startswith("refs/heads/"):
+        return ref.removeprefix("refs/heads/") or None
+    if ref.startswith("refs/remotes/"):
+        return _strip_remote(repo, ref.removeprefix("refs/remotes/"))
+    if _has_ref(repo, f"refs/heads/{ref}"):
+        return ref
+    if _has_ref(repo, f"refs/remotes/{ref}"):
+        return _strip_remote(repo, ref)
+    return None
+
+
+def _has_ref(repo: git.Repo, full: str) -> bool:
+    done = subprocess.run(
+        ["git", "--git-dir", str(repo.git_dir), "show-ref", "--verify", "--quiet", full],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def _strip_remote(repo: git.Repo, tracking: str) -> str | None:
+    remotes = sorted((r.name for r in repo.remotes), key=len, reverse=True)
+    for remote in remotes:
+        if tracking.startswith(remote + "/"):
+            return tracking.removeprefix(remote + "/") or None
+    _, slash, branch = tracking.partition("/")
+    return branch if slash and branch else None
+
+
 class _Budget:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -101,22 +138,107 @@ class _Budget:
         return True
 
 
+#: How many symlinks in a row are followed before the chain is refused.
+MAX_SYMLINK_HOPS = 8
+
+
+def could_hold_governed(path: str) -> bool:
+    """True when a directory at ``path`` could hold a file changebot reads (``.maestro``, ``.ci``,
+    ``.orchestrator/patches/7``, ``.maestro/policies``...)."""
+    if path in layout.ROOTS or any(root.startswith(path + "/") for root in layout.ROOTS):
+        return True
+    probes = ("x", "x.json", "x.yaml", "x.yml", "x.patch", "x.rego")
+    return path.startswith(layout.ROOTS) and any(layout.matches(f"{path}/{p}", layout.READ) for p in probes)
+
+
+def _refused(path: str, why: str, code: str = "symlink-refused") -> Finding:
+    return error(code, f"{why}: changebot does not read it, and judges as if it could not be read", path)
+
+
+def _link_target(link: str, target: str) -> str | None:
+    """The repository path a symlink at ``link`` pointing at ``target`` names, or ``None`` outside the tree."""
+    if not target or target.startswith("/"):
+        return None
+    parts: list[str] = []
+    for part in PurePosixPath(link).parent.joinpath(target).parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/".join(parts) or None
+
+
+def _follow(
+    link: str, entries: dict[str, tuple[str, str]], targets: dict[str, str]
+) -> tuple[str, None] | tuple[None, Finding]:
+    """The blob SHA a governed symlink leads to inside the tree, or the finding that refuses it."""
+    current = link
+    for _ in range(MAX_SYMLINK_HOPS):
+        text = targets[entries[current][1]]
+        resolved = _link_target(current, text)
+        if resolved is None:
+            return None, _refused(link, f"a symlink to {text!r}, outside the repository")
+        entry = entries.get(resolved)
+        if entry is None:
+            return None, _refused(link, f"a symlink to {text!r}, which is not a file in this commit")
+        mode, sha = entry
+        if mode in ("100644", "100755"):
+            return sha, None
+        if mode != "120000":
+            return None, _refused(link, f"a symlink to {text!r}, which is not a regular file")
+        current = resolved
+    return None, _refused(link, f"a chain of more than {MAX_SYMLINK_HOPS} symlinks")
+
+
 def read_commit(repo: git.Repo, ref: str, limits: Limits) -> RepoFiles:
-    """The governed files of the tree at ``ref``: one ``git ls-tree`` and one ``git cat-file --batch``."""
+    """The governed files of the tree at ``ref``: one ``git ls-tree`` and one ``git cat-file --batch``.
+
+    A governed path that is a symlink is followed to the file it names inside the tree (and read under the
+    link's name); one that leaves the tree, dangles, or names a directory is refused with a finding, as is a
+    symlink or submodule standing where governed files could be (``.maestro``, ``.ci/policies``...): never read
+    as absent.
+    """
     commit = resolve(repo, ref)
     # No %(objectsize) here: in a blobless (partial) clone it would fetch every blob of the tree, one at a time.
     listing = repo.git.ls_tree("-r", "-z", "--full-tree", "--format=%(objectmode) %(objectname) %(path)", commit.hexsha)
     paths: set[str] = set()
+    entries: dict[str, tuple[str, str]] = {}
     wanted: list[tuple[str, str]] = []
+    links: list[str] = []
+    budget = _Budget(limits)
     for entry in listing.split("\0"):
         if not entry:
             continue
         mode, sha, path = entry.split(" ", 2)
         paths.add(path)
-        if mode in ("100644", "100755") and path.startswith(layout.ROOTS) and layout.matches(path, layout.READ):
+        entries[path] = (mode, sha)
+        governed = path.startswith(layout.ROOTS) and layout.matches(path, layout.READ)
+        if mode in ("100644", "100755") and governed:
             wanted.append((path, sha))
+        elif mode == "120000" and (governed or could_hold_governed(path)):
+            links.append(path)
+        elif mode == "160000" and (governed or could_hold_governed(path)):
+            budget.findings.append(_refused(path, "a submodule where governed files live", "submodule-refused"))
+    if links:
+        targets = {
+            sha: raw.decode("utf-8", errors="replace")
+            for sha, raw in _cat_blobs(repo, [sha for mode, sha in entries.values() if mode == "120000"]).items()
+        }
+        for link in links:
+            if not layout.matches(link, layout.READ):
+                target = targets[entries[link][1]]
+                budget.findings.append(_refused(link, f"a symlink to {target!r} where governed files live"))
+                continue
+            sha, refusal = _follow(link, entries, targets)
+            if refusal is not None:
+                budget.findings.append(refusal)
+            elif sha is not None:
+                wanted.append((link, sha))
     sizes = _blob_sizes(repo, [sha for _, sha in wanted])
-    budget = _Budget(limits)
     admitted = [(path, sha) for path, sha in sorted(wanted) if budget.admit(path, sizes[sha])]
     blobs = _cat_blobs(repo, [sha for _, sha in admitted])
     files = {path: blobs[sha] for path, sha in admitted}
@@ -168,21 +290,38 @@ def _cat_blobs(repo: git.Repo, shas: list[str]) -> dict[str, bytes]:
 
 
 def read_directory(root: Path, limits: Limits) -> RepoFiles:
-    """The governed files of a working tree or plain directory (``.git`` itself is never read)."""
+    """The governed files of a working tree or plain directory (``.git`` itself is never read). Symlinks are
+    treated as in ``read_commit``: followed to a regular file inside ``root``, otherwise refused with a finding."""
     root = root.resolve()
     if not root.is_dir():
         raise RepositoryError(f"{root}: no such directory")
     paths: set[str] = set()
     wanted: list[tuple[str, Path]] = []
+    budget = _Budget(limits)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        for name in dirnames:
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            if full.is_symlink() and could_hold_governed(rel):
+                paths.add(rel)
+                budget.findings.append(_refused(rel, f"a symlink to {full.readlink()!r} where governed files live"))
         for name in filenames:
             full = Path(dirpath) / name
             rel = full.relative_to(root).as_posix()
             paths.add(rel)
-            if layout.matches(rel, layout.READ) and full.is_file() and not full.is_symlink():
+            if not layout.matches(rel, layout.READ):
+                continue
+            if full.is_symlink():
+                target = full.resolve()
+                if not target.is_relative_to(root) or not target.is_file():
+                    budget.findings.append(
+                        _refused(rel, f"a symlink to {full.readlink()!r}, outside the directory or not a file")
+                    )
+                    continue
+                wanted.append((rel, target))
+            elif full.is_file():
                 wanted.append((rel, full))
-    budget = _Budget(limits)
     files: dict[str, bytes] = {}
     for rel, full in sorted(wanted):
         if budget.admit(rel, full.stat().st_size):
@@ -210,6 +349,17 @@ def changed_files(repo: git.Repo, base: str, head: str) -> tuple[ChangedFile, ..
             changes.append(ChangedFile(letter, fields[i + 1]))
             i += 2
     return tuple(changes)
+
+
+def committed_after(repo: git.Repo, base: str, head: str, instant: datetime) -> list[str]:
+    """The commits a pull request adds (``base..head``) whose committer date is after ``instant``, newest first."""
+    listing = repo.git.log("--format=%H %ct", f"{resolve(repo, base).hexsha}..{resolve(repo, head).hexsha}")
+    later: list[tuple[int, str]] = []
+    for line in listing.splitlines():
+        sha, _, stamp = line.partition(" ")
+        if stamp.isdigit() and int(stamp) > instant.timestamp():
+            later.append((int(stamp), sha))
+    return [sha for _, sha in sorted(later, reverse=True)]
 
 
 def inside(root: Path, candidate: str) -> str:

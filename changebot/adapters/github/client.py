@@ -70,6 +70,16 @@ class PullSnapshot:
     requested_reviewers: tuple[str, ...] = ()
     requested_teams: tuple[str, ...] = ()
     state: str = "open"
+    changed_files: int | None = None
+
+    @property
+    def files_complete(self) -> bool:
+        """False when GitHub's file listing stopped short: it lists at most ``MAX_FILES`` files of a pull request,
+        and ``changed_files`` (when GitHub sent it) counts them all."""
+        listed = len(self.pr.files)
+        if self.changed_files is not None:
+            return listed >= self.changed_files
+        return listed < MAX_FILES
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,10 @@ class WorkflowRun:
     head_branch: str | None
     status: str | None
     created_at: datetime | None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _file(raw: Any) -> ChangedFile:
@@ -228,6 +242,7 @@ class GitHubClient:
                 requested_reviewers=tuple(u.login for u in pull.requested_reviewers or ()),
                 requested_teams=tuple(t.slug for t in pull.requested_teams or ()),
                 state=pull.state,
+                changed_files=_count(pull.changed_files),
             )
 
         snapshot: PullSnapshot = self._read(f"GET pull request {repo}#{number}", fetch)

@@ -10,10 +10,16 @@ A key left out falls back to the calendar's own ``override:`` block where the ga
 the defaults below. ``who`` lists repository roles as GitHub's collaborator-permission API reports them
 (``role_name``: read, triage, write, maintain, admin, or a custom role's name). Nothing else grants an
 override: not labels, branch names, titles or ``author_association``.
+
+What binds an override: the gate (only the gates in ``OVERRIDABLE`` take one; a command for another gate is
+refused, never "granted" without effect), the head commit (the one the command names with ``--sha``, else the
+head when the comment was written: the GitHub layer checks that), the comment that granted it (each comment grants
+once) and its expiry, counted from when the comment was written. A reason is measured in visible characters.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -23,6 +29,16 @@ from changebot.core.commands import Command, format_duration, parse_duration
 from changebot.core.context import Context
 from changebot.core.documents import layout
 from changebot.model import GateId, Override
+
+#: The gates whose result an override changes (the freeze gate warns instead of failing, naming who and why).
+#: Overrides of the other gates are refused with the reason: granting one would change nothing.
+OVERRIDABLE: frozenset[GateId] = frozenset({GateId.FREEZE})
+
+#: Unicode categories that print nothing: controls, format characters (zero-width spaces and joiners, bidi
+#: marks, word joiners), surrogates, private use, unassigned, combining marks, separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Zs", "Zl", "Zp"})
+#: Letters and symbols that render blank: Hangul fillers, the Braille blank, Khmer inherent vowels.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5")
 
 DEFAULT_WHO = ("maintain", "admin")
 DEFAULT_REASON_MIN_LEN = 20
@@ -47,6 +63,14 @@ class Refusal:
     """Why an override was not granted, in words for the reply."""
 
     message: str
+
+
+def visible_length(text: str) -> int:
+    """How many characters of ``text`` a reader sees: invisible, combining and blank characters do not count; the
+    ASCII space does (the command grammar has already folded every run of whitespace into one)."""
+    return sum(
+        1 for ch in text if ch == " " or (ch not in _BLANK and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES)
+    )
 
 
 def _int(value: Any) -> int | None:
@@ -93,12 +117,27 @@ def policy_for(
 
 
 def decide(
-    command: Command, actor: str, role: str | None, policy: OverridePolicy, now: datetime, head_sha: str
+    command: Command,
+    actor: str,
+    role: str | None,
+    policy: OverridePolicy,
+    now: datetime,
+    head_sha: str,
+    comment_id: int | None = None,
+    written_at: datetime | None = None,
 ) -> Override | Refusal:
-    """Grant the override ``command`` asks for, or say why not. ``role`` is the actor's repository role."""
+    """Grant the override ``command`` asks for, or say why not. ``role`` is the actor's repository role;
+    ``head_sha`` the head the override binds to; ``written_at`` when the command was written (the expiry counts
+    from then, so a late or replayed job never extends it)."""
     if command.gate is None or command.reason is None:
         return Refusal("only '/changebot override <gate> --reason \"...\"' grants an override")
     gate = command.gate
+    if gate not in OVERRIDABLE:
+        takes = ", ".join(sorted(str(g) for g in OVERRIDABLE))
+        return Refusal(
+            f"the {gate} gate cannot be overridden: an override would not change its result (only the {takes} "
+            "gate takes overrides). Fix the change, or have an owner change the base branch's configuration"
+        )
     if not policy.allowed:
         return Refusal(f"overrides of the {gate} gate are not allowed here ({policy.source})")
     who = ", ".join(policy.who) or "nobody"
@@ -107,9 +146,10 @@ def decide(
             f"@{actor} has the repository role {role or 'none'!r}; overriding the {gate} gate needs one of: "
             f"{who} ({policy.source})"
         )
-    if len(command.reason) < policy.reason_min_len:
+    visible = visible_length(command.reason)
+    if visible < policy.reason_min_len:
         return Refusal(
-            f"the reason is {len(command.reason)} characters long; overriding the {gate} gate needs at least "
+            f"the reason is {visible} visible characters long; overriding the {gate} gate needs at least "
             f"{policy.reason_min_len} ({policy.source})"
         )
     expires = command.expires if command.expires is not None else policy.expires_max
@@ -118,7 +158,13 @@ def decide(
             f"--expires {format_duration(expires)} is longer than the {format_duration(policy.expires_max)} "
             f"allowed for the {gate} gate ({policy.source})"
         )
-    return Override(gate, actor, command.reason, now, now + expires, head_sha)
+    granted_at = written_at if written_at is not None and written_at <= now else now
+    if now >= granted_at + expires:
+        return Refusal(
+            f"the command was written at {granted_at.isoformat()} and its {format_duration(expires)} would already "
+            "have run out; write it again"
+        )
+    return Override(gate, actor, command.reason, granted_at, granted_at + expires, head_sha, comment_id)
 
 
 def record(stored: Iterable[Override], granted: Override, now: datetime) -> list[Override]:
@@ -134,12 +180,13 @@ def effective(
 
     Expired overrides never apply. An override granted for another head applies only where the gate's policy
     says ``lapse_on_push: false``, and is then returned carried over to ``head_sha`` (so every consumer that
-    checks ``Override.in_force`` for this head agrees); a gate whose overrides are no longer allowed gets none.
+    checks ``Override.in_force`` for this head agrees); a gate whose overrides are no longer allowed, or that
+    takes none (``OVERRIDABLE``), gets none.
     """
     out: list[Override] = []
     for override in stored:
         policy = policies.get(override.gate, OverridePolicy(override.gate))
-        if not policy.allowed:
+        if not policy.allowed or override.gate not in OVERRIDABLE:
             continue
         if policy.lapse_on_push and (head_sha is None or override.head_sha != head_sha):
             continue

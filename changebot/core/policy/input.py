@@ -16,6 +16,7 @@ from typing import Any
 
 from changebot.core.context import Context
 from changebot.core.documents import layout
+from changebot.core.policy import governance
 from changebot.core.policy.rules import bundles
 from changebot.model import GateId, GateResult, Status
 
@@ -46,8 +47,9 @@ def gate_section(result: GateResult | None) -> dict[str, Any] | None:
 
 
 def governance_changes(ctx: Context) -> list[str]:
-    """Governance files (read from base) that the pull request adds, edits, renames or deletes."""
-    return sorted(p for p in ctx.changed_paths() if layout.is_governance(p))
+    """Governance files (read from base) that the pull request edits: directly, through a patch series, or by
+    weakening a release plan's freeze (``core.policy.governance``)."""
+    return governance.governance_changes(ctx)
 
 
 def build_input(ctx: Context, upstream: Sequence[GateResult], owners: Sequence[str] = ()) -> dict[str, Any]:
