@@ -47,7 +47,8 @@ class OpaServer:
     url: str
     timeout_seconds: float = 5.0
     retries: int = 2
-    name: str = "opa"
+    name: str = "opa-server"
+    version: str = ""
 
     def library(self) -> Sequence[Module]:
         """Nothing: the server has its own policies."""
