@@ -188,25 +188,19 @@ def test_default_library_rego_tests_pass() -> None:
         for p in sorted(LIBRARY_ROOT.rglob("*.rego"))
     ]
     results = _rego_tests(modules)
-    assert set(results) == {
-        "changebot.bundles_test",
-        "changebot.freeze_test",
-        "changebot.budget_test",
-        "changebot.sequence_test",
-        "changebot.governance_test",
-    }
+    assert set(results) == {"changebot.bundles_test"}
     failing = {f"{pkg}.{name}" for pkg, tests in results.items() for name, value in tests.items() if value is not True}
     assert failing == set()
 
 
 def test_a_failing_rego_test_is_detected() -> None:
-    modules = [Module(p.name, p.read_text(encoding="utf-8")) for p in sorted(LIBRARY_ROOT.rglob("budget*.rego"))]
+    modules = [Module(p.name, p.read_text(encoding="utf-8")) for p in sorted(LIBRARY_ROOT.rglob("bundles*.rego"))]
     wrong = (
-        "package changebot.budget_wrong_test\n\nimport rego.v1\n\nimport data.changebot.budget\n\n"
-        'test_wrong if {\n\tcount(budget.deny) == 1 with input as {"budget": {"high_usd": 1, "hard_cap_usd": 25}}\n}\n'
+        "package changebot.bundles_wrong_test\n\nimport rego.v1\n\nimport data.changebot.bundles\n\n"
+        'test_wrong if {\n\tcount(bundles.deny) == 1 with input as {"bundles": []}\n}\n'
     )
     results = _rego_tests([*modules, Module("wrong_test.rego", wrong)])
-    assert results["changebot.budget_wrong_test"] == {"test_wrong": None}
+    assert results["changebot.bundles_wrong_test"] == {"test_wrong": None}
 
 
 def test_every_library_policy_has_tests() -> None:

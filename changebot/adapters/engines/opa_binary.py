@@ -233,8 +233,8 @@ class _Session:
             return {p: [f"opa check did not finish within {self.engine.timeout_seconds:g} s"] for p in files}
         if run.code == 0:
             return found
-        for path, message in self._errors(run.out or run.err):
-            found.setdefault(path if path is not None else files[0], []).append(message)
+        for named, message in self._errors(run.out or run.err):
+            found.setdefault(named if named is not None else files[0], []).append(message)
         return found
 
     def _diagnose(self) -> None:

@@ -39,9 +39,10 @@ def regorus_version() -> str:
     from importlib import metadata  # noqa: PLC0415
 
     try:
-        return f"regorus {metadata.version('celine-regorus')}"
+        version = metadata.version("celine-regorus")
     except metadata.PackageNotFoundError:
         return ""
+    return "regorus " + version.split(".post", 1)[0]
 
 
 #: Address-space cap of the child.

@@ -384,23 +384,36 @@ def _base_view(ctx: Context) -> Context:
 INHERITED = " (already so on the base branch: not introduced by this pull request)"
 
 
+def _inheritable(finding: Finding, changed: frozenset[str]) -> bool:
+    """A denial about a proposal file (a bundle, a plan) that the pull request does not touch."""
+    return (
+        finding.severity is Severity.ERROR
+        and finding.code == "policy-deny"
+        and finding.path is not None
+        and layout.is_proposal(finding.path)
+        and finding.path not in changed
+    )
+
+
 def _inherit(
     findings: Sequence[Finding], modules: Sequence[Module], ctx: Context, engine: PolicyEngine, packages: Sequence[str]
 ) -> list[Finding]:
     """Denials the base branch already produces word for word (same package, same message) become warnings.
 
-    The base is judged with its own bundles and plans and without the other gates' sections, so a denial that
-    depends on this pull request (its files, a freeze, its series) never matches and still fails."""
-    denials = [f for f in findings if f.severity is Severity.ERROR and f.code == "policy-deny"]
-    if not denials:
+    Only a denial that points at a proposal file the pull request leaves alone can be inherited; a plain
+    message (about the pull request itself: its labels, its title, a freeze) always fails. The base is judged
+    with its own bundles and plans, the pull request's facts, no changed files and without the other gates'
+    sections, so a denial that depends on this pull request never matches."""
+    changed = ctx.changed_paths()
+    if not any(_inheritable(f, changed) for f in findings):
         return list(findings)
     base_ctx = _base_view(ctx)
     owners = policy_settings(ctx.settings.section("policy")).governance_owners
     before = run_policies(modules, build_input(base_ctx, (), owners), engine, packages, _locator(base_ctx))
-    old = {f.message for f in before.findings if f.severity is Severity.ERROR and f.code == "policy-deny"}
+    old = {(f.path, f.message) for f in before.findings if f.severity is Severity.ERROR and f.code == "policy-deny"}
     return [
         replace(f, severity=Severity.WARNING, message=f.message + INHERITED)
-        if f.code == "policy-deny" and f.severity is Severity.ERROR and f.message in old
+        if _inheritable(f, changed) and (f.path, f.message) in old
         else f
         for f in findings
     ]
