@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +16,9 @@ from changebot.adapters.engines.rego import EmbeddedRego, library_modules
 from changebot.core.policy.decisions import Module
 from changebot.core.policy.gate import PolicyOutcome, package_of, run_policies
 from changebot.model import Finding, Status
+from tests.support.opa import require_opa
 from tests.support.opa_double import opa_double
+from tests.support.opa_server import opa_server
 from tests.support.rego_suite import (
     IMPORT_FIRST,
     LOOPS,
@@ -214,29 +214,11 @@ def test_every_library_policy_has_tests() -> None:
 
 @contextmanager
 def real_opa(tmp_path: Path) -> Iterator[str]:
-    """``opa run --server`` on a free loopback port with the suite loaded. The suite mixes v0 syntax and v1 files
-    that ``import rego.v1``, which OPA 1.x reads together with ``--v0-compatible``."""
-    binary = shutil.which("opa")
-    if binary is None:
-        pytest.skip("no opa binary on PATH: the loopback OPA double covers the HTTP path")
-    for path, source in SUITE.items():
-        (tmp_path / Path(path).name).write_text(source, encoding="utf-8")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "run", "--server", "--addr", f"127.0.0.1:{port}", "--v0-compatible", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 10
-        while OpaServer(url, timeout_seconds=0.5, retries=0).health() is not None:
-            assert time.monotonic() < deadline, "opa did not become healthy within 10 s"
-            time.sleep(0.1)
+    """``opa run --server`` (the pinned OPA) on a free loopback port with the suite loaded. The suite mixes v0
+    syntax and v1 files that ``import rego.v1``, which OPA 1.x reads together with ``--v0-compatible``."""
+    policies = {Path(path).name: source for path, source in SUITE.items()}
+    with opa_server(require_opa(), tmp_path, policies, v0_compatible=True) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(5)
 
 
 @pytest.mark.parametrize("server_kind", ["double", "opa-binary"])

@@ -215,22 +215,28 @@ class _Session:
         args = [self.engine.binary, "eval", *self._common(), "-b", str(self.bundle), "-i", str(input_file), query]
         return _run(args, self.engine.timeout_seconds)
 
-    def _check(self, files: Sequence[str], v0: bool) -> dict[str, list[str]]:
-        """``opa check`` over ``files`` (repository paths): the messages of every file that does not compile."""
-        scratch = self.root / ("check-v0" if v0 else "check-v1")
+    def _check_bundle(self) -> dict[str, list[str]]:
+        """``opa check`` over the bundle as it stands: the messages of each file at fault. OPA stops at the first
+        compiler stage that fails, so one file's parse error can hide another's type error: callers repeat."""
+        self._write()
+        run = _run([self.engine.binary, "check", *self._common(), "-b", str(self.bundle)], self.engine.timeout_seconds)
+        return self._by_file(run, list(self.modules))
+
+    def _check_alone(self, path: str, v0: bool) -> dict[str, list[str]]:
+        """``opa check`` of one file on its own, as v0 (``--v0-compatible``) or v1."""
+        scratch = self.root / ("alone-v0" if v0 else "alone-v1")
         shutil.rmtree(scratch, ignore_errors=True)
-        disk: list[str] = []
-        for n, path in enumerate(files):
-            target = scratch / f"m{n}" / _safe(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(self.modules[path].source, encoding="utf-8")
-            self.by_disk[str(target)] = path
-            disk.append(str(target))
-        args = [self.engine.binary, "check", *self._common(), *(["--v0-compatible"] if v0 else []), *disk]
-        run = _run(args, self.engine.timeout_seconds)
-        found: dict[str, list[str]] = {}
+        target = scratch / _safe(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.modules[path].source, encoding="utf-8")
+        self.by_disk[str(target)] = path
+        args = [self.engine.binary, "check", *self._common(), *(["--v0-compatible"] if v0 else []), str(target)]
+        return self._by_file(_run(args, self.engine.timeout_seconds), [path])
+
+    def _by_file(self, run: _Run, files: Sequence[str]) -> dict[str, list[str]]:
         if run.timed_out:
             return {p: [f"opa check did not finish within {self.engine.timeout_seconds:g} s"] for p in files}
+        found: dict[str, list[str]] = {}
         if run.code == 0:
             return found
         for named, message in self._errors(run.out or run.err):
@@ -238,19 +244,21 @@ class _Session:
         return found
 
     def _diagnose(self) -> None:
-        """Settle each file's Rego version and which files do not compile, the way ``opa check`` does."""
-        candidates = [p for p in self.modules if p not in self.broken]
-        as_v1 = self._check(candidates, v0=False)
-        failing = sorted(as_v1)
-        as_v0 = self._check(failing, v0=True) if failing else {}
-        for path in candidates:
-            if path not in as_v1:
-                self.v0.discard(path)
-            elif path not in as_v0:
-                self.v0.add(path)
-            else:
-                legacy = looks_v0(self.modules[path].source)
-                self.broken[path] = "; ".join((as_v0 if legacy else as_v1)[path])
+        """Settle each file's Rego version and which files do not compile, the way ``opa check`` does: a file
+        that fails is tried alone in the other Rego version; if it compiles so, it is a file of that version,
+        otherwise it is left out with OPA's messages (those of the version it looks written for)."""
+        for _ in range(len(self.modules) + 1):
+            failing = {p: m for p, m in self._check_bundle().items() if p not in self.broken}
+            if not failing:
+                return
+            for path, messages in failing.items():
+                v0 = path in self.v0
+                other = self._check_alone(path, not v0)
+                if not other:
+                    (self.v0.discard if v0 else self.v0.add)(path)
+                else:
+                    guess = looks_v0(self.modules[path].source)
+                    self.broken[path] = "; ".join(messages if guess == v0 else other[path])
 
     def evaluate(self, packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
         for _ in range(3):
@@ -264,11 +272,11 @@ class _Session:
             errors = self._errors(run.out or run.err)
             if not any(m.startswith("rego_") for _, m in errors):
                 return Evaluation(tuple(self._one(p, data_input) for p in packages), self.broken)
-            before = dict(self.broken)
+            before = (dict(self.broken), set(self.v0))
             self._diagnose()
-            if self.broken == before:  # an error only the whole set has: leave out the files it names
-                self.broken.update((p, m) for p, m in errors if p is not None and p not in before)
-            if self.broken == before:
+            if (self.broken, self.v0) == before:  # an error only the whole set has: leave out the files it names
+                self.broken.update((p, m) for p, m in errors if p is not None and p not in before[0])
+            if (self.broken, self.v0) == before:
                 message = "; ".join(m for _, m in errors) or run.err.strip()[:500]
                 failure = QueryResult("error", message=f"opa could not compile the policies: {message}")
                 return Evaluation(tuple(failure for _ in packages), self.broken)
