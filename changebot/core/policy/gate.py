@@ -256,14 +256,16 @@ def run_policies(
     for module in modules:
         if module.path in evaluation.compile_errors:
             message = evaluation.compile_errors[module.path]
-            line = message_line(message)
+            parts = message.split("; ")
+            each = parts if all(message_line(p) is not None for p in parts) else [message]
             broken = [
                 error(
                     "policy-compile-error",
-                    f"{module.path} does not compile and was skipped: {message}",
+                    f"{module.path} does not compile and was skipped: {part}",
                     module.path,
-                    line,
+                    message_line(part),
                 )
+                for part in each
             ]
             findings.extend(_unplaced(broken if module.enforce else _soften(broken), module))
         elif package_of(module.source) is None:
