@@ -6,7 +6,7 @@ from __future__ import annotations
 from changebot.adapters.engines.opa_binary import OpaBinary
 from changebot.adapters.engines.rego import EmbeddedRego
 from changebot.core.policy.decisions import Module
-from changebot.core.policy.gate import run_policies
+from changebot.core.policy.gate import compile_policies, run_policies
 from tests.support.opa import require_opa
 
 HINT = "set policy.engine: opa to run it with OPA itself"
@@ -74,3 +74,27 @@ def test_an_evaluation_error_carries_its_line() -> None:
     assert [(f.code, f.path, f.line) for f in outcome.findings] == [
         ("policy-eval-error", ".maestro/policies/div.rego", 6)
     ]
+
+
+def test_a_library_finding_names_its_package_and_points_at_no_file_outside_the_repository() -> None:
+    library = Module(
+        "rules/changebot/extra.rego",
+        'package changebot.extra\n\nimport rego.v1\n\ndeny contains "no"\n',
+        origin="changebot",
+    )
+    outcome = run_policies([library], {}, EmbeddedRego())
+    assert [(f.code, f.path, f.line, f.message) for f in outcome.findings] == [
+        ("policy-deny", None, None, "package changebot.extra: no")
+    ]
+
+
+def test_compile_policies_reports_with_the_configured_engine_and_evaluates_nothing() -> None:
+    count = Module(
+        ".maestro/policies/count.rego", 'package count\n\nimport rego.v1\n\ndeny contains "n" if {\n\tcount(5) > 1\n}\n'
+    )
+    hashes = Module(".maestro/policies/hashes.rego", UNREACHED)
+    by_opa = compile_policies([count, hashes], OpaBinary(require_opa()))
+    assert [(f.path, f.line) for f in by_opa] == [(".maestro/policies/count.rego", 6)]
+    assert "rego_type_error: count: invalid argument(s)" in by_opa[0].message
+    by_embedded = compile_policies([count, hashes], EmbeddedRego())
+    assert [(f.path, f.line) for f in by_embedded] == [(".maestro/policies/hashes.rego", n) for n in (9, 14, 14)]

@@ -196,3 +196,46 @@ def test_an_opa_server_with_the_repository_policies_decides_like_the_binary(
             decided[name] = (code, [f["message"] for f in gate_of(doc, "policy")["findings"]])
     assert decided["opa"] == decided["opa-server"] == (1, ["package gate.sub: always"])
     assert codes(gate_of(doc, "policy")) == ["policy-deny"]
+
+
+BAD_BUNDLE = "area: payments\nintent: ship\nrelease_tag: v1\n"
+
+
+def test_a_denial_the_base_already_has_warns_and_a_new_one_fails(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], engine: str
+) -> None:
+    repo = _pr(make_repo, {".maestro/changes/20250101-a.yaml": BAD_BUNDLE}, {"docs/a.md": "a\n"})
+    args = ("--base", "main", "--head", "feature", "--policy-engine", engine)
+    code, doc = plan(repo, capsys, *args)
+    policy = gate_of(doc, "policy")
+    assert policy["status"] == "warn"
+    assert [(f["severity"], f["path"]) for f in policy["findings"]] == [
+        ("warning", ".maestro/changes/20250101-a.yaml"),
+        ("warning", ".maestro/changes/20250101-a.yaml"),
+    ]
+    assert policy["findings"][0]["message"] == (
+        "package changebot.bundles: release bundle v1 has no owners.DRI (expected the directly responsible "
+        "individual) (already so on the base branch: not introduced by this pull request)"
+    )
+    repo.commit({".maestro/changes/20250102-b.yaml": BAD_BUNDLE.replace("v1", "v2")})
+    code, doc = plan(repo, capsys, *args)
+    policy = gate_of(doc, "policy")
+    assert (code, policy["status"]) == (1, "fail")
+    assert sorted((f["severity"], f["path"]) for f in policy["findings"]) == [
+        ("error", ".maestro/changes/20250102-b.yaml"),
+        ("error", ".maestro/changes/20250102-b.yaml"),
+        ("warning", ".maestro/changes/20250101-a.yaml"),
+        ("warning", ".maestro/changes/20250101-a.yaml"),
+    ]
+
+
+def test_a_pr_that_touches_a_violating_file_owns_its_denials(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _pr(
+        make_repo,
+        {".maestro/changes/20250101-a.yaml": BAD_BUNDLE},
+        {".maestro/changes/20250101-a.yaml": BAD_BUNDLE + "objective: x\n"},
+    )
+    code, doc = plan(repo, capsys, "--base", "main", "--head", "feature")
+    assert (code, gate_of(doc, "policy")["status"]) == (1, "fail")

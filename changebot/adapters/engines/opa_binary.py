@@ -261,6 +261,9 @@ class _Session:
                     self.broken[path] = "; ".join(messages if guess == v0 else other[path])
 
     def evaluate(self, packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
+        if not packages:  # compile only
+            self._diagnose()
+            return Evaluation((), self.broken)
         for _ in range(3):
             self._write()
             run = self._eval("data", data_input)

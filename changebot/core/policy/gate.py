@@ -252,6 +252,24 @@ def run_policies(
             owners.setdefault(pkg, []).append(module)
     names = list(packages) if packages else sorted(owners)
     evaluation = engine.evaluate(modules, names, data_input)
+    findings = _compile_findings(modules, evaluation)
+    report: list[PackageResult] = []
+    for name, result in zip(names, evaluation.results, strict=True):
+        declared = owners.get(name, [])
+        group = [m for m in declared if m.path not in evaluation.compile_errors]
+        if declared and not group:  # every file of the package failed to compile: already reported
+            report.append(PackageResult(name, tuple(m.path for m in declared), "not-compiled", Status.FAIL))
+            continue
+        where = group[0] if group else Module(f"data.{name}", "", True, engine.name)
+        found = _unplaced(interpret(name, result, where, locate), where)
+        if group and all(not m.enforce for m in group):
+            found = _soften(found)
+        findings.extend(found)
+        report.append(PackageResult(name, tuple(m.path for m in group), result.kind, status_from_findings(found)))
+    return PolicyOutcome(tuple(findings), tuple(report))
+
+
+def _compile_findings(modules: Sequence[Module], evaluation: Evaluation) -> list[Finding]:
     findings: list[Finding] = []
     for module in modules:
         if module.path in evaluation.compile_errors:
@@ -272,20 +290,15 @@ def run_policies(
             findings.append(
                 error("policy-compile-error", f"{module.path} has no package clause and was skipped", module.path, 1)
             )
-    report: list[PackageResult] = []
-    for name, result in zip(names, evaluation.results, strict=True):
-        declared = owners.get(name, [])
-        group = [m for m in declared if m.path not in evaluation.compile_errors]
-        if declared and not group:  # every file of the package failed to compile: already reported
-            report.append(PackageResult(name, tuple(m.path for m in declared), "not-compiled", Status.FAIL))
-            continue
-        where = group[0] if group else Module(f"data.{name}", "", True, engine.name)
-        found = _unplaced(interpret(name, result, where, locate), where)
-        if group and all(not m.enforce for m in group):
-            found = _soften(found)
-        findings.extend(found)
-        report.append(PackageResult(name, tuple(m.path for m in group), result.kind, status_from_findings(found)))
-    return PolicyOutcome(tuple(findings), tuple(report))
+    return findings
+
+
+def compile_policies(modules: Sequence[Module], engine: PolicyEngine) -> list[Finding]:
+    """Compile ``modules`` with ``engine`` (the configured one: ``usecases.plan.policy_engine``) and evaluate
+    nothing: one error finding per problem, with file and line, exactly as the policy gate would report them
+    (``opa check`` for the ``opa`` engine; for the embedded engine also the builtins and sprintf verbs it
+    cannot run). For checking Rego that is not evaluated, such as the head's policies in the schema gate."""
+    return _compile_findings(modules, engine.evaluate(modules, (), {}))
 
 
 def _unplaced(findings: list[Finding], where: Module) -> list[Finding]:
