@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from changebot.adapters.engines import jsbox
 from changebot.adapters.engines.jsbox import QuickJs
-from changebot.adapters.engines.opa_binary import OpaBinary, find_opa
 from changebot.adapters.engines.rego import EmbeddedRego
 from changebot.adapters.engines.worker import prestart
 from changebot.adapters.git import reader as gitio
@@ -111,6 +110,8 @@ def policy_engine(ctx: Context, opa_url: str | None = None, engine: str | None =
 
         return OpaServer(url, settings.timeout_seconds, settings.retries)
     if chosen in ("opa", "auto"):
+        from changebot.adapters.engines.opa_binary import OpaBinary, find_opa  # noqa: PLC0415 - only with opa
+
         binary = find_opa(os.environ.get("CHANGEBOT_OPA_PATH"))
         if binary is not None:
             return OpaBinary(binary, settings.timeout_seconds, settings.strict)
