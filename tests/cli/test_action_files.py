@@ -52,7 +52,8 @@ def test_the_opa_version_input_installs_a_checked_opa_before_changebot_runs() ->
     assert install["env"]["OPA_VERSION"] == "${{ inputs.opa-version }}"
     script = install["run"]
     assert "releases/download/$OPA_VERSION/$asset" in script and "$url.sha256" in script
-    assert script.index('[ "$want" != "$got" ]') < script.index('"CHANGEBOT_OPA_PATH=$RUNNER_TEMP/opa" >> "$GITHUB_ENV"')
+    exported = script.index('"CHANGEBOT_OPA_PATH=$RUNNER_TEMP/opa" >> "$GITHUB_ENV"')
+    assert script.index('[ "$want" != "$got" ]') < exported
 
 
 def test_workflows_grant_what_changebot_needs() -> None:

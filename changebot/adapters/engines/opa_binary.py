@@ -11,8 +11,8 @@ Only when that fails does it spend more processes, to say precisely what is wron
 * a compile error: ``opa check`` (strict when ``policy.strict`` asks) on the files as v1, then the failing ones
   as v0; each file that compiles in neither is a compile error with OPA's file:line, left out, and the rest are
   evaluated again;
-* an evaluation error (a conflict, a builtin error): each package is queried on its own, so that only the
-  package at fault fails.
+* an evaluation error (a conflict, a crash) or a missed deadline: each package is queried on its own, with its
+  own deadline, so that only the package at fault fails.
 
 Limits: a deadline per process (``timeout_seconds``), an address-space cap, an empty environment, and a
 capabilities file without ``http.send``, ``net.lookup_ip_addr`` and ``opa.runtime`` (policies read from the
@@ -267,9 +267,8 @@ class _Session:
         for _ in range(3):
             self._write()
             run = self._eval("data", data_input)
-            if run.timed_out:
-                message = f"opa eval did not finish within {self.engine.timeout_seconds:g} s (stopped)"
-                return Evaluation(tuple(QueryResult("timeout", message=message) for _ in packages), self.broken)
+            if run.timed_out:  # find the package at fault: each on its own, with its own deadline
+                return Evaluation(tuple(self._one(p, data_input) for p in packages), self.broken)
             if run.code == 0:
                 return Evaluation(tuple(_document(run.out, p) for p in packages), self.broken)
             errors = self._errors(run.out or run.err)
@@ -291,7 +290,8 @@ class _Session:
         query = "data" + "".join(f"[{json.dumps(s)}]" for s in package_segments(package))
         run = self._eval(query, data_input)
         if run.timed_out:
-            return QueryResult("timeout", message=f"opa eval did not finish within {self.engine.timeout_seconds:g} s")
+            message = f"opa eval did not finish within {self.engine.timeout_seconds:g} s (stopped)"
+            return QueryResult("timeout", message=message)
         if run.code != 0:
             message = "; ".join(m for _, m in self._errors(run.out or run.err)) or run.err.strip()[:500]
             return QueryResult("error", message=message, code="policy-eval-error")
