@@ -2,6 +2,7 @@
 
     python benchmarks/conformance.py           # print the table (benchmarks/README.md, "policy engines")
     python benchmarks/conformance.py --write   # also rewrite tests/adapters/conformance_agree.json
+    python benchmarks/conformance.py --confirm # also run the cases the embedded engine gets wrong through opa
 
 The cases come from the Go module cache at the pinned OPA version (``tests/support/opa.py`` builds OPA with
 ``go install``, which puts them there); none are copied into this repository. Rewrite the expectation file only on
@@ -17,13 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.conformance import EXPECTED, agreement
-from tests.support.opa import OPA_VERSION, conformance_root
+from tests.support.conformance import EXPECTED, agreement, cases, opa_agrees
+from tests.support.opa import OPA_VERSION, conformance_root, opa_path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the expectation file")
+    parser.add_argument("--confirm", action="store_true", help="check OPA's answer on the disagreeing cases")
     args = parser.parse_args()
     root = conformance_root()
     if root is None:
@@ -39,6 +41,14 @@ def main() -> int:
         total, agreeing = total + n, agreeing + k
         print(f"| {area} | {n} | {k} | {100 * k / max(n, 1):.0f}% |")
     print(f"| **all** | {total} | {agreeing} | {100 * agreeing / max(total, 1):.0f}% |")
+    if args.confirm:
+        binary = opa_path()
+        assert binary is not None
+        wrong = [c for area in found for c in cases(root, area) if not found[area][c.ident]]
+        confirmed = [c.ident for c in wrong if opa_agrees(c, binary)]
+        print(f"opa eval gives OPA's expected answer on {len(confirmed)} of {len(wrong)} disagreeing cases; not on:")
+        for ident in sorted({c.ident for c in wrong} - set(confirmed)):
+            print(f"  {ident}")
     if args.write:
         expected = {area: sorted(c for c, ok in results.items() if ok) for area, results in found.items()}
         EXPECTED.write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -131,6 +131,32 @@ def embedded_agrees(case: Case) -> bool:
     return _canonical(_rows(answer), case.sort_bindings) == _canonical(list(case.want), case.sort_bindings)
 
 
+def opa_agrees(case: Case, binary: str) -> bool:
+    """Whether ``opa eval`` (the pinned binary) gives the case's expected answer through this same harness: a
+    check on the harness, used by ``benchmarks/conformance.py --confirm``, not by the tests (one process a case)."""
+    import subprocess  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [binary, "eval", "--format", "json"]
+        for n, module in enumerate(case.modules):
+            (Path(tmp) / f"m{n}.rego").write_text(module, encoding="utf-8")
+            args += ["-d", str(Path(tmp) / f"m{n}.rego")]
+        if case.data is not None:
+            (Path(tmp) / "data.json").write_text(json.dumps(case.data), encoding="utf-8")
+            args += ["-d", str(Path(tmp) / "data.json")]
+        if case.has_input:
+            (Path(tmp) / "input.json").write_text(json.dumps(case.input), encoding="utf-8")
+            args += ["-i", str(Path(tmp) / "input.json")]
+        done = subprocess.run([*args, case.query], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return case.want_error
+    if case.want_error or case.want is None:
+        return False
+    rows = _rows(json.loads(done.stdout))
+    return _canonical(rows, case.sort_bindings) == _canonical(list(case.want), case.sort_bindings)
+
+
 def agreement(root: Path) -> dict[str, dict[str, bool]]:
     """Area -> case id -> whether the embedded engine agrees with OPA."""
     return {area: {c.ident: embedded_agrees(c) for c in cases(root, area)} for area in AREAS}
