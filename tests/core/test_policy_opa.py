@@ -195,7 +195,9 @@ def test_an_opa_server_with_the_repository_policies_decides_like_the_binary(
             code, doc = plan(repo, capsys, *args, "--policy-engine", name, "--opa-url", url)
             decided[name] = (code, [f["message"] for f in gate_of(doc, "policy")["findings"]])
     assert decided["opa"] == decided["opa-server"] == (1, ["package gate.sub: always"])
-    assert codes(gate_of(doc, "policy")) == ["policy-deny"]
+    policy = gate_of(doc, "policy")
+    assert codes(policy) == ["policy-deny"]
+    assert (policy["engine"], policy["engine_version"]) == ("opa-server", f"OPA {OPA_VERSION.lstrip('v')}")
 
 
 BAD_BUNDLE = "area: payments\nintent: ship\nrelease_tag: v1\n"
