@@ -241,3 +241,27 @@ def test_a_pr_that_touches_a_violating_file_owns_its_denials(
     )
     code, doc = plan(repo, capsys, "--base", "main", "--head", "feature")
     assert (code, gate_of(doc, "policy")["status"]) == (1, "fail")
+
+
+def test_a_package_key_that_is_not_an_identifier_is_queried_by_every_engine(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str], opa: str, tmp_path: Path
+) -> None:
+    source = 'package gate["release-train"].v2\n\ndeny contains "held" if true\n'
+    files = {".maestro/policies/train.rego": source, ".maestro/changebot.yaml": NO_LIBRARY}
+    repo = _pr(make_repo, files, {"docs/a.md": "a\n"})
+    decided = {}
+    with opa_server(opa, tmp_path / "policies", {"train.rego": source}) as url:
+        for name in ("embedded", "opa", "opa-server"):
+            code, doc = plan(
+                repo, capsys, "--base", "main", "--head", "feature", "--policy-engine", name, "--opa-url", url
+            )
+            decided[name] = (code, [f["message"] for f in gate_of(doc, "policy")["findings"]])
+    assert (
+        decided["embedded"]
+        == decided["opa"]
+        == decided["opa-server"]
+        == (
+            1,
+            ['package gate["release-train"].v2: held'],
+        )
+    )

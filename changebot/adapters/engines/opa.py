@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from changebot.core.policy.decisions import Evaluation, Module, QueryResult
+from changebot.core.policy.decisions import Evaluation, Module, QueryResult, package_segments
 
 if TYPE_CHECKING:
     import httpx
@@ -104,7 +105,7 @@ class OpaServer:
         return None
 
     def _query(self, client: httpx.Client, package: str, data_input: Mapping[str, Any]) -> QueryResult:
-        path = "/v1/data/" + package.replace(".", "/")
+        path = "/v1/data/" + "/".join(quote(segment, safe="") for segment in package_segments(package))
         where = f"POST {self.url}{path}"
         try:
             status, content_type, body = self._request(client, "POST", path, {"input": data_input})
