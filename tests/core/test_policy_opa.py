@@ -265,3 +265,21 @@ def test_a_package_key_that_is_not_an_identifier_is_queried_by_every_engine(
             ['package gate["release-train"].v2: held'],
         )
     )
+
+
+def test_a_message_about_a_file_outside_the_repository_gets_no_annotation(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (
+        'package elsewhere\n\nimport rego.v1\n\ndeny contains {"msg": "look there", "path": "rules/x.rego", "line": 3}'
+        ' if true\n\ndeny contains {"msg": "and here", "path": "docs/a.md", "line": 1} if true\n'
+    )
+    files = {".maestro/policies/elsewhere.rego": source, ".maestro/changebot.yaml": NO_LIBRARY}
+    repo = _pr(make_repo, files, {"docs/a.md": "a\n"})
+    code, doc = plan(repo, capsys, "--base", "main", "--head", "feature")
+    assert code == 1
+    found = sorted(((f["path"] or "", f["line"], f["message"]) for f in gate_of(doc, "policy")["findings"]), key=str)
+    assert found == [
+        ("", None, "package elsewhere: look there (at rules/x.rego, not in this repository)"),
+        ("docs/a.md", 1, "package elsewhere: and here"),
+    ]

@@ -434,6 +434,18 @@ def _inherit(
     ]
 
 
+def _in_repository(findings: Sequence[Finding], ctx: Context) -> list[Finding]:
+    """A path a policy's message names that is in neither side of the repository carries no annotation: the
+    message keeps the path, the finding loses it."""
+    known = ctx.base.paths | ctx.head.paths | set(ctx.base.files) | set(ctx.head.files)
+    return [
+        replace(f, path=None, line=None, message=f"{f.message} (at {f.path}, not in this repository)")
+        if f.path is not None and f.path not in known
+        else f
+        for f in findings
+    ]
+
+
 def _engine_label(engine: PolicyEngine) -> str:
     return f"{engine.name} ({engine.version})" if engine.version else engine.name
 
@@ -464,7 +476,8 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
         return GateResult(GateId.POLICY, Status.SKIPPED, reason)
     locate = _locator(ctx)
     base = run_policies(all_modules, data_input, engine, settings.packages, locate)
-    findings = [*governance, *entry_findings, *_inherit(base.findings, all_modules, ctx, engine, settings.packages)]
+    inherited = _inherit(base.findings, all_modules, ctx, engine, settings.packages)
+    findings = [*governance, *entry_findings, *_in_repository(inherited, ctx)]
     head_detail: PolicyHead | None = None
     head_modules, head_entry_findings, head_entries = repository_modules(ctx, "head")
     changed = _changed_policies(ctx, (entries, head_entries))
