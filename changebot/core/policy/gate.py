@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from changebot.core.context import Context, Side
 from changebot.core.documents import layout
+from changebot.core.policy.baseline import in_repository, inherit
 from changebot.core.policy.decisions import (
     Evaluation,
     Locate,
@@ -390,62 +391,6 @@ class PolicyDetail(GateDetail):
         return out
 
 
-def _base_view(ctx: Context) -> Context:
-    """The base branch judged as if it were the pull request: its own proposals, no changed files."""
-    pr = replace(ctx.pr, files=())
-    return Context(base=ctx.base, head=ctx.base, pr=pr, now=ctx.now, settings=ctx.settings, repo=ctx.repo)
-
-
-INHERITED = " (already so on the base branch: not introduced by this pull request)"
-
-
-def _inheritable(finding: Finding, changed: frozenset[str]) -> bool:
-    """A denial about a proposal file (a bundle, a plan) that the pull request does not touch."""
-    return (
-        finding.severity is Severity.ERROR
-        and finding.code == "policy-deny"
-        and finding.path is not None
-        and layout.is_proposal(finding.path)
-        and finding.path not in changed
-    )
-
-
-def _inherit(
-    findings: Sequence[Finding], modules: Sequence[Module], ctx: Context, engine: PolicyEngine, packages: Sequence[str]
-) -> list[Finding]:
-    """Denials the base branch already produces word for word (same package, same message) become warnings.
-
-    Only a denial that points at a proposal file the pull request leaves alone can be inherited; a plain
-    message (about the pull request itself: its labels, its title, a freeze) always fails. The base is judged
-    with its own bundles and plans, the pull request's facts, no changed files and without the other gates'
-    sections, so a denial that depends on this pull request never matches."""
-    changed = ctx.changed_paths()
-    if not any(_inheritable(f, changed) for f in findings):
-        return list(findings)
-    base_ctx = _base_view(ctx)
-    owners = policy_settings(ctx.settings.section("policy")).governance_owners
-    before = run_policies(modules, build_input(base_ctx, (), owners), engine, packages, _locator(base_ctx))
-    old = {(f.path, f.message) for f in before.findings if f.severity is Severity.ERROR and f.code == "policy-deny"}
-    return [
-        replace(f, severity=Severity.WARNING, message=f.message + INHERITED)
-        if _inheritable(f, changed) and (f.path, f.message) in old
-        else f
-        for f in findings
-    ]
-
-
-def _in_repository(findings: Sequence[Finding], ctx: Context) -> list[Finding]:
-    """A path a policy's message names that is in neither side of the repository carries no annotation: the
-    message keeps the path, the finding loses it."""
-    known = ctx.base.paths | ctx.head.paths | set(ctx.base.files) | set(ctx.head.files)
-    return [
-        replace(f, path=None, line=None, message=f"{f.message} (at {f.path}, not in this repository)")
-        if f.path is not None and f.path not in known
-        else f
-        for f in findings
-    ]
-
-
 def _engine_label(engine: PolicyEngine) -> str:
     return f"{engine.name} ({engine.version})" if engine.version else engine.name
 
@@ -476,8 +421,13 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
         return GateResult(GateId.POLICY, Status.SKIPPED, reason)
     locate = _locator(ctx)
     base = run_policies(all_modules, data_input, engine, settings.packages, locate)
-    inherited = _inherit(base.findings, all_modules, ctx, engine, settings.packages)
-    findings = [*governance, *entry_findings, *_in_repository(inherited, ctx)]
+
+    def judge_base(base_ctx: Context) -> Sequence[Finding]:
+        base_input = build_input(base_ctx, (), settings.governance_owners)
+        return run_policies(all_modules, base_input, engine, settings.packages, _locator(base_ctx)).findings
+
+    inherited = inherit(base.findings, ctx, judge_base)
+    findings = [*governance, *entry_findings, *in_repository(inherited, ctx)]
     head_detail: PolicyHead | None = None
     head_modules, head_entry_findings, head_entries = repository_modules(ctx, "head")
     changed = _changed_policies(ctx, (entries, head_entries))
