@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from changebot.adapters.engines.opa_binary import OpaBinary
 from changebot.core.policy.decisions import Module
 from changebot.core.policy.gate import run_policies
@@ -23,3 +25,14 @@ def test_a_package_past_its_deadline_or_in_conflict_fails_alone() -> None:
         ("policy-warn", "p/ok.rego", 5, "package ok: still decided"),
         ("policy-timeout", "p/slow.rego", None, "package slow: opa eval did not finish within 1 s (stopped)"),
     ]
+
+
+def test_a_binary_that_is_not_opa_fails_closed(tmp_path: Path) -> None:
+    fake = tmp_path / "opa"
+    fake.write_text("#!/bin/sh\necho not opa\nexit 0\n", encoding="utf-8")
+    fake.chmod(0o755)
+    outcome = run_policies([Module("p/ok.rego", OK)], {}, OpaBinary(str(fake)))
+    assert [(f.severity.value, f.code, f.path) for f in outcome.findings] == [
+        ("error", "policy-unavailable", "p/ok.rego")
+    ]
+    assert f"could not run {fake}" in outcome.findings[0].message

@@ -21,6 +21,7 @@ repository reach neither the network nor changebot's environment: a call to one 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -99,7 +100,12 @@ def _capabilities(binary: str) -> str:
     fd, path = tempfile.mkstemp(prefix="changebot-opa-caps-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(caps, out)
+    atexit.register(_remove, path)
     return path
+
+
+def _remove(path: str) -> None:
+    Path(path).unlink(missing_ok=True)
 
 
 def _safe(path: str) -> PurePosixPath:
@@ -133,8 +139,14 @@ class OpaBinary:
 
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
         """Compile ``modules`` as OPA does and query every ``data.<package>`` in one ``opa eval``."""
-        with tempfile.TemporaryDirectory(prefix="changebot-opa-") as tmp:
-            return _Session(self, Path(tmp), modules).evaluate(packages, data_input)
+        try:
+            with tempfile.TemporaryDirectory(prefix="changebot-opa-") as tmp:
+                return _Session(self, Path(tmp), modules).evaluate(packages, data_input)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # no binary, not OPA, a broken answer: fail closed
+            failure = QueryResult(
+                "unavailable", message=f"could not run {self.binary}: {exc}", code="policy-unavailable"
+            )
+            return Evaluation(tuple(failure for _ in packages))
 
 
 class _Session:
