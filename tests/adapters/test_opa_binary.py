@@ -6,7 +6,7 @@ from pathlib import Path
 
 from changebot.adapters.engines.opa_binary import OpaBinary
 from changebot.core.policy.decisions import Module
-from changebot.core.policy.gate import run_policies
+from changebot.core.policy.gate import compile_policies, run_policies
 from tests.support.opa import require_opa
 
 SLOW = 'package slow\n\nimport rego.v1\n\ndeny contains "x" if count(numbers.range(1, 300000000)) > 1\n'
@@ -36,3 +36,5 @@ def test_a_binary_that_is_not_opa_fails_closed(tmp_path: Path) -> None:
         ("error", "policy-unavailable", "p/ok.rego")
     ]
     assert f"could not run {fake}" in outcome.findings[0].message
+    unchecked = compile_policies([Module("p/ok.rego", OK)], OpaBinary(str(fake)))
+    assert [(f.code, f.path) for f in unchecked] == [("policy-compile-error", "p/ok.rego")]

@@ -143,10 +143,10 @@ class OpaBinary:
             with tempfile.TemporaryDirectory(prefix="changebot-opa-") as tmp:
                 return _Session(self, Path(tmp), modules).evaluate(packages, data_input)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # no binary, not OPA, a broken answer: fail closed
-            failure = QueryResult(
-                "unavailable", message=f"could not run {self.binary}: {exc}", code="policy-unavailable"
-            )
-            return Evaluation(tuple(failure for _ in packages))
+            message = f"could not run {self.binary}: {exc}"
+            failure = QueryResult("unavailable", message=message, code="policy-unavailable")
+            unchecked = {} if packages else {m.path: message for m in modules}  # compile only: no file passes
+            return Evaluation(tuple(failure for _ in packages), unchecked)
 
 
 class _Session:
