@@ -181,6 +181,10 @@ def test_engine_choice(
     monkeypatch.setenv("CHANGEBOT_OPA_PATH", require_opa())
     code, doc = plan(repo, capsys, *args)
     assert (code, gate_of(doc, "policy")["engine"]) == (1, "opa")
+    code, doc = plan(repo, capsys, *args, "--policy-engine", "auto")
+    assert (code, gate_of(doc, "policy")["engine"]) == (1, "opa")
+    code, doc = plan(repo, capsys, *args, "--policy-engine", "embedded")  # the flag wins over the environment
+    assert (code, gate_of(doc, "policy")["engine"]) == (1, "embedded")
 
 
 def test_an_opa_server_with_the_repository_policies_decides_like_the_binary(
