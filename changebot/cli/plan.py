@@ -19,6 +19,7 @@ from changebot.cli.common import (
     target_branch,
     wants_colour,
 )
+from changebot.core.policy.gate import ENGINES
 from changebot.model import Plan, PullRequest, Verdict
 from changebot.render.json import render_json
 from changebot.render.text import render_text
@@ -84,6 +85,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="evaluate policies on the OPA server at URL (POST /v1/data/...) instead of the embedded engine "
         "(default: settings policy.opa_url; env CHANGEBOT_OPA_URL)",
     )
+    parser.add_argument(
+        "--policy-engine",
+        default=env("--policy-engine"),
+        choices=ENGINES,
+        help="the Rego engine: embedded (regorus), opa (the opa binary: CHANGEBOT_OPA_PATH or PATH), auto (opa "
+        "when found, else embedded), opa-server (the server at --opa-url) (default: settings policy.engine; env "
+        "CHANGEBOT_POLICY_ENGINE)",
+    )
     add_ledger(parser)
     parser.set_defaults(run=run)
 
@@ -125,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         len(co.changed),
     )
     ctx = planning.context(co, pull_request(args), now)
-    result = planning.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend)
+    result = planning.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend, engine_name=args.policy_engine)
     log.info("verdict %s", result.verdict)
     colour = wants_colour(args.output)
     emit(

@@ -6,6 +6,7 @@ the App render and publish what these functions return.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,7 +24,7 @@ from changebot.core.context import Context, make_context
 from changebot.core.documents import layout
 from changebot.core.documents.load import Limits, load_any
 from changebot.core.freeze.gate import freeze_gate
-from changebot.core.policy.gate import PolicyEngine, policy_gate, policy_settings
+from changebot.core.policy.gate import ENGINES, PolicyEngine, policy_gate, policy_settings
 from changebot.core.policy.rules import RulesDetail, rules_gate, rules_settings
 from changebot.core.schema.gate import schema_gate
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
@@ -89,14 +90,36 @@ def context(co: Checkout, pr: PullRequest, now: datetime) -> Context:
     return make_context(co.base, co.head, pr, now, co.settings, repo=str(co.root))
 
 
-def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
-    """The engine for the ``policy`` gate: an OPA server when ``--opa-url`` or settings name one, else embedded."""
+def policy_engine(ctx: Context, opa_url: str | None = None, engine: str | None = None) -> PolicyEngine:
+    """The engine for the ``policy`` gate.
+
+    ``engine`` (``--policy-engine``), else ``CHANGEBOT_POLICY_ENGINE``, else settings ``policy.engine``:
+    ``embedded``; ``opa``, the binary at ``CHANGEBOT_OPA_PATH`` or on ``PATH``; ``auto``, ``opa`` when that
+    binary is found, else embedded; ``opa-server``, the server at ``--opa-url`` or ``policy.opa_url``. An
+    ``--opa-url`` alone selects ``opa-server``. ``opa`` without a binary, or ``opa-server`` without a URL, is
+    a usage error (exit 2): never a silent fall-back to another engine's verdicts."""
     settings = policy_settings(ctx.settings.section("policy"))
-    url = opa_url or (settings.opa_url if settings.engine == "opa" else None)
-    if url:
+    chosen = engine or os.environ.get("CHANGEBOT_POLICY_ENGINE") or ("opa-server" if opa_url else settings.engine)
+    if chosen not in ENGINES:
+        raise UsageError(f"unknown policy engine {chosen!r}: expected one of {', '.join(ENGINES)}")
+    if chosen == "opa-server":
+        url = opa_url or settings.opa_url
+        if not url:
+            raise UsageError("policy engine opa-server needs --opa-url or policy.opa_url")
         from changebot.adapters.engines.opa import OpaServer  # noqa: PLC0415 - lazy: only with an OPA server
 
         return OpaServer(url, settings.timeout_seconds, settings.retries)
+    if chosen in ("opa", "auto"):
+        from changebot.adapters.engines.opa_binary import OpaBinary, find_opa  # noqa: PLC0415 - only with opa
+
+        binary = find_opa(os.environ.get("CHANGEBOT_OPA_PATH"))
+        if binary is not None:
+            return OpaBinary(binary, settings.timeout_seconds, settings.strict)
+        if chosen == "opa":
+            raise UsageError(
+                "policy engine opa: no opa binary (set CHANGEBOT_OPA_PATH or put opa on PATH; "
+                "the Action's opa-version input installs one)"
+            )
     return EmbeddedRego(settings.timeout_seconds)
 
 
@@ -117,6 +140,7 @@ def gates(
     overrides: Sequence[Override] = (),
     opa_url: str | None = None,
     spend: SpendSource | None = None,
+    engine_name: str | None = None,
 ) -> list[GateResult]:
     """Every gate, evaluated. Gates not built yet are ``skipped`` with the reason, never ``pass``.
 
@@ -126,7 +150,7 @@ def gates(
     The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server. ``spend``
     is the month-to-date CI spend source for the budget gate (``--ledger``, or the Actions API), ``None`` if unknown.
     """
-    engine = policy_engine(ctx, opa_url)
+    engine = policy_engine(ctx, opa_url, engine_name)
     if isinstance(engine, EmbeddedRego):
         prestart(engine.address_space)  # the sandbox children start while the other gates run
     if layout.RULES in ctx.base.files:
@@ -149,10 +173,11 @@ def plan(
     overrides: Sequence[Override] = (),
     opa_url: str | None = None,
     spend: SpendSource | None = None,
+    engine_name: str | None = None,
 ) -> Plan:
     """The full plan for one pull request, with the overrides in force; the rules gate's planned actions
     become ``Plan.actions``."""
-    results = ordered(gates(ctx, overrides, opa_url, spend))
+    results = ordered(gates(ctx, overrides, opa_url, spend, engine_name))
     actions = next((g.detail.actions for g in results if isinstance(g.detail, RulesDetail)), ())
     return Plan(
         verdict=verdict(results),

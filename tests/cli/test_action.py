@@ -17,6 +17,7 @@ from changebot.cli import main
 from changebot.core.sticky import STICKY_MARKER
 from tests.support.github_double import GitHubDouble
 from tests.support.octokit import webhook_example
+from tests.support.opa import OPA_VERSION, require_opa
 from tests.support.opa_double import opa_double
 from tests.support.repos import GIT_ENV, GitRepo
 
@@ -503,3 +504,20 @@ def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_bra
     assert runner.run("pull_request", pr_event(configured.base, missing)) == 2
     [run] = github.check_runs[REPO]
     assert (run["name"], run["head_sha"], run["conclusion"]) == ("governance", missing, "failure")
+
+
+def test_the_check_run_and_the_comment_name_the_real_opa_that_decided(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], runner: Runner
+) -> None:
+    settings = "version: 1\npolicy:\n  default_library: false\n  engine: opa\n"
+    repo = Checkout(make_repo({".maestro/changebot.yaml": settings, ".maestro/policies/nochart.rego": NOCHART}))
+    runner.env["GITHUB_WORKSPACE"] = str(repo.repo.path)
+    runner.env["CHANGEBOT_OPA_PATH"] = require_opa()
+    github.add_pull(REPO, 7, repo.head, repo.base, files=["charts/app.yaml"])
+    assert runner.run("pull_request", pr_event(repo.base, repo.head)) == 1
+    engine = f"evaluated by the opa (OPA {OPA_VERSION.lstrip('v')}) engine"
+    [run] = github.check_runs[REPO]
+    assert engine in (run["output"]["summary"] or "") + (run["output"]["text"] or "")
+    [comment] = github.comments[REPO][7]
+    assert engine in comment["body"]
+    assert "package org.nochart: charts/ need the platform team" in comment["body"]

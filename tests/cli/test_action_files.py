@@ -35,7 +35,7 @@ def test_every_input_reaches_the_cli_as_input_env() -> None:
     action = load("action.yml")
     env = action["runs"]["steps"][2]["env"]
     for name in action["inputs"]:
-        if name == "python-version":
+        if name in ("python-version", "opa-version"):  # used by the setup steps
             continue
         key = "INPUT_" + name.upper().replace("-", "_")
         assert env[key] == "${{ inputs." + name + " }}"
@@ -45,6 +45,15 @@ def test_no_expression_is_expanded_inside_a_shell_script() -> None:
     """Values reach scripts through env only, so nothing in them can inject shell code."""
     for step in load("action.yml")["runs"]["steps"]:
         assert not re.search(r"\$\{\{", step.get("run", "")), step
+
+
+def test_the_opa_version_input_installs_a_checked_opa_before_changebot_runs() -> None:
+    install = load("action.yml")["runs"]["steps"][1]
+    assert install["env"]["OPA_VERSION"] == "${{ inputs.opa-version }}"
+    script = install["run"]
+    assert "releases/download/$OPA_VERSION/$asset" in script and "$url.sha256" in script
+    exported = script.index('"CHANGEBOT_OPA_PATH=$RUNNER_TEMP/opa" >> "$GITHUB_ENV"')
+    assert script.index('[ "$want" != "$got" ]') < exported
 
 
 def test_workflows_grant_what_changebot_needs() -> None:

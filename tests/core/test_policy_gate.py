@@ -147,16 +147,16 @@ def test_a_pr_that_deletes_a_base_policy_still_fails_it(
     code, doc = plan(repo, capsys, "--base", "main", "--head", "feature", "--approved-by", "ana")
     assert code == 1
     policy = gate_of(doc, "policy")
-    assert codes(policy) == ["policy-warn", "policy-deny", "policies-changed"]
+    assert codes(policy) == ["governance-unowned", "policy-deny", "policies-changed"]
     assert policy["findings"][0]["message"].startswith(
-        "package changebot.governance: this pull request edits governance config (.maestro/policies/nochart.rego)"
+        "this pull request edits governance config (.maestro/policies/nochart.rego)"
     )
     assert policy["findings"][2]["message"] == (
         "this pull request changes policies (.maestro/policies/nochart.rego): "
         "the gate is decided by the base versions; "
-        "the head versions would decide: warn (0 error(s)). A governance owner should review the change."
+        "the head versions would decide: pass (0 error(s)). A governance owner should review the change."
     )
-    assert policy["head"]["status"] == "warn"
+    assert policy["head"]["status"] == "pass"
 
 
 def test_governance_edits_need_an_owner_approval(
@@ -169,7 +169,7 @@ def test_governance_edits_need_an_owner_approval(
     code, doc = plan(repo, capsys, "--base", "main", "--head", "feature")
     assert code == 1
     assert [f["message"] for f in gate_of(doc, "policy")["findings"]] == [
-        "package changebot.governance: this pull request edits governance config (.maestro/rules.json) "
+        "this pull request edits governance config (.maestro/rules.json) "
         "and needs an approval from one of ana, bo"
     ]
     code, doc = plan(repo, capsys, "--base", "main", "--head", "feature", "--approved-by", "bo")
@@ -258,11 +258,11 @@ def test_opa_url_gives_the_same_decisions(
     with opa_double(files) as server:
         opa_code, over_http = plan(repo, capsys, *args, "--opa-url", server.url)
     assert embedded_code == opa_code == 1
-    strip = ("engine", "summary")
+    strip = ("engine", "engine_version", "summary")
     left = {k: v for k, v in gate_of(embedded, "policy").items() if k not in strip}
     right = {k: v for k, v in gate_of(over_http, "policy").items() if k not in strip}
     assert left == right
-    assert gate_of(over_http, "policy")["engine"] == "opa"
+    assert gate_of(over_http, "policy")["engine"] == "opa-server"
     assert "package legacy.merge: secrets/key.pem must not be committed" in [f["message"] for f in left["findings"]]
 
 
@@ -336,7 +336,7 @@ def test_input_document_matches_its_schema_and_carries_upstream_gates() -> None:
 
     result = policy_gate(ctx, EmbeddedRego(), [freeze, budget, sequence])
     messages = [f.message for f in result.findings]
-    assert "package changebot.freeze: branch main is frozen (EOQ) and no override is in force" in messages
+    assert not [m for m in messages if "frozen" in m]  # the freeze gate decides that, once
     bundle = [f for f in result.findings if f.message.startswith("package changebot.bundles:")]
     assert [(f.code, f.path, f.line) for f in bundle] == [
         ("policy-deny", ".maestro/changes/20250101-a.yaml", 2),

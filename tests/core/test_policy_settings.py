@@ -24,6 +24,7 @@ def test_schema_defaults_agree_with_the_code() -> None:
     assert _defaults("policy") == {
         "engine": code.engine,
         "opa_url": code.opa_url,
+        "strict": code.strict,
         "timeout_seconds": code.timeout_seconds,
         "retries": code.retries,
         "default_library": code.default_library,
@@ -39,13 +40,16 @@ def test_sections_are_read() -> None:
         {"opa_url": "http://127.0.0.1:8181", "timeout_seconds": 2, "packages": ["a.b"], "governance_owners": ["ana"]}
     )
     assert parsed == PolicySettings(
-        engine="opa",
+        engine="opa-server",
         opa_url="http://127.0.0.1:8181",
         timeout_seconds=2.0,
         packages=("a.b",),
         governance_owners=("ana",),
     )
     assert policy_settings({"engine": "embedded", "opa_url": "http://x"}).engine == "embedded"
+    assert policy_settings({"engine": "opa", "opa_url": "http://x"}).engine == "opa-server"
+    assert policy_settings({"engine": "opa"}).engine == "opa"
+    assert policy_settings({"engine": "auto", "strict": True}) == PolicySettings(engine="auto", strict=True)
     assert policy_settings({"timeout_seconds": True, "retries": -1, "default_library": False}) == PolicySettings(
         default_library=False
     )

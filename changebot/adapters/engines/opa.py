@@ -21,9 +21,11 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from changebot.core.policy.decisions import Evaluation, Module, QueryResult
+from changebot.core.policy.decisions import Evaluation, Module, QueryResult, package_segments
 
 if TYPE_CHECKING:
     import httpx
@@ -32,6 +34,18 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 16 * 1024 * 1024
 #: First retry delay for 5xx and refused connections; doubles each time.
 BACKOFF_SECONDS = 0.1
+
+
+@cache
+def _server_version(url: str, timeout_seconds: float) -> str:
+    import httpx  # noqa: PLC0415
+
+    try:
+        answer = httpx.get(f"{url}/v1/config", timeout=timeout_seconds, follow_redirects=False)
+        version = answer.json()["result"]["labels"]["version"] if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return ""
+    return f"OPA {version}" if isinstance(version, str) and len(version) <= 40 else ""
 
 
 class _Failure(Exception):
@@ -47,7 +61,13 @@ class OpaServer:
     url: str
     timeout_seconds: float = 5.0
     retries: int = 2
-    name: str = "opa"
+    name: str = "opa-server"
+
+    @property
+    def version(self) -> str:
+        """``OPA <version>`` from the server's ``GET /v1/config`` (``labels.version``), asked once per URL;
+        ``""`` when the server does not say."""
+        return _server_version(self.url.rstrip("/"), self.timeout_seconds)
 
     def library(self) -> Sequence[Module]:
         """Nothing: the server has its own policies."""
@@ -85,7 +105,7 @@ class OpaServer:
         return None
 
     def _query(self, client: httpx.Client, package: str, data_input: Mapping[str, Any]) -> QueryResult:
-        path = "/v1/data/" + package.replace(".", "/")
+        path = "/v1/data/" + "/".join(quote(segment, safe="") for segment in package_segments(package))
         where = f"POST {self.url}{path}"
         try:
             status, content_type, body = self._request(client, "POST", path, {"input": data_input})

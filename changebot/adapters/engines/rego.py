@@ -33,6 +33,18 @@ def library_modules() -> tuple[Module, ...]:
     )
 
 
+@cache
+def regorus_version() -> str:
+    """``regorus <version>`` of the installed distribution, or ``""``."""
+    from importlib import metadata  # noqa: PLC0415
+
+    try:
+        version = metadata.version("celine-regorus")
+    except metadata.PackageNotFoundError:
+        return ""
+    return "regorus " + version.split(".post", 1)[0]
+
+
 #: Address-space cap of the child.
 ADDRESS_SPACE = 2 * 1024 * 1024 * 1024
 
@@ -44,6 +56,11 @@ class EmbeddedRego:
     timeout_seconds: float = 5.0
     address_space: int = ADDRESS_SPACE
     name: str = "embedded"
+
+    @property
+    def version(self) -> str:
+        """``regorus <version>`` (the installed ``celine-regorus``)."""
+        return regorus_version()
 
     def library(self) -> Sequence[Module]:
         """changebot's default library, loaded beside the repository's policies."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -97,6 +98,87 @@ def _rego_message(exc: BaseException) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
+#: sprintf verbs regorus renders as Go does: plain ``%v %s %d %x %X %b %c``, ``%5d``/``%05d`` and ``%.2f``.
+#: Every other verb, flag, width or precision is refused or rendered differently (``%q``, ``%T``, ``%+v``,
+#: ``%-5s``, ``%e``, ``%o``, ``%5.2f``, ``%[1]v``...).
+_SAFE_VERB = re.compile(r"%(?:%|[vsdxXbc]|0?\d+d|\.\d+f)")
+_GO_VERB = re.compile(r"%[-+# 0]*(?:\*|\d+)?(?:\.(?:\*|\d*))?(?:\[\d+\])?(?:[A-Za-z%]|$)")
+_FUNCTION_HEAD = re.compile(r"^[ \t]*(?:default[ \t]+)?([A-Za-z_][\w.]*)[ \t]*\(", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+data\.([\w.]+)(?:[ \t]+as[ \t]+(\w+))?", re.MULTILINE)
+_KNOWN: dict[str, bool] = {}
+
+
+def _has_builtin(regorus: Any, name: str) -> bool:
+    """Whether regorus knows the function ``name``: a one-line probe policy that calls it."""
+    if name not in _KNOWN:
+        probe = regorus.Engine()
+        try:
+            probe.add_policy("probe.rego", f"package changebot_probe\n\nx := {name}(1)\n")
+            probe.eval_query_as_json("data.changebot_probe.x")
+        except Exception as exc:
+            _KNOWN[name] = "could not find function" not in str(exc)
+        else:
+            _KNOWN[name] = True
+    return _KNOWN[name]
+
+
+def _function_name(node: Any) -> str | None:
+    if not isinstance(node, dict):
+        return None
+    if "Var" in node:
+        return str(node["Var"].get("value"))
+    if "RefDot" in node:
+        head = _function_name(node["RefDot"].get("refr"))
+        field = node["RefDot"].get("field")
+        return f"{head}.{field[1]}" if head and isinstance(field, list) and len(field) > 1 else None
+    return None
+
+
+def _calls(node: Any) -> list[tuple[str, int, Any]]:
+    """(function name, line, first argument node) of every call in an AST (regorus' JSON)."""
+    out: list[tuple[str, int, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            call = item.get("Call")
+            if isinstance(call, dict):
+                name = _function_name(call.get("fcn"))
+                params = call.get("params") or [None]
+                if name:
+                    out.append((name, int(call.get("span", {}).get("line", 0)), params[0]))
+            stack.extend(item.values())
+    return out
+
+
+def unsupported(regorus: Any, engine: Any, path: str, sources: list[str]) -> list[str]:
+    """Every call in the module just added to ``engine`` that the embedded engine would get wrong: a builtin it
+    lacks or a sprintf verb it refuses or renders unlike OPA. Found at load time, before any evaluation,
+    whether or not the branch that makes the call ever runs. ``sources`` are all modules (their functions and
+    imports are not builtins)."""
+    defined = {m.group(1).rsplit(".", 1)[-1] for src in sources for m in _FUNCTION_HEAD.finditer(src)}
+    aliases = {m.group(2) or m.group(1).rsplit(".", 1)[-1] for src in sources for m in _IMPORT.finditer(src)}
+    hint = "set policy.engine: opa to run it with OPA itself"
+    found: list[tuple[int, str]] = []
+    for policy in json.loads(engine.get_ast_as_json()):
+        if policy.get("source", {}).get("file") != path:
+            continue
+        for name, line, first in _calls(policy.get("ast")):
+            head = name.split(".", 1)[0]
+            if name.rsplit(".", 1)[-1] in defined or head in ("data", "input") or head in aliases:
+                continue
+            if not _has_builtin(regorus, name):
+                found.append((line, f"calls {name}, which the embedded engine (regorus) does not have: {hint}"))
+            elif name == "sprintf" and isinstance(first, dict) and "String" in first:
+                text = str(first["String"].get("value", ""))
+                for verb in _GO_VERB.findall(text):
+                    if not _SAFE_VERB.fullmatch(verb):
+                        found.append((line, f"sprintf verb {verb} is refused or rendered unlike OPA: {hint}"))
+    return [f"{message} (at {path}:{line})" for line, message in sorted(found)]
+
+
 def _compile(regorus: Any, path: str, source: str) -> tuple[bool | None, str, list[str]]:
     """(use v0 syntax?, error, packages) for one module compiled on its own; ``None`` when it does not compile."""
     errors: list[str] = []
@@ -108,9 +190,17 @@ def _compile(regorus: Any, path: str, source: str) -> tuple[bool | None, str, li
         except Exception as exc:
             errors.append(_rego_message(exc))
             continue
+        problems = unsupported(regorus, engine, path, _SOURCES)
+        if problems:
+            return None, "; ".join(problems), []
         return v0, "", [p.removeprefix("data.") for p in engine.get_packages()]
     legacy = "future.keywords" in source or ("rego.v1" not in source and " if " not in source)
     return None, errors[1] if legacy else errors[0], []
+
+
+#: The sources of every module of the request (set by ``_run_rego``), so that calls to their functions are
+#: not mistaken for builtins.
+_SOURCES: list[str] = []
 
 
 def _run_rego(request: Mapping[str, Any]) -> None:
@@ -118,6 +208,7 @@ def _run_rego(request: Mapping[str, Any]) -> None:
 
     _emit({"ready": True})
     engine = regorus.Engine()
+    _SOURCES[:] = [str(m["source"]) for m in request.get("modules", [])]
     for module in request.get("modules", []):
         path, source = str(module["path"]), str(module["source"])
         v0, message, packages = _compile(regorus, path, source)

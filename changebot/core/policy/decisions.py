@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from changebot.model import Finding, error, notice, warning
+from changebot.model import Finding, error, warning
 
 FAIL_KEYS = ("deny", "violation", "deny_reasons")
 WARN_KEYS = ("warn",)
@@ -49,6 +49,42 @@ class Evaluation:
 
     results: tuple[QueryResult, ...]
     compile_errors: Mapping[str, str] = field(default_factory=dict)
+
+
+_SEGMENT = re.compile(r'\s*(?:\.?\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*("(?:[^"\\]|\\.)*")\s*\])')
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def package_segments(ref: str) -> tuple[str, ...]:
+    """The path of a package reference: ``a.b`` and ``a["b"]`` are ``("a", "b")``; ``a["b-c"]`` is
+    ``("a", "b-c")``. Text that is not a reference ends the path where it stops parsing."""
+    segments: list[str] = []
+    at = 0
+    while at < len(ref):
+        found = _SEGMENT.match(ref, at)
+        if found is None or found.end() == at:
+            break
+        segments.append(found.group(1) if found.group(1) is not None else str(json.loads(found.group(2))))
+        at = found.end()
+    return tuple(segments)
+
+
+def package_ref(segments: tuple[str, ...]) -> str:
+    """A package path written back as a reference: identifiers dotted, other keys bracketed and quoted."""
+    out = ""
+    for n, segment in enumerate(segments):
+        if _IDENTIFIER.fullmatch(segment):
+            out += segment if n == 0 else f".{segment}"
+        else:
+            out += f"[{json.dumps(segment)}]"
+    return out
+
+
+def message_line(message: str) -> int | None:
+    """The line an engine's message names: regorus' ``--> file:line:col`` or the ``(at file:line)`` that the
+    ``opa`` engine appends."""
+    found = re.search(r"-->\s*[^:\n]+:(\d+):\d+", message) or re.search(r"\(at [^:\n]+:(\d+)\)", message)
+    return int(found.group(1)) if found else None
 
 
 def _rule_line(source: str, name: str) -> int | None:
@@ -102,7 +138,7 @@ def interpret(package: str, result: QueryResult, where: Module, locate: Locate =
         return [error("policy-undefined", message, path)]
     if result.kind != "ok":
         code = result.code or f"policy-{result.kind}"
-        return [error(code, f"package {package}: {result.message or result.kind}", path)]
+        return [error(code, f"package {package}: {result.message or result.kind}", path, message_line(result.message))]
     value = result.value
     if not isinstance(value, Mapping):
         found = type(value).__name__
@@ -124,9 +160,10 @@ def interpret(package: str, result: QueryResult, where: Module, locate: Locate =
             return allow
         names = ", ".join(sorted(value)[:8])
         message = (
-            f"package {package} defines none of deny, violation, warn, decision, allow ({names}): nothing to enforce"
+            f"package {package} defines none of deny, violation, deny_reasons, warn, decision, allow, allow_merge "
+            f"(it has {names}): nothing in it is read; check the rule names"
         )
-        out.append(notice("policy-no-gate-rules", message, path))
+        out.append(warning("policy-no-gate-rules", message, path))
     return out
 
 

@@ -23,12 +23,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from changebot.core.context import Context, Side
 from changebot.core.documents import layout
-from changebot.core.policy.decisions import Evaluation, Locate, Module, interpret, no_lines
+from changebot.core.policy.baseline import in_repository, inherit
+from changebot.core.policy.decisions import (
+    Evaluation,
+    Locate,
+    Module,
+    interpret,
+    message_line,
+    no_lines,
+    package_ref,
+    package_segments,
+)
+from changebot.core.policy.approval import governance_findings
 from changebot.core.policy.input import build_input
 from changebot.model import (
     Finding,
@@ -43,7 +54,9 @@ from changebot.model import (
 )
 
 POLICY_DIRS: tuple[str, ...] = (".maestro/policies/*.rego",)
-_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_KEY = r'\[[ \t]*"(?:[^"\\\n]|\\.)*"[ \t]*\]'
+_PACKAGE = re.compile(rf"^[ \t]*package[ \t]+({_IDENT}(?:[ \t]*\.[ \t]*{_IDENT}|[ \t]*{_KEY})*)", re.MULTILINE)
 
 
 class PolicyEngine(Protocol):
@@ -51,7 +64,12 @@ class PolicyEngine(Protocol):
 
     @property
     def name(self) -> str:
-        """``embedded`` or ``opa``: shown in the report."""
+        """``embedded``, ``opa`` or ``opa-server``: shown in the report."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The engine's version (``regorus 0.9.1``, ``OPA 1.22.4``), or ``""`` when it cannot be told."""
         ...
 
     def evaluate(self, modules: Sequence[Module], packages: Sequence[str], data_input: Mapping[str, Any]) -> Evaluation:
@@ -64,12 +82,17 @@ class PolicyEngine(Protocol):
         ...
 
 
+#: ``policy.engine``: ``auto`` is ``opa`` when the binary is found, else ``embedded``.
+ENGINES = ("auto", "embedded", "opa", "opa-server")
+
+
 @dataclass(frozen=True)
 class PolicySettings:
     """Settings section ``policy``."""
 
     engine: str = "embedded"
     opa_url: str | None = None
+    strict: bool = False
     timeout_seconds: float = 5.0
     retries: int = 2
     default_library: bool = True
@@ -89,8 +112,12 @@ def policy_settings(section: Mapping[str, Any]) -> PolicySettings:
         value = section.get(key)
         return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
+    has_url = isinstance(url, str) and bool(url)
+    if engine == "opa" and has_url:
+        engine = "opa-server"  # ``opa`` with an ``opa_url`` meant the server before the binary was an engine
     return PolicySettings(
-        engine=engine if engine in ("embedded", "opa") else ("opa" if isinstance(url, str) and url else d.engine),
+        engine=engine if engine in ENGINES else ("opa-server" if has_url else d.engine),
+        strict=section.get("strict") is True,
         opa_url=url if isinstance(url, str) and url else None,
         timeout_seconds=float(timeout)
         if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0
@@ -103,9 +130,11 @@ def policy_settings(section: Mapping[str, Any]) -> PolicySettings:
 
 
 def package_of(source: str) -> str | None:
-    """The package a module declares (the first ``package`` clause), used to choose what to query."""
+    """The package a module declares (the first ``package`` clause), as a normalised reference: string keys
+    that are identifiers become dotted (``package gate["sub"]`` is ``gate.sub``), others stay bracketed
+    (``a["b-c"]``). ``package_segments`` splits it back into the path queried."""
     found = _PACKAGE.search(source)
-    return found.group(1) if found else None
+    return package_ref(package_segments(found.group(1))) if found else None
 
 
 def _text(ctx: Context, side: Side, path: str) -> str | None:
@@ -235,24 +264,7 @@ def run_policies(
             owners.setdefault(pkg, []).append(module)
     names = list(packages) if packages else sorted(owners)
     evaluation = engine.evaluate(modules, names, data_input)
-    findings: list[Finding] = []
-    for module in modules:
-        if module.path in evaluation.compile_errors:
-            message = evaluation.compile_errors[module.path]
-            line = _error_line(message)
-            broken = [
-                error(
-                    "policy-compile-error",
-                    f"{module.path} does not compile and was skipped: {message}",
-                    module.path,
-                    line,
-                )
-            ]
-            findings.extend(broken if module.enforce else _soften(broken))
-        elif package_of(module.source) is None:
-            findings.append(
-                error("policy-compile-error", f"{module.path} has no package clause and was skipped", module.path, 1)
-            )
+    findings = _compile_findings(modules, evaluation)
     report: list[PackageResult] = []
     for name, result in zip(names, evaluation.results, strict=True):
         declared = owners.get(name, [])
@@ -261,7 +273,7 @@ def run_policies(
             report.append(PackageResult(name, tuple(m.path for m in declared), "not-compiled", Status.FAIL))
             continue
         where = group[0] if group else Module(f"data.{name}", "", True, engine.name)
-        found = interpret(name, result, where, locate)
+        found = _unplaced(interpret(name, result, where, locate), where)
         if group and all(not m.enforce for m in group):
             found = _soften(found)
         findings.extend(found)
@@ -269,9 +281,44 @@ def run_policies(
     return PolicyOutcome(tuple(findings), tuple(report))
 
 
-def _error_line(message: str) -> int | None:
-    found = re.search(r"-->\s*[^:\n]+:(\d+):\d+", message)
-    return int(found.group(1)) if found else None
+def _compile_findings(modules: Sequence[Module], evaluation: Evaluation) -> list[Finding]:
+    findings: list[Finding] = []
+    for module in modules:
+        if module.path in evaluation.compile_errors:
+            message = evaluation.compile_errors[module.path]
+            parts = message.split("; ")
+            each = parts if all(message_line(p) is not None for p in parts) else [message]
+            broken = [
+                error(
+                    "policy-compile-error",
+                    f"{module.path} does not compile and was skipped: {part}",
+                    module.path,
+                    message_line(part),
+                )
+                for part in each
+            ]
+            findings.extend(_unplaced(broken if module.enforce else _soften(broken), module))
+        elif package_of(module.source) is None:
+            findings.append(
+                error("policy-compile-error", f"{module.path} has no package clause and was skipped", module.path, 1)
+            )
+    return findings
+
+
+def compile_policies(modules: Sequence[Module], engine: PolicyEngine) -> list[Finding]:
+    """Compile ``modules`` with ``engine`` (the configured one: ``usecases.plan.policy_engine``) and evaluate
+    nothing: one error finding per problem, with file and line, exactly as the policy gate would report them
+    (``opa check`` for the ``opa`` engine; for the embedded engine also the builtins and sprintf verbs it
+    cannot run). For checking Rego that is not evaluated, such as the head's policies in the schema gate."""
+    return _compile_findings(modules, engine.evaluate(modules, (), {}))
+
+
+def _unplaced(findings: list[Finding], where: Module) -> list[Finding]:
+    """Findings about a file that is not in the user's repository (the default library, an OPA server's
+    ``data.<package>``) carry no path, so that no annotation points at it; the message names the package."""
+    if where.origin == "repository":
+        return findings
+    return [replace(f, path=None, line=None) if f.path == where.path else f for f in findings]
 
 
 def _changed_policies(ctx: Context, entries: Sequence[Sequence[Mapping[str, Any]]]) -> list[str]:
@@ -340,11 +387,13 @@ class PolicyDetail(GateDetail):
     packages: tuple[PackageResult, ...]
     pipeline_policies: tuple[PipelinePolicy, ...]
     head: PolicyHead | None = None
+    engine_version: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The detail in the plan's JSON (``head`` only when policies changed)."""
         out: dict[str, Any] = {
             "engine": self.engine,
+            "engine_version": self.engine_version,
             "packages": [p.to_json() for p in self.packages],
             "pipeline_policies": [p.to_json() for p in self.pipeline_policies],
         }
@@ -353,23 +402,43 @@ class PolicyDetail(GateDetail):
         return out
 
 
+def _engine_label(engine: PolicyEngine) -> str:
+    return f"{engine.name} ({engine.version})" if engine.version else engine.name
+
+
 def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResult]) -> GateResult:
-    """Decide the ``policy`` gate with the base branch's policies; preview the head's when they differ."""
+    """Decide the ``policy`` gate with the base branch's policies; preview the head's when they differ.
+
+    Denials the base branch already produces are warnings (see ``_inherit``); the governance-approval rule is
+    decided natively (``changebot.core.policy.approval``), whichever engine runs."""
     settings = policy_settings(ctx.settings.section("policy"))
     data_input = build_input(ctx, upstream, settings.governance_owners)
+    governance = governance_findings(
+        data_input["governance"]["changed"], settings.governance_owners, ctx.pr.approvals, settings.default_library
+    )
     library = list(engine.library()) if settings.default_library else []
     modules, entry_findings, entries = repository_modules(ctx, "base")
     all_modules = library + modules
     if not all_modules and not settings.packages:
+        if governance:
+            status = status_from_findings(governance)
+            detail = PolicyDetail(engine.name, (), (), engine_version=engine.version)
+            return GateResult(GateId.POLICY, status, "governance edits checked; no policies", tuple(governance), detail)
         reason = (
             "no packages to ask the OPA server about: the repository has no policies and policy.packages is empty"
-            if engine.name == "opa"
+            if engine.name == "opa-server"
             else "no policies: the default library is off and the repository has none"
         )
         return GateResult(GateId.POLICY, Status.SKIPPED, reason)
     locate = _locator(ctx)
     base = run_policies(all_modules, data_input, engine, settings.packages, locate)
-    findings = [*entry_findings, *base.findings]
+
+    def judge_base(base_ctx: Context) -> Sequence[Finding]:
+        base_input = build_input(base_ctx, (), settings.governance_owners)
+        return run_policies(all_modules, base_input, engine, settings.packages, _locator(base_ctx)).findings
+
+    inherited = inherit(base.findings, ctx, judge_base)
+    findings = [*governance, *entry_findings, *in_repository(inherited, ctx)]
     head_detail: PolicyHead | None = None
     head_modules, head_entry_findings, head_entries = repository_modules(ctx, "head")
     changed = _changed_policies(ctx, (entries, head_entries))
@@ -387,9 +456,10 @@ def policy_gate(ctx: Context, engine: PolicyEngine, upstream: Sequence[GateResul
         findings.append(notice("policies-changed", message, changed[0]))
     status = status_from_findings(findings)
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    summary = f"{len(base.packages)} package(s) evaluated by the {engine.name} engine"
+    label = _engine_label(engine)
+    summary = f"{len(base.packages)} package(s) evaluated by the {label} engine"
     if errors:
         summary += f"; {errors} error(s)"
     pipeline_policies = tuple(PipelinePolicy(e["path"], e["enforce"], tuple(e["actions"])) for e in entries)
-    detail = PolicyDetail(engine.name, tuple(base.packages), pipeline_policies, head_detail)
+    detail = PolicyDetail(engine.name, tuple(base.packages), pipeline_policies, head_detail, engine.version)
     return GateResult(GateId.POLICY, status, summary, tuple(findings), detail)
