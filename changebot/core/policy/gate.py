@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from changebot.core.context import Context, Side
 from changebot.core.documents import layout
+from changebot.core.policy.approval import governance_findings
 from changebot.core.policy.baseline import in_repository, inherit
 from changebot.core.policy.decisions import (
     Evaluation,
@@ -39,7 +40,6 @@ from changebot.core.policy.decisions import (
     package_ref,
     package_segments,
 )
-from changebot.core.policy.approval import governance_findings
 from changebot.core.policy.input import build_input
 from changebot.model import (
     Finding,
