@@ -26,6 +26,7 @@ from changebot.core.freeze.gate import freeze_gate
 from changebot.core.policy.gate import PolicyEngine, policy_gate, policy_settings
 from changebot.core.policy.rules import RulesDetail, rules_gate, rules_settings
 from changebot.core.schema.gate import schema_gate
+from changebot.core.schema.governance import Engines
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.verdict import ordered, verdict
 from changebot.errors import UsageError
@@ -100,6 +101,12 @@ def policy_engine(ctx: Context, opa_url: str | None = None) -> PolicyEngine:
     return EmbeddedRego(settings.timeout_seconds)
 
 
+def engines(ctx: Context, policy: PolicyEngine | None = None) -> Engines:
+    """The sandboxes the governance checks compile with: QuickJS for rules' ``if``, the policy gate's engine."""
+    scripts = QuickJs(rules_settings(ctx.settings.section("rules")))
+    return Engines(scripts, policy if policy is not None else policy_engine(ctx))
+
+
 def gates(
     ctx: Context,
     overrides: Sequence[Override] = (),
@@ -119,7 +126,7 @@ def gates(
         prestart(engine.address_space)  # the sandbox children start while the other gates run
     if layout.RULES in ctx.base.files:
         prestart(jsbox.ADDRESS_SPACE)
-    schema = schema_gate(ctx)
+    schema = schema_gate(ctx, engines(ctx, engine))
     freeze = freeze_gate(ctx, overrides)
     budget = budget_gate(ctx, spend)
     sequence = sequence_result(ctx)
