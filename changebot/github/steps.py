@@ -32,6 +32,7 @@ from changebot.github.router import Repo
 from changebot.model import Override
 from changebot.render import replies
 from changebot.usecases import plan as planning
+from changebot.usecases import whatif
 
 log = logging.getLogger("changebot.github")
 
@@ -138,7 +139,9 @@ class Steps:
         pr = ctx.pr
         policies = override_rules.policies(ctx)
         in_force = tuple(override_rules.effective(stored, policies, ctx.now, pr.head_sha))
-        plan = planning.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force, spend=self.spend)
+        plan = whatif.attach(
+            planning.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force, spend=self.spend), ctx, pr.base_sha
+        )
         return Evaluated(plan, decisions.check_name(ctx.settings, self.tools.check_name), tuple(stored), in_force)
 
     def show(self, ev: Evaluated, existing: Existing, replies_: Sequence[Reply] = ()) -> Published:

@@ -8,13 +8,18 @@ requests that would decide otherwise, and the freeze calendar before and after (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from changebot.core.freeze.gate import CHART_SPAN
-from changebot.core.freeze.windows import Window
 from changebot.core.whatif.result import WhatIf
 from changebot.render.gantt import Bar, gantt
 from changebot.render.md import code_cell, escape_cell
 
+if TYPE_CHECKING:
+    from changebot.core.freeze.windows import Window
+
+#: The span of the before/after charts (the freeze gate's chart span).
+CHART_SPAN = timedelta(weeks=4)
 #: Rows of the consequences table shown before "N more".
 MAX_ROWS = 50
 
@@ -24,7 +29,8 @@ def _who(whatif: WhatIf, index: int) -> str:
     return f"#{merge.number}" if merge.number is not None else merge.sha[:9]
 
 
-def _headline(whatif: WhatIf) -> str:
+def headline(whatif: WhatIf) -> str:
+    """One sentence: how much governance changes, and how many merges would decide otherwise."""
     if not whatif.governance_changed:
         return "this change does not change governance"
     affected = len({c.merge.sha for c in whatif.consequences})
@@ -32,6 +38,8 @@ def _headline(whatif: WhatIf) -> str:
     if whatif.open_prs:
         checked += f" and {whatif.open_prs} open pull request(s)"
     what = f"{len(whatif.changes)} change(s) in meaning in {len(whatif.files)} governance file(s)"
+    if not whatif.merges and not whatif.open_prs:
+        return f"{what}; no merges since {whatif.since:%Y-%m-%d} to replay"
     if not affected:
         return f"{what}; none of {checked} would decide otherwise"
     return f"{what}; {affected} of {checked} would decide otherwise"
@@ -40,7 +48,7 @@ def _headline(whatif: WhatIf) -> str:
 def render_whatif_text(whatif: WhatIf) -> str:
     """The what-if for a terminal."""
     lines = [f"changebot what-if for {whatif.branch} ({whatif.base} -> {whatif.head}) at {whatif.now.isoformat()}", ""]
-    lines.append(f"  {_headline(whatif)}")
+    lines.append(f"  {headline(whatif)}")
     if whatif.changes:
         lines += ["", "governance changes:"]
         lines.extend(f"  - {c.path}: {c.text}" for c in whatif.changes)
@@ -68,7 +76,7 @@ def whatif_section(whatif: WhatIf) -> list[str]:
     if not whatif.governance_changed:
         return []
     lines = [
-        f"<details><summary>:crystal_ball: What-if: {escape_cell(_headline(whatif))}</summary>",
+        f"<details><summary>:crystal_ball: What-if: {escape_cell(headline(whatif))}</summary>",
         "",
         "| file | change |",
         "|---|---|",
@@ -111,4 +119,4 @@ def whatif_section(whatif: WhatIf) -> list[str]:
 def render_whatif_markdown(whatif: WhatIf) -> str:
     """The what-if as Markdown: the same collapsed section, or one line when nothing changes."""
     section = whatif_section(whatif)
-    return "\n".join(section) + "\n" if section else f"What-if: {_headline(whatif)}.\n"
+    return "\n".join(section) + "\n" if section else f"What-if: {headline(whatif)}.\n"

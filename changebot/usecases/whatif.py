@@ -9,6 +9,7 @@ changed, under each version, for every merge. Open pull requests (the App and th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from changebot.core.schema.governance import as_governance
 from changebot.core.whatif.meaning import meaning
 from changebot.core.whatif.replay import Evaluate, Governance, Merge, replay
 from changebot.core.whatif.result import WhatIf
-from changebot.model import GateResult, PullRequest, RepoFiles
+from changebot.errors import RepositoryError
+from changebot.model import GateResult, Plan, PullRequest, RepoFiles
 from changebot.usecases import plan as planning
 
 DEFAULT_SINCE = timedelta(days=90)
@@ -107,6 +109,32 @@ def evaluate_whatif(
     )
 
 
+def attach(plan: Plan, ctx: Context, base: str | None, since: timedelta = DEFAULT_SINCE) -> Plan:
+    """``plan`` with its what-if when the pull request changes governance (the merges are read from ``base`` in
+    ``ctx.repo`` when it is a git repository; a history that cannot be read is replayed as empty). The verdict
+    is left as it is."""
+    if not _touches_governance(ctx):
+        return plan
+    merges: list[Merge] = []
+    proposals: dict[str, RepoFiles] = {}
+    root = Path(ctx.repo)
+    start = ctx.now - since
+    if base is not None and gitio.is_repo(root):
+        try:
+            repo = gitio.open_repo(root)
+            merges = history.merges(repo, base, start, ctx.now)
+            proposals = history.proposals(repo, [m.sha for m in merges], ctx.settings.limits)
+        except RepositoryError:
+            merges, proposals = [], {}
+    return replace(plan, whatif=evaluate_whatif(ctx, merges, proposals, start))
+
+
+def _touches_governance(ctx: Context) -> bool:
+    return bool(changed_governance(ctx)) or any(
+        layout.is_governance(p) and p not in ctx.head.files for p in ctx.base.files
+    )
+
+
 def whatif(
     root: Path,
     base: str,
@@ -120,9 +148,7 @@ def whatif(
     co = planning.checkout(root, base, head)
     ctx = planning.context(co, PullRequest(base_branch=branch or base.removeprefix("origin/")), now)
     start = now - since
-    if not changed_governance(ctx) and not any(
-        layout.is_governance(p) and p not in ctx.head.files for p in ctx.base.files
-    ):
+    if not _touches_governance(ctx):
         return WhatIf(base, head, ctx.pr.base_branch or "main", now, start)
     repo = gitio.open_repo(root)
     merges = history.merges(repo, base, start, now)

@@ -250,3 +250,23 @@ def test_ten_thousand_commits_of_history(make_repo: Callable[..., GitRepo], caps
             expected.append((when.isoformat(), "would be warned"))
     assert [(c["merge"]["when"], c["effect"]) for c in doc["consequences"]] == expected
     assert sum(effect == "would be blocked" for _, effect in expected) == 14
+
+
+def test_plan_carries_the_whatif_in_json_and_a_collapsed_comment_section(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plan of a governance PR shows the what-if; its verdict is the gates' alone."""
+    repo = history(make_repo, {".maestro/pipeline.yaml": PIPELINE.replace("SAT 00:00", "SAT 20:00")})
+    edit(repo, {".maestro/pipeline.yaml": PIPELINE.replace("SAT 00:00 UTC", "FRI 17:00 UTC")})
+    argv = ["plan", "--repo", str(repo.path), "--base", "main", "--head", "edit", "--now", NOW]
+    code = main([*argv, "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert effects(doc["whatif"]) == [("Merge b", "freeze", "would be blocked")]
+    assert {g["id"]: g["status"] for g in doc["gates"]}["freeze"] == "pass"
+    assert (doc["verdict"], code) == ("warn", 0)  # a governance edit warns; the blocked merge changes nothing
+    main([*argv, "--format", "markdown"])
+    comment = capsys.readouterr().out
+    assert "<details><summary>:crystal_ball: What-if: 1 change(s) in meaning in 1 governance file(s); 1 of 4" in comment
+    assert "**Freeze calendar before**" in comment
+    main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "main", "--now", NOW, "--format", "json"])
+    assert "whatif" not in json.loads(capsys.readouterr().out)

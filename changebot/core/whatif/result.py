@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from changebot.core.freeze.windows import Window
-from changebot.core.whatif.meaning import Meaning
-from changebot.core.whatif.replay import Consequence
+if TYPE_CHECKING:  # only types: the renderers import this module without the gates behind it
+    from changebot.core.freeze.windows import Window
+    from changebot.core.whatif.meaning import Meaning
+    from changebot.core.whatif.replay import Consequence
 
 
 @dataclass(frozen=True)
