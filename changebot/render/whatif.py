@@ -36,7 +36,7 @@ def headline(whatif: WhatIf) -> str:
     affected = len({c.merge.sha for c in whatif.consequences})
     checked = f"{whatif.merges} merge(s) since {whatif.since:%Y-%m-%d}"
     if whatif.open_prs:
-        checked += f" and {whatif.open_prs} open pull request(s)"
+        checked = f"{whatif.merges + whatif.open_prs} ({checked}, {whatif.open_prs} open pull request(s))"
     what = f"{len(whatif.changes)} change(s) in meaning in {len(whatif.files)} governance file(s)"
     if not whatif.merges and not whatif.open_prs:
         return f"{what}; no merges since {whatif.since:%Y-%m-%d} to replay"

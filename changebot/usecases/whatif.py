@@ -109,11 +109,14 @@ def evaluate_whatif(
     )
 
 
-def attach(plan: Plan, ctx: Context, base: str | None, since: timedelta = DEFAULT_SINCE) -> Plan:
+def attach(
+    plan: Plan, ctx: Context, base: str | None, since: timedelta = DEFAULT_SINCE, open_prs: Sequence[Merge] = ()
+) -> Plan:
     """``plan`` with its what-if when the pull request changes governance (the merges are read from ``base`` in
-    ``ctx.repo`` when it is a git repository; a history that cannot be read is replayed as empty). The verdict
+    ``ctx.repo`` when it is a git repository; a history that cannot be read is replayed as empty). ``open_prs``
+    (the App and the Action) are other open pull requests, whose head commits are in ``ctx.repo``. The verdict
     is left as it is."""
-    if not _touches_governance(ctx):
+    if not touches_governance(ctx):
         return plan
     merges: list[Merge] = []
     proposals: dict[str, RepoFiles] = {}
@@ -123,13 +126,15 @@ def attach(plan: Plan, ctx: Context, base: str | None, since: timedelta = DEFAUL
         try:
             repo = gitio.open_repo(root)
             merges = history.merges(repo, base, start, ctx.now)
-            proposals = history.proposals(repo, [m.sha for m in merges], ctx.settings.limits)
+            shas = [m.sha for m in (*merges, *open_prs)]
+            proposals = history.proposals(repo, shas, ctx.settings.limits)
         except RepositoryError:
-            merges, proposals = [], {}
-    return replace(plan, whatif=evaluate_whatif(ctx, merges, proposals, start))
+            merges, proposals, open_prs = [], {}, ()
+    return replace(plan, whatif=evaluate_whatif(ctx, merges, proposals, start, open_prs))
 
 
-def _touches_governance(ctx: Context) -> bool:
+def touches_governance(ctx: Context) -> bool:
+    """True when the head adds, edits or deletes a governance file."""
     return bool(changed_governance(ctx)) or any(
         layout.is_governance(p) and p not in ctx.head.files for p in ctx.base.files
     )
@@ -148,7 +153,7 @@ def whatif(
     co = planning.checkout(root, base, head)
     ctx = planning.context(co, PullRequest(base_branch=branch or base.removeprefix("origin/")), now)
     start = now - since
-    if not _touches_governance(ctx):
+    if not touches_governance(ctx):
         return WhatIf(base, head, ctx.pr.base_branch or "main", now, start)
     repo = gitio.open_repo(root)
     merges = history.merges(repo, base, start, now)

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 
 from changebot.cli import main
-from tests.support.repos import GIT_ENV, GitRepo
+from tests.support.repos import GIT_ENV, REPO_ROOT, GitRepo
 
 NOW = "2025-10-01T12:00:00Z"
 
@@ -262,6 +263,8 @@ def test_plan_carries_the_whatif_in_json_and_a_collapsed_comment_section(
     code = main([*argv, "--format", "json"])
     doc = json.loads(capsys.readouterr().out)
     assert effects(doc["whatif"]) == [("Merge b", "freeze", "would be blocked")]
+    schema = json.loads((REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
+    assert [e.message for e in Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(doc)] == []
     assert {g["id"]: g["status"] for g in doc["gates"]}["freeze"] == "pass"
     assert (doc["verdict"], code) == ("warn", 0)  # a governance edit warns; the blocked merge changes nothing
     main([*argv, "--format", "markdown"])
