@@ -89,3 +89,13 @@ def test_pipeline_budget_policy_and_settings() -> None:
 def test_nothing_changed_means_nothing() -> None:
     files = {".maestro/rules.json": "[]", ".maestro/pipeline.yaml": "pipeline:\n  steps: []\n"}
     assert texts(files, files) == []
+
+
+def test_what_the_new_version_cannot_read_is_said_first() -> None:
+    policy = "freeze:\n  windows:\n    - name: Weekend freeze\n      rrule: 'FREQ=WEEKLY;BYDAY=SA,SU'\n"
+    broken = policy.replace("SA,SU", "SA,SUN")
+    assert texts({"release-policy.yml": policy}, {"release-policy.yml": broken}) == [
+        "calendar: cannot be read at line 4: window 'Weekend freeze': rrule 'FREQ=WEEKLY;BYDAY=SA,SUN' is not an "
+        "RFC 5545 recurrence rule (invalid 'BYDAY': SA,SUN)",
+        "calendar: window 'Weekend freeze' removed (next was Sat 00:00 to Sun 00:00, UTC)",
+    ]

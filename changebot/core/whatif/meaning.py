@@ -24,6 +24,8 @@ from changebot.core.freeze.gate import read_calendar
 from changebot.core.freeze.windows import Window, iso
 from changebot.core.policy.gate import repository_modules
 from changebot.core.policy.rules import Rule, parse_rules
+from changebot.core.schema.governance import CHECKS, NO_ENGINES
+from changebot.model import Severity
 
 #: How far ahead windows are looked for by name.
 SPAN = timedelta(days=366)
@@ -274,9 +276,28 @@ def policies(old: Context, new: Context) -> list[Meaning]:
     return out
 
 
+#: The kind each governance check reports as.
+_CHECK_KINDS = {"calendar": "calendar", "pipeline": "pipeline", "ci-budget": "budget", "rules": "rules"}
+
+
+def unreadable(old: Context, new: Context) -> list[Meaning]:
+    """Errors the new governance has and the old one has not, by the gates' own readers: what the new version
+    cannot read is left out of it (a window that does not parse is no window), and the diff says so first."""
+    out: list[Meaning] = []
+    for check, kind in _CHECK_KINDS.items():
+        known = {(f.code, f.message) for f in CHECKS[check](old, NO_ENGINES) if f.severity is Severity.ERROR}
+        out.extend(
+            Meaning(kind, f.path or "", f"cannot be read at line {f.line}: {f.message}" if f.line else f.message)
+            for f in CHECKS[check](new, NO_ENGINES)
+            if f.severity is Severity.ERROR and (f.code, f.message) not in known
+        )
+    return list(dict.fromkeys(out))
+
+
 def meaning(old: Context, new: Context, now: datetime) -> list[Meaning]:
     """Every change in meaning between the governance of ``old.base`` and ``new.base``."""
     return [
+        *unreadable(old, new),
         *calendar(old, new, now),
         *rules(old, new),
         *pipeline(old, new),
