@@ -245,3 +245,6 @@ class Plan:
     base: str | None
     head: str | None
     actions: tuple[Action, ...] = ()
+    #: The what-if of a pull request that changes governance (``changebot.core.whatif.result.WhatIf``), or
+    #: ``None``. Informative only: it never changes the verdict.
+    whatif: object | None = None

@@ -135,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
     )
     ctx = planning.context(co, pull_request(args), now)
     result = planning.plan(ctx, args.base, args.head, opa_url=args.opa_url, spend=spend, engine_name=args.policy_engine)
+    if args.base is not None:
+        from changebot.usecases.whatif import attach  # noqa: PLC0415 - lazy: only when refs are given
+
+        result = attach(result, ctx, args.base)
     log.info("verdict %s", result.verdict)
     colour = wants_colour(args.output)
     emit(

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise RepositoryError(f"{missing[0]}: no such file in {root}")
     ctx = planning.context(co, PullRequest(), parse_now(None))
-    findings = [f for f in file_findings(ctx) if not only or f.path in only]
+    findings = [f for f in file_findings(ctx, planning.engines(ctx)) if not only or f.path in only]
     findings.extend(
         notice("not-governed", "changebot does not read this file (see 'What changebot reads' in the README)", p)
         for p in sorted(only)

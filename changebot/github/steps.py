@@ -24,6 +24,7 @@ from changebot.core.overrides import rules as override_rules
 from changebot.core.policy.gate import policy_settings
 from changebot.core.policy.input import governance_changes
 from changebot.core.settings import DEFAULT_SETTINGS, Settings
+from changebot.core.whatif.replay import Merge
 from changebot.errors import ChangebotError
 from changebot.github import decide as decisions
 from changebot.github.decide import Decision, Evaluated, Existing, Reply
@@ -32,8 +33,12 @@ from changebot.github.router import Repo
 from changebot.model import Override
 from changebot.render import replies
 from changebot.usecases import plan as planning
+from changebot.usecases import whatif
 
 log = logging.getLogger("changebot.github")
+
+#: Open pull requests the what-if of a governance change replays (each costs a fetch and an API call).
+MAX_OPEN_PRS = 20
 
 
 def is_refused(exc: BaseException) -> bool:
@@ -165,7 +170,29 @@ class Steps:
         policies = override_rules.policies(ctx)
         in_force = tuple(override_rules.effective(stored, policies, ctx.now, pr.head_sha))
         plan = planning.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force, spend=self.spend)
+        if whatif.touches_governance(ctx):
+            plan = whatif.attach(plan, ctx, pr.base_sha, open_prs=self.open_prs(ctx))
         return Evaluated(plan, decisions.check_name(ctx.settings, self.tools.check_name), tuple(stored), in_force)
+
+    def open_prs(self, ctx: Context) -> tuple[Merge, ...]:
+        """Read, for the what-if of a governance change: the other open PRs into the same branch (at most
+        ``MAX_OPEN_PRS``, most recently updated first), each with its changed files and its head commit fetched
+        into the clone (1 call per 100 PRs, 1 per PR for its files). One that cannot be read is left out."""
+        branch = ctx.pr.base_branch
+        if not branch:
+            return ()
+        out: list[Merge] = []
+        for other in self.client.open_pulls(self.repo.full_name, branch, MAX_OPEN_PRS + 1):
+            if other.number == ctx.pr.number or not other.head_sha or not other.base_sha or other.number is None:
+                continue
+            try:
+                self.tools.commits.prepare(self.repo, self.token, other.base_sha, other.head_sha, other.number)
+                files = self.client.changed_files(self.repo.full_name, other.number)
+            except ChangebotError as exc:
+                log.info("what-if: open pull request #%s left out: %s", other.number, exc)
+                continue
+            out.append(Merge(other.head_sha, ctx.now, other.title, files, other.number))
+        return tuple(out[:MAX_OPEN_PRS])
 
     def show(self, ev: Evaluated, existing: Existing, replies_: Sequence[Reply] = ()) -> Published:
         """Decide and post: the check run, the sticky comment, the rule actions (and ``replies_``)."""

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from changebot import __version__
+from changebot.core.whatif.result import WhatIf
 from changebot.model import Finding, GateResult, Plan
 
 #: Keys every gate object has; a gate detail's JSON may not reuse them.
@@ -64,6 +65,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         },
         "gates": [gate_to_json(g) for g in plan.gates],
         "actions": [{"rule": a.rule, "do": a.do, "with": dict(a.with_)} for a in plan.actions],
+        **({"whatif": plan.whatif.to_json()} if isinstance(plan.whatif, WhatIf) else {}),
     }
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from changebot.core.freeze.gate import FreezeDetail
+from changebot.core.whatif.result import WhatIf
 from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
 from changebot.render.md import GATE_ICON, escape_cell, findings_table
+from changebot.render.whatif import whatif_section
 
 #: How far ahead the calendar chart looks (the freeze gate lists windows this far ahead).
 CHART_SPAN = timedelta(weeks=4)
@@ -49,6 +51,8 @@ def render_markdown(plan: Plan) -> str:
         lines += ["**Planned actions**", ""]
         lines.extend(f"- `{a.rule}`: {a.do} {escape_cell(str(dict(a.with_)))}" for a in plan.actions)
         lines.append("")
+    if isinstance(plan.whatif, WhatIf):
+        lines.extend(whatif_section(plan.whatif))
     lines.extend(calendar_section(plan))
     lines.append(f"<sub>evaluated at {plan.now.isoformat()}</sub>")
     return "\n".join(lines) + "\n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from changebot.core.whatif.result import WhatIf
 from changebot.model import Finding, GateResult, Plan, Severity, Status, Verdict
+from changebot.render.whatif import headline
 
 _COLOURS = {
     "pass": "32",
@@ -43,6 +45,11 @@ def render_text(plan: Plan, colour: bool = False) -> str:
     if plan.actions:
         lines += ["", "planned actions:"]
         lines.extend(f"  - {a.rule}: {a.do} {dict(a.with_)}" for a in plan.actions)
+    if isinstance(plan.whatif, WhatIf) and plan.whatif.governance_changed:
+        lines += [
+            "",
+            f"what-if (never changes the verdict): {headline(plan.whatif)}; run 'changebot whatif' for details",
+        ]
     verdict = _paint(plan.verdict.upper(), str(plan.verdict), colour)
     counts = {s: sum(1 for g in plan.gates if g.status is s) for s in Status}
     lines += [

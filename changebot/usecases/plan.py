@@ -27,6 +27,7 @@ from changebot.core.freeze.gate import freeze_gate
 from changebot.core.policy.gate import ENGINES, PolicyEngine, policy_gate, policy_settings
 from changebot.core.policy.rules import RulesDetail, rules_gate, rules_settings
 from changebot.core.schema.gate import schema_gate
+from changebot.core.schema.governance import Engines
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.verdict import ordered, verdict
 from changebot.errors import UsageError
@@ -133,6 +134,10 @@ def _within(result: GateResult, budget: worker.GateBudget) -> GateResult:
         "(never a pass)",
     )
     return replace(result, status=Status.FAIL, findings=(*result.findings, finding))
+def engines(ctx: Context, policy: PolicyEngine | None = None) -> Engines:
+    """The sandboxes the governance checks compile with: QuickJS for rules' ``if``, the policy gate's engine."""
+    scripts = QuickJs(rules_settings(ctx.settings.section("rules")))
+    return Engines(scripts, policy if policy is not None else policy_engine(ctx))
 
 
 def gates(
@@ -155,7 +160,7 @@ def gates(
         prestart(engine.address_space)  # the sandbox children start while the other gates run
     if layout.RULES in ctx.base.files:
         prestart(jsbox.ADDRESS_SPACE)
-    schema = schema_gate(ctx)
+    schema = schema_gate(ctx, engines(ctx, engine))
     freeze = freeze_gate(ctx, overrides)
     budget = budget_gate(ctx, spend)
     sequence = sequence_result(ctx)

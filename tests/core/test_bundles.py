@@ -100,22 +100,6 @@ def test_windows_that_end_before_they_start() -> None:
     bundle = doc(".maestro/changes/a.yaml", "area: x\nintent: y\nwindow:\n  start: 2025-02-10\n  end: 2025-02-01\n")
     [found] = bundles.bundle_findings(bundle)
     assert (found.line, found.code) == (5, "window-end-before-start")
-    calendar = doc(
-        ".maestro/freeze_windows.json",
-        '[\n {"name": "ok", "from": "2025-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"},\n'
-        ' {"name": "bad", "from": "2025-01-02T01:00:00+01:00", "to": "2025-01-01T23:30:00Z"}\n]',
-    )
-    [found] = bundles.freeze_window_findings(calendar)
-    assert (found.line, found.code) == (3, "window-end-before-start")
-    assert "freeze window 'bad' ends" in found.message
-
-
-def test_mixed_offsets_are_compared_as_instants() -> None:
-    calendar = doc(
-        ".maestro/freeze_windows.json",
-        '[{"name": "x", "from": "2025-01-02T00:30:00+01:00", "to": "2025-01-01T23:45:00Z"}]',
-    )
-    assert bundles.freeze_window_findings(calendar) == []
 
 
 def test_malformed_parts_are_left_to_the_schema() -> None:

@@ -373,15 +373,21 @@ def test_pr_facts_from_flags_reach_rules_and_policies(
     assert doc["actions"] == []
 
 
-def test_head_policy_that_does_not_compile_is_previewed_not_enforced(
+def test_head_policy_that_does_not_compile_is_previewed_by_the_policy_gate_and_fails_the_schema_gate(
     make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The base's policies decide the policy gate; the head's broken one fails the PR in the schema gate."""
     repo = make_repo({".maestro/policies/nochart.rego": DENY_POLICY, ".maestro/changebot.yaml": NO_LIBRARY})
     repo.branch("feature")
     repo.commit({".maestro/policies/nochart.rego": "import rego.v1\npackage broken\n"})
     code, doc = plan(repo, capsys, "--base", "main", "--head", "feature")
     policy = gate_of(doc, "policy")
-    assert code == 0
+    assert code == 1
+    schema = gate_of(doc, "schema")
+    assert schema["status"] == "fail"
+    assert [(f["code"], f["path"]) for f in schema["findings"]] == [
+        ("policy-compile-error", ".maestro/policies/nochart.rego")
+    ]
     assert policy["status"] == "pass"
     assert codes(policy) == ["policies-changed"]
     assert "the head versions would decide: fail (1 error(s))" in policy["findings"][0]["message"]

@@ -249,6 +249,27 @@ class GitHubClient:
         files = self.changed_files(repo, number)
         return replace(snapshot, pr=replace(snapshot.pr, files=files))
 
+    def open_pulls(self, repo: str, base: str, limit: int) -> tuple[PullRequest, ...]:
+        """Up to ``limit`` open pull requests targeting ``base``, most recently updated first (1 call per 100)."""
+
+        def fetch() -> list[PullRequest]:
+            out: list[PullRequest] = []
+            for pull in self._repo(repo).get_pulls(state="open", base=base, sort="updated", direction="desc"):
+                if len(out) >= limit:
+                    break
+                out.append(
+                    PullRequest(
+                        number=pull.number,
+                        base_branch=pull.base.ref,
+                        base_sha=pull.base.sha,
+                        head_sha=pull.head.sha,
+                        title=pull.title or "",
+                    )
+                )
+            return out
+
+        return tuple(self._read(f"GET open pull requests of {repo} into {base}", fetch))
+
     def changed_files(self, repo: str, number: int) -> tuple[ChangedFile, ...]:
         """Every changed file, following pagination (1 call per 100 files; GitHub stops at 3000)."""
         pull = self._repo(repo).get_pull(number)

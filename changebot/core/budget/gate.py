@@ -34,6 +34,7 @@ from changebot.core.budget.spend import SpendSource
 from changebot.core.budget.when import Runs
 from changebot.core.context import Context
 from changebot.core.documents import layout
+from changebot.core.documents.load import Document
 from changebot.core.freeze.gate import default_branch
 from changebot.model import (
     Finding,
@@ -193,6 +194,33 @@ def lane_for(ctx: Context, settings: BudgetSettings) -> str:
     return lane_of(ctx.pr.event, ctx.pr.base_branch or default_branch(ctx), settings.lanes)
 
 
+def budget_numbers(doc: Document, findings: list[Finding]) -> dict[str, float | None]:
+    """``monthlyUsd``, ``softPct`` and ``hardPct`` of a ci_budget.json, and every ``prio`` share: a missing or
+    bad number is a finding (``None`` in the result). The one reader of these numbers, for the gate and checks."""
+    data = doc.data if isinstance(doc.data, Mapping) else {}
+    path = doc.path
+    numbers: dict[str, float | None] = {}
+    for key in ("monthlyUsd", "softPct", "hardPct"):
+        if key not in data:
+            findings.append(error("budget-missing", f"ci_budget.json has no {key!r}", path, doc.line(())))
+        numbers[key] = money(data.get(key), path, doc.line((key,)), f"ci_budget.json {key}", findings)
+    soft, hard = numbers["softPct"], numbers["hardPct"]
+    if soft is not None and hard is not None and soft > hard:
+        findings.append(
+            error(
+                "budget-soft-over-hard",
+                f"softPct {soft:g} is above hardPct {hard:g}: the soft limit must not exceed the hard one",
+                path,
+                doc.line(("softPct",)),
+            )
+        )
+    prio = data.get("prio")
+    if isinstance(prio, Mapping):
+        for lane, share in prio.items():
+            money(share, path, doc.line(("prio", lane)), f"prio[{lane!r}]", findings)
+    return numbers
+
+
 def _month(
     ctx: Context,
     lane: str,
@@ -211,14 +239,10 @@ def _month(
         return None
     data = doc.data if isinstance(doc.data, Mapping) else {}
     path = doc.path
-    numbers = {}
-    for key in ("monthlyUsd", "softPct", "hardPct"):
-        if key not in data:
-            findings.append(error("budget-missing", f"ci_budget.json has no {key!r}", path, doc.line(())))
-        numbers[key] = money(data.get(key), path, doc.line((key,)), f"ci_budget.json {key}", findings)
+    numbers = budget_numbers(doc, findings)
     prio_map = data.get("prio")
     prio_raw = prio_map.get(lane) if isinstance(prio_map, Mapping) else None
-    prio = money(prio_raw, path, doc.line(("prio", lane)), f"prio[{lane!r}]", findings)
+    prio = money(prio_raw, path, doc.line(("prio", lane)), f"prio[{lane!r}]", [])  # budget_numbers reported it
     if prio_raw is None or prio == 0:
         found = "is 0" if prio == 0 else "is missing"
         findings.append(

@@ -9,7 +9,8 @@ malformed here is skipped silently (its schema finding says what is wrong). What
   or cannot be ordered;
 * ``code-freeze-outside-window``: a plan's ``freeze.code_freeze`` is before its window starts or after it ends
   (the window's dates are whole days in ``window.tz``);
-* ``window-end-before-start``: a bundle's or plan's window, or an absolute freeze window, ends before it starts.
+* ``window-end-before-start``: a bundle's or plan's window ends before it starts (freeze windows are read by
+  the freeze gate's own reader: ``changebot.core.schema.governance``).
 """
 
 from __future__ import annotations
@@ -159,27 +160,6 @@ def plan_findings(doc: Document, paths: frozenset[str]) -> list[Finding]:
     return out
 
 
-def freeze_window_findings(doc: Document) -> list[Finding]:
-    """Absolute freeze windows (``freeze_windows.json``) whose ``to`` comes before ``from``."""
-    if not isinstance(doc.data, list):
-        return []
-    out: list[Finding] = []
-    for i, item in enumerate(doc.data):
-        if isinstance(item, dict):
-            start, end = _instant(item.get("from")), _instant(item.get("to"))
-            if start is not None and end is not None and end < start:
-                out.append(
-                    error(
-                        "window-end-before-start",
-                        f"$[{i}]: freeze window {item.get('name')!r} ends ({item.get('to')}) before it starts "
-                        f"({item.get('from')}): expected 'to' on or after 'from'",
-                        doc.path,
-                        doc.line((i, "to")),
-                    )
-                )
-    return out
-
-
 def xrepo_findings(doc: Document) -> list[Finding]:
     """Repositories named as dependencies but not defined in the graph, and dependency cycles."""
     graph = doc.data.get("graph") if isinstance(doc.data, dict) else None
@@ -231,8 +211,6 @@ def cross_file_findings(docs: Mapping[str, Document], paths: frozenset[str]) -> 
     for path, doc in docs.items():
         if layout.matches(path, PLAN_PATTERNS):
             out.extend(plan_findings(doc, paths))
-        elif path == layout.FREEZE_WINDOWS:
-            out.extend(freeze_window_findings(doc))
         elif path == layout.XREPO:
             out.extend(xrepo_findings(doc))
     return out

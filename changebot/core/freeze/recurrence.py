@@ -135,12 +135,18 @@ def rrule_problem(rule: Any) -> str | None:
     (``BYMONTH=2;BYMONTHDAY=30``) would walk ~8,000 years on every query. Rules that are not periodic in
     wall-clock time are therefore probed once, over one 400-year Gregorian cycle (weekdays and leap years
     repeat every 146,097 days) placed near year 9999, keeping the rule's INTERVAL phase. Sub-daily rules with
-    calendar filters cannot be probed cheaply and are refused; so is a COUNT above ``MAX_PATTERN``.
+    calendar filters cannot be probed cheaply and are refused; so is a COUNT above ``MAX_PATTERN``. A rule that
+    never fires (``COUNT=0``, an UNTIL before its start) is refused too: the README makes such rules errors.
     """
     from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY  # noqa: PLC0415 - lazy: keeps start-up fast
 
     if rule._count is not None and rule._count > MAX_PATTERN:
         return f"COUNT above {MAX_PATTERN:,} is not supported"
+    if rule._count is not None and rule._count < 1:
+        return f"COUNT={rule._count} means it never fires"
+    until, first = rule._until, rule._dtstart
+    if until is not None and (until.tzinfo is None) == (first.tzinfo is None) and until < first:
+        return f"its UNTIL ({until.isoformat()}) is before its start ({first.isoformat()}): it never fires"
     filters = (rule._bymonth, rule._bymonthday, rule._bynmonthday, rule._byyearday, rule._byweekno)
     filtered = any(filters) or bool(rule._bysetpos) or bool(getattr(rule, "_byeaster", None))
     if rule._count is None and rule._until is None and _period(rule) is not None:

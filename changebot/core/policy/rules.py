@@ -158,6 +158,29 @@ _WITH_TYPES: Mapping[str, str] = {
 #: Most rules one rules.json may hold; past it none is evaluated (each may cost its sandbox deadline).
 MAX_RULES = 500
 
+#: Operations the evaluator handles itself rather than through its table of builtins.
+_SPECIAL_FORMS = frozenset({"if", "?:", "and", "or", "filter", "reduce", "map", "all", "some", "none"})
+
+
+def unknown_operations(logic: Any) -> list[str]:
+    """The operation names in a JSON Logic expression that ``_when`` would refuse, in order of appearance
+    (``log`` included: it prints). A mapping of exactly one key is an operation; anything else is data."""
+    from json_logic.builtins import BUILTINS  # noqa: PLC0415 - lazy: keeps `changebot plan` start-up fast
+
+    known = (set(BUILTINS) - {"log"}) | _SPECIAL_FORMS
+    found: dict[str, None] = {}
+    stack = [logic]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, Mapping) and len(node) == 1:
+            op, args = next(iter(node.items()))
+            if op not in known:
+                found.setdefault(str(op), None)
+            stack.append(args)
+    return list(found)
+
 
 def parse_rules(doc: Document) -> tuple[list[Rule], list[Finding]]:
     """The rules of a loaded rules.json, and findings for entries that are not rules (those are left out)."""
@@ -202,6 +225,17 @@ def parse_rules(doc: Document) -> tuple[list[Rule], list[Finding]]:
                     f"rule {rule_id!r}: 'if' must be a JavaScript string",
                     path,
                     _line(doc, (*where, "if")),
+                )
+            )
+            continue
+        unknown = unknown_operations(raw.get("when"))
+        if unknown:
+            findings.append(
+                error(
+                    "rule-when-error",
+                    f"rule {rule_id!r}: JSON Logic 'when' failed: Unrecognized operation: {unknown[0]!r}",
+                    path,
+                    _line(doc, (*where, "when")),
                 )
             )
             continue

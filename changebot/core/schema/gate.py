@@ -21,9 +21,22 @@ from typing import Any
 from changebot.core.context import Context
 from changebot.core.documents import bundles, layout, schema
 from changebot.core.documents.load import Document
-from changebot.model import Finding, GateId, GateResult, Severity, Status, notice, status_from_findings
+from changebot.core.schema import governance
+from changebot.core.schema.governance import NO_ENGINES, Engines
+from changebot.model import (
+    Finding,
+    GateId,
+    GateResult,
+    Severity,
+    Status,
+    notice,
+    skipped,
+    status_from_findings,
+)
 
 STRUCTURED = (".yaml", ".yml", ".json")
+#: A per-file cap that shows every schema error (identity checks must see them all).
+UNCAPPED = 1_000_000
 
 #: How each file kind is named in messages.
 LABELS: Mapping[str, str] = {
@@ -110,17 +123,41 @@ def base_settings_findings(ctx: Context) -> list[Finding]:
     return [replace(f, message=f.message + suffix) for f in loaded.findings]
 
 
-def file_findings(ctx: Context) -> list[Finding]:
-    """Load, schema and cross-file findings for every structured file changebot reads, grouped by file."""
+def changed_governance(ctx: Context) -> list[str]:
+    """Governance files whose head bytes differ from the base's (added or edited), sorted."""
+    return sorted(p for p in ctx.head.files if layout.is_governance(p) and ctx.head.files[p] != ctx.base.files.get(p))
+
+
+def _kinds(paths: list[str]) -> tuple[str, ...]:
+    """The governance checks worth running when ``paths`` changed: the sandboxed ones only when their files did."""
+    kinds = ["calendar", "pipeline", "ci-budget", "rules"]
+    if any(p.endswith(".rego") for p in paths) or layout.PIPELINE in paths:
+        kinds.append("policy")
+    return tuple(kinds)
+
+
+def file_findings(
+    ctx: Context, engines: Engines = NO_ENGINES, limit: int | None = None, changed_only: bool = False
+) -> list[Finding]:
+    """Load, schema, cross-file and governance findings for every file changebot reads, grouped by file.
+
+    Governance files are also read by the gates' own readers (``governance.CHECKS``), as the head has them. With
+    ``changed_only`` (the ``schema`` gate) those checks report only on the governance files the head changes:
+    the other gates already judge the base's. ``limit`` caps the schema findings per file (default: settings)."""
     docs, findings = head_documents(ctx)
     findings.extend(base_settings_findings(ctx))
-    limit = max_findings(ctx)
+    cap = max_findings(ctx) if limit is None else limit
     for doc in docs.values():
-        findings.extend(document_findings(ctx, doc, limit))
+        findings.extend(document_findings(ctx, doc, cap))
     findings.extend(bundles.cross_file_findings(docs, ctx.head.paths))
+    changed = changed_governance(ctx) if changed_only else None
+    if changed is None or changed:
+        kinds = _kinds(changed) if changed is not None else tuple(governance.CHECKS)
+        found = governance.governance_findings(governance.as_governance(ctx, "head"), engines, kinds)
+        findings.extend(f for f in found if changed is None or f.path in changed)
     # Stable sort by file only: within a file, load problems, then the schema's best match first, then the
-    # rest of its errors in line order, then the cross-file findings.
-    return sorted(findings, key=lambda f: f.path or "")
+    # rest of its errors in line order, then the cross-file and governance findings. Each finding once.
+    return sorted(dict.fromkeys(findings), key=lambda f: f.path or "")
 
 
 def _key(finding: Finding) -> tuple[str | None, str, str]:
@@ -140,11 +177,12 @@ def preexisting(ctx: Context, findings: list[Finding]) -> set[tuple[str | None, 
         return set()
     on_base = replace(ctx, head=ctx.base, _cache={})
     if any(f.code == "duplicate-work-item-id" for f in errors):  # needs every bundle of the base
-        return {_key(f) for f in file_findings(on_base) if f.severity is Severity.ERROR}
-    # Otherwise each error concerns its own file: re-check just those files as the base has them.
+        return {_key(f) for f in file_findings(on_base, limit=UNCAPPED) if f.severity is Severity.ERROR}
+    # Otherwise each error concerns its own file: re-check just those files as the base has them, every schema
+    # error of each (identity, not what survives the per-file cap, decides what is inherited).
     found: list[Finding] = list(ctx.base.findings)
     docs: dict[str, Document] = {}
-    limit = max_findings(ctx)
+    limit = UNCAPPED
     for path in sorted({f.path for f in errors if f.path}):
         loaded = on_base.proposal(path) if path.endswith(STRUCTURED) else None
         if loaded is None:
@@ -176,16 +214,50 @@ def _inherited(finding: Finding) -> Finding:
     )
 
 
-def schema_gate(ctx: Context) -> GateResult:
+def _hidden_new_errors(
+    ctx: Context, found: list[Finding], old: set[tuple[str | None, str, str]], engines: Engines
+) -> list[Finding]:
+    """Errors of the head that the per-file cap left out and that the base does not have.
+
+    A file whose inherited errors fill the cap would otherwise hide the errors a pull request adds behind
+    "N other schema error(s) not shown": those are added back, and the file's count of hidden ones lowered."""
+    capped = {f.path for f in found if f.code == "more-schema-errors" and f.path and layout.is_proposal(f.path)}
+    if not capped or ctx.base.commit is None or ctx.base.commit == ctx.head.commit:
+        return []
+    shown = {_key(f) for f in found}
+    every = [f for f in file_findings(ctx, engines, limit=UNCAPPED, changed_only=True) if f.path in capped]
+    return [f for f in every if f.severity is Severity.ERROR and _key(f) not in shown and _key(f) not in old]
+
+
+def _recount(finding: Finding, added: list[Finding]) -> Finding | None:
+    """The "N other schema error(s)" notice of a file, less the errors shown after all; ``None`` at zero."""
+    if finding.code != "more-schema-errors":
+        return finding
+    extra = sum(1 for f in added if f.path == finding.path)
+    if not extra:
+        return finding
+    hidden = int(finding.message.split(" ", 1)[0]) - extra
+    if hidden <= 0:
+        return None
+    return replace(finding, message=f"{hidden}{finding.message[finding.message.index(' ') :]}")
+
+
+def schema_gate(ctx: Context, engines: Engines = NO_ENGINES) -> GateResult:
     """Decide the ``schema`` gate. Errors in proposal files that the base branch already has are reported as
-    warnings: a pull request fails for what it breaks, not for what it inherits."""
-    found = file_findings(ctx)
-    old = preexisting(ctx, found)
-    findings = tuple(_inherited(f) if _is_inherited(f, old) else f for f in found)
-    status = status_from_findings(findings)
+    warnings: a pull request fails for what it breaks, not for what it inherits. Governance files the pull
+    request changes are read by the gates' own readers too (``governance``); ``engines`` are the sandboxes
+    that compile Rego and JavaScript. With no file to judge the gate is ``skipped``, never ``pass``."""
     checked = sum(1 for p in ctx.head.files if p.endswith(STRUCTURED))
-    if not checked:
-        return GateResult(GateId.SCHEMA, status, "no .maestro files: nothing to govern", findings)
+    judged = checked or any(layout.is_governance(p) for p in ctx.head.files) or ctx.head.findings
+    if not judged and not base_settings_findings(ctx):
+        return skipped(GateId.SCHEMA, "no .maestro files: nothing to govern")
+    found = file_findings(ctx, engines, changed_only=True)
+    old = preexisting(ctx, found)
+    added = _hidden_new_errors(ctx, found, old, engines)
+    kept = [r for r in (_recount(f, added) for f in found) if r is not None]
+    merged = sorted([*kept, *added], key=lambda f: f.path or "")
+    findings = tuple(_inherited(f) if _is_inherited(f, old) else f for f in merged)
+    status = status_from_findings(findings)
     if status is Status.PASS:
         summary = f"{checked} file(s) checked, all valid"
     else:
