@@ -7,7 +7,7 @@ from datetime import timedelta
 from changebot.core.freeze.gate import FreezeDetail
 from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
-from changebot.render.md import GATE_ICON, escape_cell, findings_table
+from changebot.render.md import GATE_ICON, escape_cell, findings_table, mode_suffix, would_fail_line
 
 #: How far ahead the calendar chart looks (the freeze gate lists windows this far ahead).
 CHART_SPAN = timedelta(weeks=4)
@@ -37,8 +37,11 @@ def gate_section(gate: GateResult) -> list[str]:
 def render_markdown(plan: Plan) -> str:
     """The whole plan as the PR comment body, ending in a newline."""
     lines = [f"### changebot: {_VERDICT[plan.verdict]}", "", "| gate | status | summary |", "|---|---|---|"]
-    lines.extend(f"| {g.id} | {GATE_ICON[g.status]} {g.status} | {escape_cell(g.summary)} |" for g in plan.gates)
+    lines.extend(
+        f"| {g.id} | {GATE_ICON[g.status]} {g.status}{mode_suffix(g)} | {escape_cell(g.summary)} |" for g in plan.gates
+    )
     lines.append("")
+    lines.extend(would_fail_line(plan.gates))
     for gate in plan.gates:
         lines.extend(gate_section(gate))
         if gate.id is GateId.SEQUENCE and gate.status is not Status.SKIPPED:

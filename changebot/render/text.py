@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from changebot.model import Finding, GateResult, Plan, Severity, Status, Verdict
+from changebot.model import Finding, GateMode, GateResult, Plan, Severity, Status, Verdict
 
 _COLOURS = {
     "pass": "32",
@@ -28,7 +28,8 @@ def finding_line(finding: Finding, colour: bool = False) -> str:
 def gate_lines(gate: GateResult, colour: bool = False) -> list[str]:
     """One gate: a status line, then its findings indented."""
     status = _paint(f"{gate.status:<7}", str(gate.status), colour)
-    lines = [f"  {status} {gate.id:<9} {gate.summary}"]
+    mode = "" if gate.mode is GateMode.ENFORCE else f" ({gate.mode})"
+    lines = [f"  {status} {gate.id:<9} {gate.summary}{mode}"]
     lines.extend(f"            {finding_line(f, colour)}" for f in gate.findings)
     return lines
 
@@ -43,6 +44,10 @@ def render_text(plan: Plan, colour: bool = False) -> str:
     if plan.actions:
         lines += ["", "planned actions:"]
         lines.extend(f"  - {a.rule}: {a.do} {dict(a.with_)}" for a in plan.actions)
+    advisory = [str(g.id) for g in plan.gates if g.would_fail]
+    if advisory:
+        note = "advisory gates do not fail the verdict (mode: advisory in .maestro/changebot.yaml)"
+        lines += ["", f"advisory: would have failed on {', '.join(advisory)}; {note}"]
     verdict = _paint(plan.verdict.upper(), str(plan.verdict), colour)
     counts = {s: sum(1 for g in plan.gates if g.status is s) for s in Status}
     lines += [

@@ -6,7 +6,7 @@ the App render and publish what these functions return.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,17 @@ from changebot.core.schema.gate import schema_gate
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.verdict import ordered, verdict
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateResult, Override, Plan, PullRequest, RepoFiles
+from changebot.model import (
+    ChangedFile,
+    GateId,
+    GateMode,
+    GateResult,
+    Override,
+    Plan,
+    PullRequest,
+    RepoFiles,
+    skipped,
+)
 from changebot.usecases.sequence import sequence_result
 
 if TYPE_CHECKING:
@@ -113,18 +123,25 @@ def gates(
     are computed first: the ``policy`` gate's input document carries their results (and the ``rules`` gate's).
     The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server. ``spend``
     is the month-to-date CI spend source for the budget gate (``--ledger``, or the Actions API), ``None`` if unknown.
+    Each result carries its ``GateMode`` from the base branch's settings; an ``off`` gate is not evaluated.
     """
     engine = policy_engine(ctx, opa_url)
-    if isinstance(engine, EmbeddedRego):
+    if isinstance(engine, EmbeddedRego) and ctx.settings.mode(GateId.POLICY) is not GateMode.OFF:
         prestart(engine.address_space)  # the sandbox children start while the other gates run
-    if layout.RULES in ctx.base.files:
+    if layout.RULES in ctx.base.files and ctx.settings.mode(GateId.RULES) is not GateMode.OFF:
         prestart(jsbox.ADDRESS_SPACE)
-    schema = schema_gate(ctx)
-    freeze = freeze_gate(ctx, overrides)
-    budget = budget_gate(ctx, spend)
-    sequence = sequence_result(ctx)
-    rules = rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules"))))
-    policy = policy_gate(ctx, engine, [freeze, budget, sequence, rules])
+    def run(gate: GateId, evaluate: Callable[[], GateResult]) -> GateResult:
+        mode = ctx.settings.mode(gate)
+        if mode is GateMode.OFF:
+            return replace(skipped(gate, f"not evaluated: mode off in {layout.SETTINGS}"), mode=mode)
+        return replace(evaluate(), mode=mode)
+
+    schema = run(GateId.SCHEMA, lambda: schema_gate(ctx))
+    freeze = run(GateId.FREEZE, lambda: freeze_gate(ctx, overrides))
+    budget = run(GateId.BUDGET, lambda: budget_gate(ctx, spend))
+    sequence = run(GateId.SEQUENCE, lambda: sequence_result(ctx))
+    rules = run(GateId.RULES, lambda: rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules")))))
+    policy = run(GateId.POLICY, lambda: policy_gate(ctx, engine, [freeze, budget, sequence, rules]))
     return [schema, rules, policy, freeze, budget, sequence]
 
 
