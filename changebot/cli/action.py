@@ -14,7 +14,8 @@ Reads the standard Actions environment and the event file, evaluates, publishes 
   ``print`` it to the summary only; or ``off``) and fails the step on unauthorised merges during a freeze.
 
 Always: the job summary, outputs ``verdict`` (pass | warn | fail | error) and ``cost``, and ``::error`` /
-``::warning`` annotations for findings with a file. Exit status: 0 pass or warn, 1 fail (unless
+``::warning`` annotations for findings with a file; with input ``sarif``, the plan as SARIF 2.1.0 in that file
+(output ``sarif``) for ``github/codeql-action/upload-sarif``. Exit status: 0 pass or warn, 1 fail (unless
 ``fail-on: never``), 2 could not evaluate — with what failed, the likely cause and the fix.
 """
 
@@ -24,11 +25,12 @@ import argparse
 import logging
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from changebot.adapters.github import actions
 from changebot.adapters.github.actions import ActionError, ActionsEnv, command
-from changebot.cli.common import add_now, parse_now
+from changebot.cli.common import add_now, parse_now, write_output
 from changebot.errors import ChangebotError
 from changebot.model import Plan, PullRequest, Severity, Verdict
 from changebot.render.markdown import render_markdown
@@ -94,7 +96,20 @@ def _report(env: ActionsEnv, plan: Plan, extra: str = "") -> None:
                 )
             )
     actions.append_summary(env, truncate_bytes(render_markdown(plan) + extra, SUMMARY_MAX_BYTES))
-    actions.set_outputs(env, {"verdict": str(plan.verdict), "cost": cost(plan)})
+    outputs = {"verdict": str(plan.verdict), "cost": cost(plan)}
+    sarif = env.input("sarif")
+    if sarif:
+        outputs["sarif"] = str(_write_sarif(env, plan, sarif))
+    actions.set_outputs(env, outputs)
+
+
+def _write_sarif(env: ActionsEnv, plan: Plan, target: str) -> Path:
+    """Input ``sarif``: the plan as SARIF 2.1.0 at ``target`` (relative to the workspace), for upload-sarif."""
+    from changebot.render.sarif import render_sarif  # noqa: PLC0415 - only when asked
+
+    path = env.workspace / target
+    write_output(render_sarif(plan), str(path))
+    return path
 
 
 def _exit(env: ActionsEnv, plan: Plan) -> int:
