@@ -8,6 +8,7 @@ from changebot.core.freeze.gate import FreezeDetail
 from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
 from changebot.render.md import GATE_ICON, escape_cell, findings_table, mode_suffix, would_fail_line
+from changebot.render.text import action_words
 
 #: How far ahead the calendar chart looks (the freeze gate lists windows this far ahead).
 CHART_SPAN = timedelta(weeks=4)
@@ -50,7 +51,7 @@ def render_markdown(plan: Plan) -> str:
             lines.extend(sequence_graphs(gate))
     if plan.actions:
         lines += ["**Planned actions**", ""]
-        lines.extend(f"- `{a.rule}`: {a.do} {escape_cell(str(dict(a.with_)))}" for a in plan.actions)
+        lines.extend(f"- `{a.rule}`: {escape_cell(action_words(a))}" for a in plan.actions)
         lines.append("")
     lines.extend(calendar_section(plan))
     lines.append(f"<sub>evaluated at {plan.now.isoformat()}</sub>")

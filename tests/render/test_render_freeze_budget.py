@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from changebot.core.budget.gate import budget_gate
 from changebot.core.freeze.gate import freeze_gate, read_calendar
 from changebot.model import GateId, Plan, PullRequest, Verdict, skipped
-from changebot.render.budget import render_budget_markdown
+from changebot.render.budget import render_budget_markdown, render_budget_text
 from changebot.render.freeze import render_freeze_text, render_ics
 from changebot.render.github import cost
 from tests.core.test_budget import FILES, NOW, ledger
@@ -24,7 +24,7 @@ BUDGET_MARKDOWN = """\
 | `lint` | yes | $0.08 | default 10 min x $0.008/min |
 | `migrate` | no | $0.50 | cost_usd |
 | `deploy` | yes | $0.24 | 30 min x $0.008/min |
-| `canary` | maybe | $2.00 | cost_usd |
+| `canary` | maybe: when: step_succeeded("deploy") && canary_slo_passed (undecided before the run) | $2.00 | cost_usd |
 
 **low** $0.67 · **high** $2.67 · **per-run cap** $1.00
 
@@ -35,6 +35,16 @@ month 2025-12, lane main: spent $700.00; soft limit $800.00, hard limit $1,000.0
 | warning | `.maestro/pipeline.yaml:3` | `budget-run-cap-risk` | this run may cost up to $2.67, over the per-run cap \
 hard_cap_usd $1.00 (at least $0.67) |
 """
+
+
+def test_budget_text_says_why_a_step_may_run() -> None:
+    gate = budget_gate(context(FILES, NOW, event="push", base_branch="main"), ledger("2025-12-01,main,700,"))
+    lines = render_budget_text(gate).splitlines()
+    canary = next(i for i, line in enumerate(lines) if line.lstrip().startswith("canary "))
+    assert lines[canary + 1].strip() == (
+        'may run: when: step_succeeded("deploy") && canary_slo_passed (undecided before the run)'
+    )
+    assert sum("may run:" in line for line in lines) == 1
 
 
 def test_budget_markdown() -> None:
