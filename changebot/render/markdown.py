@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from changebot.core.commands import format_duration
 from changebot.core.freeze.gate import FreezeDetail
 from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
@@ -20,6 +21,23 @@ _VERDICT = {
 }
 
 
+def override_hint(gate: GateResult) -> list[str]:
+    """How to ask for an override of a freeze in force, and who may grant one (nothing otherwise)."""
+    if not isinstance(gate.detail, FreezeDetail) or gate.detail.override_policy is None:
+        return []
+    policy = gate.detail.override_policy
+    if not policy.allowed:
+        return [f"> :lock: Overrides of the freeze are not allowed here ({policy.source}).", ""]
+    roles = " or ".join(f"**{escape_cell(r)}**" for r in policy.who)
+    reason = f"at least {policy.reason_min_len} characters" if policy.reason_min_len else "why"
+    return [
+        f"> :key: To merge during the freeze, someone with the {roles} role on this repository can comment "
+        f'`/changebot override freeze --reason "…"` ({reason}; `--expires` up to '
+        f"{format_duration(policy.expires_max)}).",
+        "",
+    ]
+
+
 def gate_section(gate: GateResult) -> list[str]:
     """A collapsible section per gate that has findings."""
     if not gate.findings:
@@ -30,6 +48,7 @@ def gate_section(gate: GateResult) -> list[str]:
         "",
         *findings_table(gate.findings),
         "",
+        *override_hint(gate),
         "</details>",
         "",
     ]
