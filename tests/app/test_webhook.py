@@ -297,7 +297,11 @@ def test_signed_but_malformed_deliveries(server: tuple[str, Any], recorder: Reco
     deep = post(url, b"[" * 200_000 + b"]" * 200_000, "m-4")
     assert (deep.status_code, deep.json()) == (400, {"error": "body is not JSON (or nests too deeply)"})
     incomplete = post(url, {"action": "opened", "pull_request": {"number": 1}}, "m-3")
-    assert (incomplete.status_code, incomplete.json()["queued"]) == (202, 0)
+    assert (incomplete.status_code, incomplete.json()["status"], incomplete.json()["queued"]) == (202, "ignored", 0)
+    undated = pr_payload("a" * 40, "")
+    del undated["pull_request"]["updated_at"]
+    answer = post(url, undated, "m-5")
+    assert answer.json() == {"status": "ignored", "delivery": "m-5", "queued": 0, "stale": 0}  # as the log says
     wait_idle(state)
     assert recorder.started == []
 
