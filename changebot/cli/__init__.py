@@ -20,7 +20,7 @@ from changebot.cli.version import VersionAction
 from changebot.errors import ChangebotError, UsageError
 
 #: Subcommands (each the name of its module in ``changebot.cli``), in the order ``--help`` lists them.
-COMMANDS = ("validate", "plan", "freeze", "budget", "sequence", "audit", "action", "serve")
+COMMANDS = ("init", "validate", "plan", "freeze", "budget", "sequence", "audit", "action", "serve")
 
 log = logging.getLogger("changebot")
 
