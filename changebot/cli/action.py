@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -245,7 +245,7 @@ def dispatch(env: ActionsEnv, now: datetime) -> int:
     )
 
 
-def report_failure(env: ActionsEnv, exc: ChangebotError) -> None:
+def report_failure(env: ActionsEnv, exc: ChangebotError, now: datetime | None = None) -> None:
     """Say what failed, the likely cause and the fix: as an ``::error::``, in the summary, and on stderr."""
     from changebot.adapters.github.calls import GitHubError  # noqa: PLC0415 - imports PyGithub lazily itself
 
@@ -255,21 +255,61 @@ def report_failure(env: ActionsEnv, exc: ChangebotError) -> None:
             "\nfor pull requests from forks, GITHUB_TOKEN is read-only on 'pull_request': "
             "use 'pull_request_target' (changebot never executes the PR's files)"
         )
+    unreachable = isinstance(exc, GitHubError) and (exc.status is None or exc.status >= 500)
+    if unreachable and hint is None:
+        hint = (
+            "GitHub did not answer, or answered with a server error: it is unreachable from the runner or having "
+            "an incident (https://www.githubstatus.com). Re-run the job; nothing was changed on the pull request."
+        )
     print(command("error", f"{exc}\n{hint or ''}".strip(), title="changebot could not evaluate"))
     print(f"changebot: error: {exc}" + (f"\nhint: {hint}" if hint else ""), file=sys.stderr)
     lines = ["## :boom: changebot could not evaluate", "", f"**What failed:** {exc}", ""]
     if hint:
         lines += ["**Likely cause and fix:**", "", "```", hint, "```", ""]
     lines.append(f"See {actions.DOCS}")
+    local = _local_plan(env, now or datetime.now(UTC)) if unreachable else None
+    if local is not None:
+        lines += ["", "## The plan computed locally (not posted: GitHub did not answer)", "", render_markdown(local)]
     actions.append_summary(env, "\n".join(lines) + "\n")
     actions.set_outputs(env, {"verdict": "error", "cost": ""})
+
+
+def _local_plan(env: ActionsEnv, now: datetime) -> Plan | None:
+    """The pull request's plan from the workflow checkout alone (the event carries both SHAs), when GitHub did
+    not answer; ``None`` when the event or the commits are not at hand."""
+    if env.event_name not in PR_EVENTS:
+        return None
+    from changebot.github.router import pull_request_event  # noqa: PLC0415 - imports PyGithub
+
+    try:
+        event = pull_request_event(actions.read_event(env), env.run_id or "action", repo=env.repository)
+        co = planning.checkout(env.workspace, event.base_sha, event.head_sha)
+        pr = PullRequest(
+            number=event.number,
+            base_branch=event.base_ref,
+            head_branch=event.head_ref,
+            base_sha=event.base_sha,
+            head_sha=event.head_sha,
+        )
+        plan = planning.plan(planning.context(co, pr, now), event.base_sha, event.head_sha)
+    except ChangebotError as exc:
+        log.info("no local plan either: %s", exc)
+        return None
+    for gate in plan.gates:
+        for f in gate.findings[:MAX_COMMANDS]:
+            where = {"file": f.path, "line": f.line, "col": f.column}
+            print(command(_KIND[f.severity], f.message, **where, title=f"{gate.id}: {f.code}"))
+    print(f"changebot: local plan (not posted): verdict {plan.verdict}", file=sys.stderr)
+    return plan
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``changebot action``."""
     env = actions.read_env()
+    now: datetime | None = None
     try:
-        return dispatch(env, parse_now(args.now))
+        now = parse_now(args.now)
+        return dispatch(env, now)
     except ChangebotError as exc:
-        report_failure(env, exc)
+        report_failure(env, exc, now)
         return 2
