@@ -43,6 +43,18 @@ class GateId(enum.StrEnum):
     SEQUENCE = "sequence"
 
 
+class GateMode(enum.StrEnum):
+    """How much a gate's answer counts (``.maestro/changebot.yaml``: ``mode``, ``gates: {<id>: {mode}}``).
+
+    ``enforce`` (the default) lets a failure fail the verdict; ``advisory`` shows the gate's findings but turns
+    its failure into a warning of the verdict (the check concludes ``neutral``); ``off`` does not evaluate it.
+    """
+
+    ENFORCE = "enforce"
+    ADVISORY = "advisory"
+    OFF = "off"
+
+
 @dataclass(frozen=True, order=True)
 class Finding:
     """One thing changebot has to say about one place in the repository.
@@ -113,7 +125,8 @@ class GateResult:
 
     ``detail`` holds gate-specific data (an estimate, a window list, an apply order) as a frozen dataclass
     defined with its gate (``BudgetDetail`` in ``changebot.core.budget.gate``, ...); a gate with nothing to add,
-    and every ``skipped`` gate, carries the empty ``GateDetail``.
+    and every ``skipped`` gate, carries the empty ``GateDetail``. ``mode`` is how the verdict counts it
+    (``GateMode``): ``status`` stays what the gate found, so an advisory gate can say ``fail``.
     """
 
     id: GateId
@@ -121,6 +134,12 @@ class GateResult:
     summary: str
     findings: tuple[Finding, ...] = ()
     detail: GateDetail = field(default_factory=GateDetail)
+    mode: GateMode = GateMode.ENFORCE
+
+    @property
+    def would_fail(self) -> bool:
+        """True for an advisory gate whose failure the verdict did not count."""
+        return self.mode is GateMode.ADVISORY and self.status is Status.FAIL
 
 
 def status_from_findings(findings: tuple[Finding, ...] | list[Finding]) -> Status:

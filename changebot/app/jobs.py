@@ -28,6 +28,7 @@ from typing import Literal
 from cachetools import LRUCache
 
 from changebot.app.metrics import Metrics
+from changebot.errors import ChangebotError
 from changebot.github.jobs import Job, JobControl
 
 log = logging.getLogger("changebot.app.jobs")
@@ -100,6 +101,9 @@ class Dispatcher:
                 loop = asyncio.get_running_loop()
                 try:
                     await loop.run_in_executor(self._executor, job.run, JobControl(current))
+                except ChangebotError as exc:  # expected (a refused installation token, ...): the reason is enough
+                    self.metrics.jobs.labels("failed").inc()
+                    log.warning("job %s for %s failed: %s", job.name, job.key, exc)
                 except Exception:
                     self.metrics.jobs.labels("failed").inc()
                     log.exception("job %s for %s failed", job.name, job.key)

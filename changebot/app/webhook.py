@@ -133,7 +133,7 @@ class WebhookApp:
         self.seen[delivery] = True
         self.metrics.received.labels(event).inc()
         outcomes = [dispatcher.submit(job) for job in jobs]
-        status = "pong" if event == "ping" else "queued"
+        status = "pong" if event == "ping" else ("queued" if jobs else "ignored")
         return JSONResponse(
             {
                 "status": status,

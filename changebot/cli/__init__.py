@@ -15,12 +15,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from changebot import __version__
 from changebot.cli.common import env
+from changebot.cli.version import VersionAction
 from changebot.errors import ChangebotError, UsageError
 
 #: Subcommands (each the name of its module in ``changebot.cli``), in the order ``--help`` lists them.
-COMMANDS = ("validate", "plan", "whatif", "freeze", "budget", "sequence", "audit", "action", "serve")
+COMMANDS = ("init", "validate", "plan", "whatif", "freeze", "budget", "sequence", "audit", "action", "serve")
 
 log = logging.getLogger("changebot")
 
@@ -56,7 +56,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog="Every flag can also be set in the environment as CHANGEBOT_<FLAG> (e.g. CHANGEBOT_REPO). "
         "Run 'changebot COMMAND --help' for a command's flags and examples.",
     )
-    parser.add_argument("--version", action="version", version=f"changebot {__version__}")
+    parser.add_argument(
+        "--version", action=VersionAction, help="show changebot's version and its engines' versions, and exit"
+    )
     parser.add_argument(
         "-v",
         "--verbose",

@@ -14,7 +14,8 @@ Reads the standard Actions environment and the event file, evaluates, publishes 
   ``print`` it to the summary only; or ``off``) and fails the step on unauthorised merges during a freeze.
 
 Always: the job summary, outputs ``verdict`` (pass | warn | fail | error) and ``cost``, and ``::error`` /
-``::warning`` annotations for findings with a file. Exit status: 0 pass or warn, 1 fail (unless
+``::warning`` annotations for findings with a file; with input ``sarif``, the plan as SARIF 2.1.0 in that file
+(output ``sarif``) for ``github/codeql-action/upload-sarif``. Exit status: 0 pass or warn, 1 fail (unless
 ``fail-on: never``), 2 could not evaluate — with what failed, the likely cause and the fix.
 """
 
@@ -23,12 +24,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from changebot.adapters.github import actions
 from changebot.adapters.github.actions import ActionError, ActionsEnv, command
-from changebot.cli.common import add_now, parse_now
+from changebot.cli.common import add_now, parse_now, write_output
 from changebot.errors import ChangebotError
 from changebot.model import Plan, PullRequest, Severity, Verdict
 from changebot.render.markdown import render_markdown
@@ -94,7 +96,20 @@ def _report(env: ActionsEnv, plan: Plan, extra: str = "") -> None:
                 )
             )
     actions.append_summary(env, truncate_bytes(render_markdown(plan) + extra, SUMMARY_MAX_BYTES))
-    actions.set_outputs(env, {"verdict": str(plan.verdict), "cost": cost(plan)})
+    outputs = {"verdict": str(plan.verdict), "cost": cost(plan)}
+    sarif = env.input("sarif")
+    if sarif:
+        outputs["sarif"] = str(_write_sarif(env, plan, sarif))
+    actions.set_outputs(env, outputs)
+
+
+def _write_sarif(env: ActionsEnv, plan: Plan, target: str) -> Path:
+    """Input ``sarif``: the plan as SARIF 2.1.0 at ``target`` (relative to the workspace), for upload-sarif."""
+    from changebot.render.sarif import render_sarif  # noqa: PLC0415 - only when asked
+
+    path = env.workspace / target
+    write_output(render_sarif(plan), str(path))
+    return path
 
 
 def _exit(env: ActionsEnv, plan: Plan) -> int:
@@ -230,7 +245,7 @@ def dispatch(env: ActionsEnv, now: datetime) -> int:
     )
 
 
-def report_failure(env: ActionsEnv, exc: ChangebotError) -> None:
+def report_failure(env: ActionsEnv, exc: ChangebotError, now: datetime | None = None) -> None:
     """Say what failed, the likely cause and the fix: as an ``::error::``, in the summary, and on stderr."""
     from changebot.adapters.github.calls import GitHubError  # noqa: PLC0415 - imports PyGithub lazily itself
 
@@ -240,21 +255,61 @@ def report_failure(env: ActionsEnv, exc: ChangebotError) -> None:
             "\nfor pull requests from forks, GITHUB_TOKEN is read-only on 'pull_request': "
             "use 'pull_request_target' (changebot never executes the PR's files)"
         )
+    unreachable = isinstance(exc, GitHubError) and (exc.status is None or exc.status >= 500)
+    if unreachable and hint is None:
+        hint = (
+            "GitHub did not answer, or answered with a server error: it is unreachable from the runner or having "
+            "an incident (https://www.githubstatus.com). Re-run the job; nothing was changed on the pull request."
+        )
     print(command("error", f"{exc}\n{hint or ''}".strip(), title="changebot could not evaluate"))
     print(f"changebot: error: {exc}" + (f"\nhint: {hint}" if hint else ""), file=sys.stderr)
     lines = ["## :boom: changebot could not evaluate", "", f"**What failed:** {exc}", ""]
     if hint:
         lines += ["**Likely cause and fix:**", "", "```", hint, "```", ""]
     lines.append(f"See {actions.DOCS}")
+    local = _local_plan(env, now or datetime.now(UTC)) if unreachable else None
+    if local is not None:
+        lines += ["", "## The plan computed locally (not posted: GitHub did not answer)", "", render_markdown(local)]
     actions.append_summary(env, "\n".join(lines) + "\n")
     actions.set_outputs(env, {"verdict": "error", "cost": ""})
+
+
+def _local_plan(env: ActionsEnv, now: datetime) -> Plan | None:
+    """The pull request's plan from the workflow checkout alone (the event carries both SHAs), when GitHub did
+    not answer; ``None`` when the event or the commits are not at hand."""
+    if env.event_name not in PR_EVENTS:
+        return None
+    from changebot.github.router import pull_request_event  # noqa: PLC0415 - imports PyGithub
+
+    try:
+        event = pull_request_event(actions.read_event(env), env.run_id or "action", repo=env.repository)
+        co = planning.checkout(env.workspace, event.base_sha, event.head_sha)
+        pr = PullRequest(
+            number=event.number,
+            base_branch=event.base_ref,
+            head_branch=event.head_ref,
+            base_sha=event.base_sha,
+            head_sha=event.head_sha,
+        )
+        plan = planning.plan(planning.context(co, pr, now), event.base_sha, event.head_sha)
+    except ChangebotError as exc:
+        log.info("no local plan either: %s", exc)
+        return None
+    for gate in plan.gates:
+        for f in gate.findings[:MAX_COMMANDS]:
+            where = {"file": f.path, "line": f.line, "col": f.column}
+            print(command(_KIND[f.severity], f.message, **where, title=f"{gate.id}: {f.code}"))
+    print(f"changebot: local plan (not posted): verdict {plan.verdict}", file=sys.stderr)
+    return plan
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``changebot action``."""
     env = actions.read_env()
+    now: datetime | None = None
     try:
-        return dispatch(env, parse_now(args.now))
+        now = parse_now(args.now)
+        return dispatch(env, now)
     except ChangebotError as exc:
-        report_failure(env, exc)
+        report_failure(env, exc, now)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from changebot.cli.common import add_format, add_now, add_repo, env, parse_now, write_output
+from changebot.cli.common import add_format, add_now, add_repo, env, parse_now, target_branch, write_output
 from changebot.core.freeze.gate import freeze_gate, read_calendar
 from changebot.core.freeze.windows import SUPPORTED_YEARS
 from changebot.errors import UsageError
@@ -29,6 +29,7 @@ examples:
   changebot freeze
   changebot freeze --now 2025-12-20T09:00:00-07:00 --days 30
   changebot freeze --format ics -o freeze.ics
+  changebot freeze --base origin/main
 """
 
 MAX_DAYS = 3660
@@ -40,6 +41,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "freeze", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_repo(parser)
+    parser.add_argument(
+        "--base",
+        default=env("--base"),
+        metavar="REF",
+        help="read the calendars at this git ref, as the freeze gate reads them for a PR that targets it "
+        "(default: the working tree; env CHANGEBOT_BASE)",
+    )
     add_now(parser)
     add_format(parser, ("text", "json", "ics"))
     parser.add_argument(
@@ -52,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--branch",
         default=env("--branch"),
         metavar="NAME",
-        help="branch to judge (default: the default branch; env CHANGEBOT_BRANCH)",
+        help="branch to judge (default: the --base ref's name, else the default branch; env CHANGEBOT_BRANCH)",
     )
     parser.set_defaults(run=run)
 
@@ -73,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
     if not (SUPPORTED_YEARS.start + 1 <= now.year < SUPPORTED_YEARS.stop - 10):
         raise UsageError(f"--now {args.now!r} is out of range: use a year from 1901 to 8989")
-    co = planning.checkout(args.repo)
-    ctx = planning.context(co, PullRequest(base_branch=args.branch), now)
+    co = planning.checkout(args.repo, args.base, args.base)
+    ctx = planning.context(co, PullRequest(base_branch=target_branch(args)), now)
     read = read_calendar(ctx)
     gate = freeze_gate(ctx, (), read)
     calendar = read[0]

@@ -43,6 +43,7 @@ examples:
   changebot plan --base origin/main --head HEAD --format markdown -o comment.md
   changebot plan --base main --head feature --now 2025-12-20T09:00:00-07:00 \\
       --format json
+  changebot plan --base origin/main --head HEAD --format sarif -o cb.sarif
 """
 
 
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_repo(parser)
     add_refs(parser)
     add_now(parser)
-    add_format(parser)
+    add_format(parser, ("text", "markdown", "json", "sarif"))
     add_event_and_branch(parser)
     parser.add_argument(
         "--label",
@@ -120,6 +121,12 @@ def _markdown(result: Plan) -> str:
     return render_markdown(result)
 
 
+def _sarif(result: Plan) -> str:
+    from changebot.render.sarif import render_sarif  # noqa: PLC0415 - lazy: only for --format sarif
+
+    return render_sarif(result)
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; the exit status follows the verdict."""
     now = parse_now(args.now)
@@ -143,7 +150,12 @@ def run(args: argparse.Namespace) -> int:
     colour = wants_colour(args.output)
     emit(
         args,
-        {"json": render_json, "markdown": _markdown, "text": lambda p: render_text(p, colour=colour)},
+        {
+            "json": render_json,
+            "markdown": _markdown,
+            "sarif": _sarif,
+            "text": lambda p: render_text(p, colour=colour),
+        },
         result,
     )
     return 1 if result.verdict is Verdict.FAIL else 0

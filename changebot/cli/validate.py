@@ -11,7 +11,7 @@ from changebot.cli.common import add_format, add_repo, parse_now, wants_colour, 
 from changebot.core.documents import layout
 from changebot.core.schema.gate import file_findings
 from changebot.errors import RepositoryError
-from changebot.model import PullRequest, Severity, notice
+from changebot.model import GateId, PullRequest, Severity, notice
 from changebot.render.json import finding_to_json
 from changebot.render.md import findings_table
 from changebot.render.text import render_findings
@@ -29,6 +29,7 @@ examples:
   changebot validate
   changebot validate --repo examples/payments \\
       .maestro/changes/20260112-refund-webhooks.yaml
+  changebot validate --format sarif -o changebot.sarif
 """
 
 
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "validate", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_repo(parser)
-    add_format(parser)
+    add_format(parser, ("text", "markdown", "json", "sarif"))
     parser.add_argument("paths", nargs="*", metavar="PATH", help="only report on these files")
     parser.set_defaults(run=run)
 
@@ -58,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
         for p in sorted(only)
         if not layout.matches(p, layout.READ)
     )
-    if args.format == "json":
+    if args.format == "sarif":
+        from changebot.render.sarif import render_sarif_findings  # noqa: PLC0415 - lazy: only for sarif
+
+        text = render_sarif_findings(findings, ctx.settings.mode(GateId.SCHEMA))
+    elif args.format == "json":
         text = json.dumps({"findings": [finding_to_json(f) for f in findings]}, indent=2) + "\n"
     elif args.format == "markdown":
         # a header with no rows renders as an empty table: say so in words instead

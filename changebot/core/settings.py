@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from changebot.core.documents.load import DEFAULT_LIMITS, Limits
+from changebot.model import GateId, GateMode
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,24 @@ class Settings:
         """The mapping under top-level key ``name``, or an empty one."""
         value = self.raw.get(name)
         return value if isinstance(value, Mapping) else {}
+
+    def mode(self, gate: GateId) -> GateMode:
+        """How ``gate`` counts: ``gates: {<gate>: {mode}}``, else the global ``mode``, else ``enforce``.
+
+        A value that is not one of ``enforce``, ``advisory``, ``off`` means ``enforce`` (the schema gate reports
+        it), so a typo never loosens a gate.
+        """
+        per_gate = self.section("gates").get(str(gate))
+        if isinstance(per_gate, Mapping) and "mode" in per_gate:
+            return _mode(per_gate["mode"])
+        return _mode(self.raw.get("mode", GateMode.ENFORCE.value))
+
+
+_MODES = {m.value: m for m in GateMode}
+
+
+def _mode(value: Any) -> GateMode:
+    return _MODES.get(value, GateMode.ENFORCE) if isinstance(value, str) else GateMode.ENFORCE
 
 
 DEFAULT_SETTINGS = Settings()

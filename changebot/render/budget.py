@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from changebot.core.budget.gate import BudgetDetail, BudgetMonth, PricedStep
+from changebot.core.budget.when import Runs
 from changebot.model import GateResult, Status
 from changebot.render.json import gate_to_json, json_text
 from changebot.render.md import escape_cell, findings_table
@@ -15,6 +16,12 @@ def _usd(value: float | None) -> str:
 
 def _cost(step: PricedStep) -> str:
     return _usd(round(step.cost_usd, 6))
+
+
+def _runs_cell(step: PricedStep) -> str:
+    if step.run.runs is Runs.MAYBE:
+        return f"maybe: {escape_cell(step.run.reason)}"
+    return str(step.run.runs)
 
 
 def _month_line(month: BudgetMonth | None) -> str:
@@ -46,7 +53,10 @@ def render_budget_text(gate: GateResult) -> str:
     width = max([len(s.run.step.id) for s in d.steps] + [4])
     lines = [f"budget ({d.event} run, lane {d.lane}): {gate.status}", ""]
     lines.append(f"  {'step':<{width}}  runs   {'cost':>9}  basis")
-    lines.extend(f"  {s.run.step.id:<{width}}  {s.run.runs!s:<5}  {_cost(s):>9}  {s.basis}" for s in d.steps)
+    for s in d.steps:
+        lines.append(f"  {s.run.step.id:<{width}}  {s.run.runs!s:<5}  {_cost(s):>9}  {s.basis}")
+        if s.run.runs is Runs.MAYBE:
+            lines.append(f"  {'':<{width}}  {'':<5}  {'':>9}  may run: {s.run.reason}")
     lines += [
         "",
         f"  low (will run):             {_usd(d.low_usd)}",
@@ -72,7 +82,7 @@ def render_budget_markdown(gate: GateResult) -> str:
         "|---|---|---:|---|",
     ]
     lines.extend(
-        f"| `{escape_cell(s.run.step.id)}` | {s.run.runs} | {_cost(s)} | {escape_cell(s.basis)} |" for s in d.steps
+        f"| `{escape_cell(s.run.step.id)}` | {_runs_cell(s)} | {_cost(s)} | {escape_cell(s.basis)} |" for s in d.steps
     )
     cap = _usd(d.hard_cap_usd) if d.hard_cap_usd is not None else "none"
     lines += [

@@ -52,8 +52,11 @@ def _count(findings: Iterable[Finding]) -> str:
 
 
 def check_title(plan: Plan) -> str:
-    """One line for the check run's title, e.g. ``fail: 2 errors, 1 warning``."""
-    return f"{plan.verdict}: {_count(f for g in plan.gates for f in g.findings)}"
+    """One line for the check run's title, e.g. ``fail: 2 errors, 1 warning``; advisory gates that would have
+    failed are named (``warn: 2 errors (advisory: would fail on freeze)``)."""
+    title = f"{plan.verdict}: {_count(f for g in plan.gates for f in g.findings)}"
+    advisory = [str(g.id) for g in plan.gates if g.would_fail]
+    return f"{title} (advisory: would fail on {', '.join(advisory)})" if advisory else title
 
 
 def truncate_bytes(text: str, limit: int) -> str:

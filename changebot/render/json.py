@@ -10,7 +10,7 @@ from changebot.core.whatif.result import WhatIf
 from changebot.model import Finding, GateResult, Plan
 
 #: Keys every gate object has; a gate detail's JSON may not reuse them.
-GATE_KEYS = frozenset({"id", "status", "summary", "findings"})
+GATE_KEYS = frozenset({"id", "status", "mode", "summary", "findings"})
 
 
 def finding_to_json(finding: Finding) -> dict[str, Any]:
@@ -35,10 +35,11 @@ def detail_to_json(gate: GateResult) -> dict[str, Any]:
 
 
 def gate_to_json(gate: GateResult) -> dict[str, Any]:
-    """One gate: ``id``, ``status``, ``summary``, ``findings``, then its detail's keys beside them."""
+    """One gate: ``id``, ``status``, ``mode``, ``summary``, ``findings``, then its detail's keys beside them."""
     return {
         "id": str(gate.id),
         "status": str(gate.status),
+        "mode": str(gate.mode),
         "summary": gate.summary,
         "findings": [finding_to_json(f) for f in gate.findings],
         **detail_to_json(gate),

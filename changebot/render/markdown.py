@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from changebot.core.commands import format_duration
 from changebot.core.freeze.gate import FreezeDetail
 from changebot.core.whatif.result import WhatIf
 from changebot.model import GateId, GateResult, Plan, Status, Verdict
 from changebot.render.gantt import Bar, gantt
-from changebot.render.md import GATE_ICON, escape_cell, findings_table
+from changebot.render.md import GATE_ICON, escape_cell, findings_table, mode_suffix, would_fail_line
+from changebot.render.text import action_words
 from changebot.render.whatif import whatif_section
 
 #: How far ahead the calendar chart looks (the freeze gate lists windows this far ahead).
@@ -21,6 +23,23 @@ _VERDICT = {
 }
 
 
+def override_hint(gate: GateResult) -> list[str]:
+    """How to ask for an override of a freeze in force, and who may grant one (nothing otherwise)."""
+    if not isinstance(gate.detail, FreezeDetail) or gate.detail.override_policy is None:
+        return []
+    policy = gate.detail.override_policy
+    if not policy.allowed:
+        return [f"> :lock: Overrides of the freeze are not allowed here ({policy.source}).", ""]
+    roles = " or ".join(f"**{escape_cell(r)}**" for r in policy.who)
+    reason = f"at least {policy.reason_min_len} characters" if policy.reason_min_len else "why"
+    return [
+        f"> :key: To merge during the freeze, someone with the {roles} role on this repository can comment "
+        f'`/changebot override freeze --reason "…"` ({reason}; `--expires` up to '
+        f"{format_duration(policy.expires_max)}).",
+        "",
+    ]
+
+
 def gate_section(gate: GateResult) -> list[str]:
     """A collapsible section per gate that has findings."""
     if not gate.findings:
@@ -31,6 +50,7 @@ def gate_section(gate: GateResult) -> list[str]:
         "",
         *findings_table(gate.findings),
         "",
+        *override_hint(gate),
         "</details>",
         "",
     ]
@@ -39,8 +59,11 @@ def gate_section(gate: GateResult) -> list[str]:
 def render_markdown(plan: Plan) -> str:
     """The whole plan as the PR comment body, ending in a newline."""
     lines = [f"### changebot: {_VERDICT[plan.verdict]}", "", "| gate | status | summary |", "|---|---|---|"]
-    lines.extend(f"| {g.id} | {GATE_ICON[g.status]} {g.status} | {escape_cell(g.summary)} |" for g in plan.gates)
+    lines.extend(
+        f"| {g.id} | {GATE_ICON[g.status]} {g.status}{mode_suffix(g)} | {escape_cell(g.summary)} |" for g in plan.gates
+    )
     lines.append("")
+    lines.extend(would_fail_line(plan.gates))
     for gate in plan.gates:
         lines.extend(gate_section(gate))
         if gate.id is GateId.SEQUENCE and gate.status is not Status.SKIPPED:
@@ -49,7 +72,7 @@ def render_markdown(plan: Plan) -> str:
             lines.extend(sequence_graphs(gate))
     if plan.actions:
         lines += ["**Planned actions**", ""]
-        lines.extend(f"- `{a.rule}`: {a.do} {escape_cell(str(dict(a.with_)))}" for a in plan.actions)
+        lines.extend(f"- `{a.rule}`: {escape_cell(action_words(a))}" for a in plan.actions)
         lines.append("")
     if isinstance(plan.whatif, WhatIf):
         lines.extend(whatif_section(plan.whatif))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from changebot.model import Finding, Status
+from changebot.model import Finding, GateMode, GateResult, Status
 
 #: The icon of each gate status (the plan table, the sections, the sequence report).
 GATE_ICON = {
@@ -17,6 +17,25 @@ GATE_ICON = {
     Status.FAIL: ":x:",
     Status.SKIPPED: ":fast_forward:",
 }
+
+
+def would_fail_line(gates: tuple[GateResult, ...] | list[GateResult]) -> list[str]:
+    """The advisory note: which advisory gates would have failed the verdict (nothing when none did)."""
+    failed = [g for g in gates if g.would_fail]
+    if not failed:
+        return []
+    names = ", ".join(f"**{g.id}**" for g in failed)
+    verb = "gate" if len(failed) == 1 else "gates"
+    return [
+        f"> :information_source: **Advisory**: would have failed on the {names} {verb}; "
+        "advisory gates do not fail the check (`mode: advisory` in `.maestro/changebot.yaml`).",
+        "",
+    ]
+
+
+def mode_suffix(gate: GateResult) -> str:
+    """`` (advisory)`` or `` (off)`` after a gate's status; nothing for an enforced gate."""
+    return "" if gate.mode is GateMode.ENFORCE else f" ({gate.mode})"
 
 
 def escape_cell(text: str) -> str:

@@ -43,6 +43,27 @@ def _short(name: str) -> str:
     return name.split("-", 1)[0] if name[:1].isdigit() else name
 
 
+#: Widest line of a wrapped list in the text report.
+TEXT_WIDTH = 100
+
+
+def wrapped(label: str, items: Sequence[str], sep: str, width: int = TEXT_WIDTH) -> list[str]:
+    """``label`` then ``items`` joined by ``sep``, broken after a separator so that no line is wider than
+    ``width`` (an item wider than that gets a line of its own); continuation lines are indented under the first
+    item."""
+    indent = " " * len(label)
+    lines: list[str] = []
+    current = label
+    for i, item in enumerate(items):
+        piece = item + (sep.rstrip() if i < len(items) - 1 else "")
+        if current not in (label, indent) and len(current) + len(piece) > width:
+            lines.append(current.rstrip())
+            current = indent
+        current += piece + (" " if i < len(items) - 1 else "")
+    lines.append(current.rstrip())
+    return lines
+
+
 def _series(gate: GateResult) -> Sequence[SeriesDetail]:
     return gate.detail.series if isinstance(gate.detail, SequenceDetail) else ()
 
@@ -66,10 +87,10 @@ def render_sequence_text(gate: GateResult) -> str:
                 for c in patch.conflicts
             )
         if result.order:
-            lines.append("  order: " + " -> ".join(_short(n) for n in result.order))
+            lines.extend(wrapped("  order: ", [_short(n) for n in result.order], " -> "))
         if len(result.groups) > 1:
-            shown = "; ".join("{" + ", ".join(_short(n) for n in g) + "}" for g in result.groups)
-            lines.append(f"  independent groups: {shown}")
+            groups = ["{" + ", ".join(_short(n) for n in g) + "}" for g in result.groups]
+            lines.extend(wrapped("  independent groups: ", groups, "; "))
     if gate.findings:
         lines += ["", "findings:"]
         lines.extend(f"  {finding_line(f)}" for f in gate.findings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from changebot.core.whatif.result import WhatIf
-from changebot.model import Finding, GateResult, Plan, Severity, Status, Verdict
+from changebot.model import Action, Finding, GateMode, GateResult, Plan, Severity, Status, Verdict
 from changebot.render.whatif import headline
 
 _COLOURS = {
@@ -27,10 +27,36 @@ def finding_line(finding: Finding, colour: bool = False) -> str:
     return f"{finding.where()}: {label}[{finding.code}] {finding.message}"
 
 
+def _words(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    text = str(value)
+    first = text.splitlines()[0] if text.strip() else ""
+    return first[:77] + "..." if len(first) > 80 or first != text.strip() else first
+
+
+def action_words(action: Action) -> str:
+    """A rule's planned action in words: ``label seen, risk:high``, ``comment "first line..."``,
+    ``request review from alice, @org/team``, ``warn look``."""
+    with_ = action.with_
+    if action.do == "label":
+        return f"label {_words(with_.get('labels', []))}"
+    if action.do == "comment":
+        return f'comment "{_words(with_.get("body", ""))}"'
+    if action.do == "request_review":
+        who = [*with_.get("reviewers", []), *(f"@{t}" for t in with_.get("team_reviewers", []))]
+        return f"request review from {_words(who)}"
+    if action.do in ("warn", "fail"):
+        return f"{action.do} {_words(with_.get('message', ''))}"
+    details = "; ".join(f"{k}: {_words(v)}" for k, v in with_.items())
+    return f"{action.do} {details}".rstrip()
+
+
 def gate_lines(gate: GateResult, colour: bool = False) -> list[str]:
     """One gate: a status line, then its findings indented."""
     status = _paint(f"{gate.status:<7}", str(gate.status), colour)
-    lines = [f"  {status} {gate.id:<9} {gate.summary}"]
+    mode = "" if gate.mode is GateMode.ENFORCE else f" ({gate.mode})"
+    lines = [f"  {status} {gate.id:<9} {gate.summary}{mode}"]
     lines.extend(f"            {finding_line(f, colour)}" for f in gate.findings)
     return lines
 
@@ -44,7 +70,11 @@ def render_text(plan: Plan, colour: bool = False) -> str:
         lines.extend(gate_lines(gate, colour))
     if plan.actions:
         lines += ["", "planned actions:"]
-        lines.extend(f"  - {a.rule}: {a.do} {dict(a.with_)}" for a in plan.actions)
+        lines.extend(f"  - {a.rule}: {action_words(a)}" for a in plan.actions)
+    advisory = [str(g.id) for g in plan.gates if g.would_fail]
+    if advisory:
+        note = "advisory gates do not fail the verdict (mode: advisory in .maestro/changebot.yaml)"
+        lines += ["", f"advisory: would have failed on {', '.join(advisory)}; {note}"]
     if isinstance(plan.whatif, WhatIf) and plan.whatif.governance_changed:
         lines += [
             "",

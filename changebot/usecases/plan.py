@@ -7,7 +7,7 @@ the App render and publish what these functions return.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +31,19 @@ from changebot.core.schema.governance import Engines
 from changebot.core.settings import DEFAULT_SETTINGS, Settings, parse_settings
 from changebot.core.verdict import ordered, verdict
 from changebot.errors import UsageError
-from changebot.model import ChangedFile, GateResult, Override, Plan, PullRequest, RepoFiles, Status, error
+from changebot.model import (
+    ChangedFile,
+    GateId,
+    GateMode,
+    GateResult,
+    Override,
+    Plan,
+    PullRequest,
+    RepoFiles,
+    Status,
+    error,
+    skipped,
+)
 from changebot.usecases.sequence import sequence_result
 
 if TYPE_CHECKING:
@@ -154,20 +166,34 @@ def gates(
     are computed first: the ``policy`` gate's input document carries their results (and the ``rules`` gate's).
     The report order comes from ``core.gate.ordered``. ``opa_url`` sends policies to an OPA server. ``spend``
     is the month-to-date CI spend source for the budget gate (``--ledger``, or the Actions API), ``None`` if unknown.
+    Each result carries its ``GateMode`` from the base branch's settings; an ``off`` gate is not evaluated.
     """
     engine = policy_engine(ctx, opa_url, engine_name)
-    if isinstance(engine, EmbeddedRego):
+    if isinstance(engine, EmbeddedRego) and ctx.settings.mode(GateId.POLICY) is not GateMode.OFF:
         prestart(engine.address_space)  # the sandbox children start while the other gates run
-    if layout.RULES in ctx.base.files:
+    if layout.RULES in ctx.base.files and ctx.settings.mode(GateId.RULES) is not GateMode.OFF:
         prestart(jsbox.ADDRESS_SPACE)
-    schema = schema_gate(ctx, engines(ctx, engine))
-    freeze = freeze_gate(ctx, overrides)
-    budget = budget_gate(ctx, spend)
-    sequence = sequence_result(ctx)
-    with worker.gate_budget("rules gate") as rules_budget:
-        rules = _within(rules_gate(ctx, QuickJs(rules_settings(ctx.settings.section("rules")))), rules_budget)
-    with worker.gate_budget("policy gate") as policy_budget:
-        policy = _within(policy_gate(ctx, engine, [freeze, budget, sequence, rules]), policy_budget)
+    def run(gate: GateId, evaluate: Callable[[], GateResult]) -> GateResult:
+        mode = ctx.settings.mode(gate)
+        if mode is GateMode.OFF:
+            return replace(skipped(gate, f"not evaluated: mode off in {layout.SETTINGS}"), mode=mode)
+        return replace(evaluate(), mode=mode)
+
+    def rules_within() -> GateResult:
+        with worker.gate_budget("rules gate") as rules_budget:
+            settings = rules_settings(ctx.settings.section("rules"))
+            return _within(rules_gate(ctx, QuickJs(settings)), rules_budget)
+
+    def policy_within() -> GateResult:
+        with worker.gate_budget("policy gate") as policy_budget:
+            return _within(policy_gate(ctx, engine, [freeze, budget, sequence, rules]), policy_budget)
+
+    schema = run(GateId.SCHEMA, lambda: schema_gate(ctx, engines(ctx, engine)))
+    freeze = run(GateId.FREEZE, lambda: freeze_gate(ctx, overrides))
+    budget = run(GateId.BUDGET, lambda: budget_gate(ctx, spend))
+    sequence = run(GateId.SEQUENCE, lambda: sequence_result(ctx))
+    rules = run(GateId.RULES, rules_within)
+    policy = run(GateId.POLICY, policy_within)
     return [schema, rules, policy, freeze, budget, sequence]
 
 

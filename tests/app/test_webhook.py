@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import select
 import socket
 import threading
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from changebot.adapters.github.app_auth import AppAuthError
 from changebot.app.config import AppConfig
 from changebot.app.webhook import create_app, signature_ok
 from changebot.github.jobs import JobControl
@@ -297,7 +299,11 @@ def test_signed_but_malformed_deliveries(server: tuple[str, Any], recorder: Reco
     deep = post(url, b"[" * 200_000 + b"]" * 200_000, "m-4")
     assert (deep.status_code, deep.json()) == (400, {"error": "body is not JSON (or nests too deeply)"})
     incomplete = post(url, {"action": "opened", "pull_request": {"number": 1}}, "m-3")
-    assert (incomplete.status_code, incomplete.json()["queued"]) == (202, 0)
+    assert (incomplete.status_code, incomplete.json()["status"], incomplete.json()["queued"]) == (202, "ignored", 0)
+    undated = pr_payload("a" * 40, "")
+    del undated["pull_request"]["updated_at"]
+    answer = post(url, undated, "m-5")
+    assert answer.json() == {"status": "ignored", "delivery": "m-5", "queued": 0, "stale": 0}  # as the log says
     wait_idle(state)
     assert recorder.started == []
 
@@ -355,3 +361,24 @@ def test_delivery_ids_are_forgotten_after_their_ttl() -> None:
         return statuses
 
     assert asyncio.run(scenario()) == ["queued", "duplicate", "queued"]
+
+
+class TokenRefused(Recorder):
+    def pull_request(self, event: PullRequestEvent, control: JobControl) -> None:
+        super().pull_request(event, control)
+        raise AppAuthError("installation 42: GitHub refused the App's JWT (401)")
+
+
+def test_an_expected_token_failure_is_logged_in_one_line_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="changebot")
+    for handlers, delivery in ((TokenRefused(), "t-1"), (Failing(), "t-2")):
+        app = create_app(config(), GitHubRouter(handlers))
+        with serve(app) as url:
+            post(url, pr_payload("7" * 40, "2025-12-20T09:00:00Z", number=1), delivery)
+            wait_idle(app.state.changebot)
+    [refused, crashed] = [r for r in caplog.records if r.name == "changebot.app.jobs"]
+    assert refused.getMessage() == (
+        "job pull_request.synchronize for octo/repo#1 failed: installation 42: GitHub refused the App's JWT (401)"
+    )
+    assert (refused.levelno, refused.exc_info) == (logging.WARNING, None)
+    assert crashed.exc_info is not None  # an unexpected error keeps its traceback

@@ -446,6 +446,23 @@ def test_an_event_file_that_is_not_an_object_fails_the_step_with_one_error(
     assert runner.outputs()["verdict"] == "error"
 
 
+def test_when_github_does_not_answer_the_summary_gives_the_likely_cause_and_the_local_plan(
+    github: GitHubDouble, checkout: Checkout, runner: Runner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD, "docs/readme.md"])
+    github.fail_next("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 502, times=10)
+    assert runner.run("pull_request", pr_event(checkout.base, checkout.head)) == 2
+    summary = runner.summary.read_text(encoding="utf-8")
+    assert "**Likely cause and fix:**" in summary
+    assert "unreachable from the runner or having an incident (https://www.githubstatus.com)" in summary
+    local = summary.split("## The plan computed locally (not posted: GitHub did not answer)", 1)[1]
+    assert local.lstrip().startswith("### changebot: :x: **fail**")
+    assert f"`{BAD}:2:1`" in local
+    out = capsys.readouterr().out
+    assert f"::error file={BAD},line=2,col=1,title=schema%3A yaml-syntax::YAML syntax error" in out
+    assert runner.outputs()["verdict"] == "error"
+
+
 def test_when_github_fails_mid_evaluation_the_head_gets_a_failing_check_run_under_the_configured_name(
     github: GitHubDouble, make_repo: Callable[..., GitRepo], runner: Runner
 ) -> None:

@@ -26,8 +26,12 @@ def test_action_yml_is_a_composite_that_installs_and_runs_changebot() -> None:
     assert action["runs"]["using"] == "composite"
     assert steps[0]["uses"].startswith("actions/setup-python@")
     assert "pip install" in steps[1]["run"] and "$CHANGEBOT_ACTION_PATH" in steps[1]["run"]
+    install = steps[1]["run"]  # pinned: the lock with hashes, then changebot itself resolving nothing
+    assert '--require-hashes --no-deps \\\n  -r "$CHANGEBOT_ACTION_PATH/requirements/action.txt"' in install
+    assert '--no-deps --no-build-isolation "$CHANGEBOT_ACTION_PATH"' in install
+    assert (REPO_ROOT / "requirements" / "action.txt").is_file()
     assert steps[2]["run"].strip("'").endswith('/bin/changebot" action')
-    assert set(action["outputs"]) == {"verdict", "cost"}
+    assert set(action["outputs"]) == {"verdict", "cost", "sarif"}
     assert all(v["value"].startswith("${{ steps.changebot.outputs.") for v in action["outputs"].values())
 
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,14 @@ def test_version_from_the_real_entry_point() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "changebot", "--version"], capture_output=True, text=True, check=False, cwd=REPO_ROOT
     )
-    assert (done.returncode, done.stdout, done.stderr) == (0, f"changebot {__version__}\n", "")
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"changebot {__version__}"
+    engines = {line.strip().rsplit(" ", 1)[0]: line.strip().rsplit(" ", 1)[1] for line in lines[1:-1]}
+    assert engines["regorus (embedded Rego)"] == metadata.version("celine-regorus")
+    assert engines["quickjs (rules' if)"] == metadata.version("quickjs")
+    assert engines["PyGithub"] == metadata.version("PyGithub")
+    assert lines[-1].startswith("  opa ")
 
 
 @pytest.mark.parametrize("example", sorted(p for p in EXAMPLES.iterdir() if p.is_dir()), ids=lambda p: p.name)

@@ -227,3 +227,17 @@ def test_budget_without_pipeline_says_skipped(
     )
     code, out, _ = run(["budget", "--repo", str(repo.path), "--format", "json"], capsys)
     assert json.loads(out)["status"] == "skipped"
+
+
+def test_freeze_base_reads_the_calendar_the_gate_reads_not_the_working_tree(
+    make_repo: Callable[..., GitRepo], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(FILES)  # main: frozen on weekends
+    (repo.path / ".maestro" / "pipeline.yaml").write_text(PIPELINE.partition("freeze_windows:")[0], encoding="utf-8")
+    saturday = ["--repo", str(repo.path), "--now", "2025-12-20T12:00:00Z", "--format", "json"]
+    code, out, _ = run(["freeze", *saturday], capsys)
+    assert (code, json.loads(out)["status"]) == (0, "skipped")  # the edited working tree has no calendar
+    code, out, _ = run(["freeze", *saturday, "--base", "main"], capsys)
+    assert (code, json.loads(out)["frozen"], json.loads(out)["branch"]) == (1, True, "main")
+    code, out, _ = run(["plan", *saturday[:4], "--base", "main", "--head", "main"], capsys)
+    assert code == 1 and "frozen by 'weekends'" in out

@@ -69,7 +69,7 @@ def test_a_bad_format_from_the_environment_is_refused(
     assert (status, out) == (2, "")
     assert err.splitlines()[-1] == (
         "changebot plan: error: argument --format: invalid choice: 'xml' "
-        "(choose from text, markdown, json; from --format or CHANGEBOT_FORMAT)"
+        "(choose from text, markdown, json, sarif; from --format or CHANGEBOT_FORMAT)"
     )
     # the command line still wins over the environment
     status, out, _ = run(capsys, "plan", "--repo", PAYMENTS, "--now", NOW, "--format", "json")

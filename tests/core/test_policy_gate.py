@@ -109,7 +109,7 @@ def test_text_output_prints_the_planned_actions(
     code = main(["plan", "--repo", str(repo.path), "--base", "main", "--head", "feature", "--now", NOW.isoformat()])
     out = capsys.readouterr().out
     assert code == 0
-    assert "planned actions:\n  - infra: label {'labels': ['hit:infra']}" in out
+    assert "planned actions:\n  - infra: label hit:infra\n" in out
 
 
 def test_a_pr_that_deletes_a_base_rule_still_fails_that_rule(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from changebot.core.policy.rules import RuleResult, RulesDetail
@@ -23,7 +25,7 @@ from changebot.model import (
 )
 from changebot.render.json import render_json
 from changebot.render.markdown import render_markdown
-from changebot.render.text import render_findings, render_text
+from changebot.render.text import action_words, render_findings, render_text
 from tests.support.repos import REPO_ROOT
 
 ACTIONS = (Action("r1", "label", {"labels": ["needs:review"]}),)
@@ -67,7 +69,7 @@ def test_text() -> None:
         "  skipped policy    not built\n"
         "\n"
         "planned actions:\n"
-        "  - r1: label {'labels': ['needs:review']}\n"
+        "  - r1: label needs:review\n"
         "\n"
         "verdict: FAIL (1 failed, 0 warned, 1 passed, 1 skipped)\n"
     )
@@ -108,7 +110,7 @@ def test_markdown() -> None:
         "\n"
         "**Planned actions**\n"
         "\n"
-        "- `r1`: label {'labels': ['needs:review']}\n"
+        "- `r1`: label needs:review\n"
         "\n"
         "<sub>evaluated at 2025-09-20T12:00:00+00:00</sub>\n"
     )
@@ -141,3 +143,17 @@ def test_the_plan_schema_rejects_a_broken_contract() -> None:
     schema = json.loads((REPO_ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
     errors = sorted(e.message for e in Draft202012Validator(schema).iter_errors(data))
     assert errors == ["'findings' is a required property", "'maybe' is not one of ['pass', 'warn', 'fail', 'skipped']"]
+
+
+@pytest.mark.parametrize(
+    ("do", "with_", "words"),
+    [
+        ("label", {"labels": ["automerge", "risk:high"]}, "label automerge, risk:high"),
+        ("comment", {"body": "Run the dry run.\nThen merge."}, 'comment "Run the dry run...."'),
+        ("comment", {"body": "x" * 100}, 'comment "' + "x" * 77 + '..."'),
+        ("request_review", {"reviewers": ["al"], "team_reviewers": ["org/db"]}, "request review from al, @org/db"),
+        ("fail", {"message": "no"}, "fail no"),
+    ],
+)
+def test_planned_actions_read_as_words_not_python_dicts(do: str, with_: dict[str, Any], words: str) -> None:
+    assert action_words(Action("r", do, with_)) == words

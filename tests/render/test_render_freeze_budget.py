@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from changebot.core.budget.gate import budget_gate
 from changebot.core.freeze.gate import freeze_gate, read_calendar
-from changebot.model import GateId, Plan, PullRequest, Verdict, skipped
-from changebot.render.budget import render_budget_markdown
+from changebot.model import GateId, GateResult, Plan, PullRequest, Status, Verdict, skipped
+from changebot.render.budget import render_budget_markdown, render_budget_text
 from changebot.render.freeze import render_freeze_text, render_ics
 from changebot.render.github import cost
+from changebot.render.markdown import render_markdown
 from tests.core.test_budget import FILES, NOW, ledger
 from tests.support.freezekit import context
 
@@ -24,7 +25,7 @@ BUDGET_MARKDOWN = """\
 | `lint` | yes | $0.08 | default 10 min x $0.008/min |
 | `migrate` | no | $0.50 | cost_usd |
 | `deploy` | yes | $0.24 | 30 min x $0.008/min |
-| `canary` | maybe | $2.00 | cost_usd |
+| `canary` | maybe: when: step_succeeded("deploy") && canary_slo_passed (undecided before the run) | $2.00 | cost_usd |
 
 **low** $0.67 · **high** $2.67 · **per-run cap** $1.00
 
@@ -35,6 +36,16 @@ month 2025-12, lane main: spent $700.00; soft limit $800.00, hard limit $1,000.0
 | warning | `.maestro/pipeline.yaml:3` | `budget-run-cap-risk` | this run may cost up to $2.67, over the per-run cap \
 hard_cap_usd $1.00 (at least $0.67) |
 """
+
+
+def test_budget_text_says_why_a_step_may_run() -> None:
+    gate = budget_gate(context(FILES, NOW, event="push", base_branch="main"), ledger("2025-12-01,main,700,"))
+    lines = render_budget_text(gate).splitlines()
+    canary = next(i for i, line in enumerate(lines) if line.lstrip().startswith("canary "))
+    assert lines[canary + 1].strip() == (
+        'may run: when: step_succeeded("deploy") && canary_slo_passed (undecided before the run)'
+    )
+    assert sum("may run:" in line for line in lines) == 1
 
 
 def test_budget_markdown() -> None:
@@ -89,3 +100,39 @@ def test_the_action_cost_output_is_the_budget_gate_low_estimate() -> None:
     assert cost(plan) == "0.67"
     unpriced = replace(plan, gates=(skipped(GateId.BUDGET, "no pipeline"),))
     assert cost(unpriced) == ""
+
+
+def _freeze_markdown(files: dict[str, str], now: str, branch: str = "main") -> tuple[GateResult, str]:
+    gate = freeze_gate(context(files, now, base_branch=branch), [])
+    plan = Plan(Verdict.FAIL, (gate,), datetime.fromisoformat(now), PullRequest(base_branch=branch), "o/r", None, None)
+    return gate, render_markdown(plan)
+
+
+def test_a_frozen_comment_says_who_may_override_and_how() -> None:
+    who = "version: 1\noverrides:\n  freeze: {who: [release-captain], expires_max: 12h}\n"
+    settings = {".maestro/changebot.yaml": who}
+    _, markdown = _freeze_markdown({**CALENDAR, **settings}, "2025-12-24T12:30:00Z")
+    assert (
+        "> :key: To merge during the freeze, someone with the **release-captain** role on this repository can "
+        'comment `/changebot override freeze --reason "…"` (at least 20 characters; `--expires` up to 12h).'
+    ) in markdown
+
+
+def test_a_frozen_comment_says_when_overrides_are_not_allowed() -> None:
+    policy = CALENDAR["release-policy.yml"] + "override: {allowed: false}\n"
+    _, markdown = _freeze_markdown({"release-policy.yml": policy}, "2025-12-24T12:30:00Z")
+    assert "> :lock: Overrides of the freeze are not allowed here (release-policy.yml override:)." in markdown
+    assert "/changebot override" not in markdown
+
+
+def test_an_open_branch_gets_no_override_hint() -> None:
+    gate, markdown = _freeze_markdown(CALENDAR, "2025-12-20T12:30:00Z")
+    assert gate.status is not Status.FAIL and ":key:" not in markdown
+
+
+def test_a_broken_calendar_on_an_unfrozen_branch_says_the_gate_fails_closed() -> None:
+    window = '{"name": "EOQ", "from": "2026-01-05T00:00:00Z", "to": "2025-12-15T00:00:00Z"}'
+    broken = {".maestro/freeze_windows.json": f"[{window}]"}
+    gate, _ = _freeze_markdown({**CALENDAR, **broken}, "2025-12-20T12:30:00Z", branch="pr3")
+    assert gate.status is Status.FAIL
+    assert gate.summary.startswith("the freeze calendar has errors; failing closed (branch 'pr3' is not a frozen")

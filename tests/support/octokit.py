@@ -1,68 +1,49 @@
-"""GitHub's official descriptions, fetched by the test setup from npm at pinned versions.
+"""GitHub's official descriptions, fetched by the test setup from npm at pinned versions (``tests.support.npm``).
 
 * ``@octokit/openapi`` — the REST API's OpenAPI description. The test double checks its routes, every request
   body, query parameter and response status against it.
 * ``@octokit/webhooks-examples`` — real webhook payloads, used as Actions event files and webhook bodies.
 
-``ensure_packages()`` runs ``npm install --no-save --prefix .cache/npm ...`` once (~9 s, 385 MB on disk) and
-reuses the result. The full OpenAPI file is 13 MB and takes 0.25-0.5 s to parse (measured on the shared 2-core
-machine), so the operations the double serves, with every component they reference, are extracted once into
-``.cache/openapi-subset-<version>.json`` (270 KB, 0.035 s to parse) and that subset is what later sessions load.
+``PACKAGES`` lists them, each with its pinned version, tarball integrity and the only files kept in the cache
+(``tests.support.npm.cache_root()``, outside the checkout). The full OpenAPI file is 13 MB and takes
+0.25-0.5 s to parse (measured on the shared 2-core machine), so the operations the double serves, with every
+component they reference, are extracted once into ``openapi-subset-<version>.json`` in the same cache (270 KB,
+0.035 s to parse) and that subset is what later sessions load.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
+import os
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tests.support.required import require
+from tests.support import npm
 
-OPENAPI_VERSION = "23.0.2"
-WEBHOOKS_VERSION = "7.6.1"
-CACHE = Path(__file__).resolve().parents[2] / ".cache"
-NPM_PREFIX = CACHE / "npm"
-_PACKAGES = NPM_PREFIX / "node_modules" / "@octokit"
-
-
-def _installed(name: str, version: str) -> bool:
-    manifest = _PACKAGES / name / "package.json"
-    if not manifest.is_file():
-        return False
-    return json.loads(manifest.read_text(encoding="utf-8")).get("version") == version
+OPENAPI = npm.Pinned(
+    "@octokit/openapi",
+    "23.0.2",
+    "sha512-pV8M7L9GY23AybNvTmo2nyjmpmnt6+2sRE/tqr0ZLQcPS4lnw7u5eZGNmwRNkBC3D7gZXbFx5AHzLUVRBXGDhg==",
+    ("generated/api.github.com.json",),
+)
+WEBHOOKS = npm.Pinned(
+    "@octokit/webhooks-examples",
+    "7.6.1",
+    "sha512-De6U3XB6O3DtCa7bKgCMzTHdeopqqZ6SNivMYJnK65ierKL1AnNIA0tkRYCRS7lwGT792d+Ps1WbfHlso6MynQ==",
+    ("api.github.com/index.json",),
+)
+#: Every npm package this module reads; add a package here with its version, integrity and kept files.
+PACKAGES = (OPENAPI, WEBHOOKS)
+OPENAPI_VERSION = OPENAPI.version
+WEBHOOKS_VERSION = WEBHOOKS.version
 
 
 @cache
-def ensure_packages() -> Path:
-    """Install both npm packages at their pinned versions (once); without npm, ``require`` skips or fails."""
-    if _installed("openapi", OPENAPI_VERSION) and _installed("webhooks-examples", WEBHOOKS_VERSION):
-        return _PACKAGES
-    npm = shutil.which("npm")
-    require(npm is not None, "npm is not on PATH: it fetches @octokit/openapi and @octokit/webhooks-examples")
-    assert npm is not None
-    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            npm,
-            "install",
-            "--no-save",
-            "--no-audit",
-            "--no-fund",
-            "--ignore-scripts",
-            "--prefix",
-            str(NPM_PREFIX),
-            f"@octokit/openapi@{OPENAPI_VERSION}",
-            f"@octokit/webhooks-examples@{WEBHOOKS_VERSION}",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return _PACKAGES
+def package(name: str) -> Path:
+    """The cached files of the pinned package ``name`` (fetched on first use; skips or fails without npm)."""
+    return npm.fetch(next(p for p in PACKAGES if p.name == name))
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -105,18 +86,17 @@ def extract(doc: dict[str, Any], templates: Iterable[str]) -> dict[str, Any]:
 @cache
 def openapi(templates: tuple[str, ...]) -> dict[str, Any]:
     """The OpenAPI subset covering ``templates`` (extracted once per version and set of routes)."""
-    subset = CACHE / f"openapi-subset-{OPENAPI_VERSION}.json"
+    subset = npm.cache_root() / f"openapi-subset-{OPENAPI_VERSION}.json"
     if subset.is_file():
         data: dict[str, Any] = json.loads(subset.read_text(encoding="utf-8"))
         if set(templates) <= set(data["paths"]) | set(data.get("x-missing", [])):
             return data
         templates = tuple(sorted(set(templates) | set(data["paths"])))
-    packages = ensure_packages()
-    full = json.loads((packages / "openapi" / "generated" / "api.github.com.json").read_text(encoding="utf-8"))
+    full = json.loads((package(OPENAPI.name) / OPENAPI.keep[0]).read_text(encoding="utf-8"))
     data = extract(full, templates)
     data["x-missing"] = sorted(set(templates) - set(full["paths"]))
-    CACHE.mkdir(exist_ok=True)
-    tmp = subset.with_suffix(".tmp")
+    subset.parent.mkdir(parents=True, exist_ok=True)
+    tmp = subset.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(subset)
     return data
@@ -125,8 +105,7 @@ def openapi(templates: tuple[str, ...]) -> dict[str, Any]:
 @cache
 def webhook_examples() -> dict[str, list[dict[str, Any]]]:
     """Every example payload, by event name."""
-    packages = ensure_packages()
-    index = json.loads((packages / "webhooks-examples" / "api.github.com" / "index.json").read_text(encoding="utf-8"))
+    index = json.loads((package(WEBHOOKS.name) / WEBHOOKS.keep[0]).read_text(encoding="utf-8"))
     return {entry["name"]: entry["examples"] for entry in index}
 
 

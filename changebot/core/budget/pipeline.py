@@ -200,6 +200,8 @@ def plan_steps(pipeline: Pipeline, facts: RunFacts) -> tuple[tuple[StepRun, ...]
             else:
                 result = runs(truth)
                 reason = f"when: {step.when}"
+                if result is Runs.MAYBE:
+                    reason += " (undecided before the run)"
         done[step.id] = result
         out.append(StepRun(step, result, reason))
     return tuple(out), findings

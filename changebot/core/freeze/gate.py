@@ -38,6 +38,7 @@ from changebot.core.freeze.windows import (
     iso,
     open_at,
 )
+from changebot.core.overrides.rules import OverridePolicy, policies
 from changebot.core.overrides.stored import in_force
 from changebot.model import (
     Finding,
@@ -238,7 +239,8 @@ class FreezeDetail(GateDetail):
     unknown (``None``) and only the branch is known.
 
     ``calendar`` and ``plans`` are what the PR comment's calendar chart draws: every window of the coming weeks
-    and the release plans' windows.
+    and the release plans' windows. ``override_policy`` is who may override the freeze and how, set when the
+    branch is frozen and no override is in force (the comment says how to ask); it is not part of the JSON.
     """
 
     frozen: bool | None
@@ -253,6 +255,7 @@ class FreezeDetail(GateDetail):
     sources: tuple[str, ...] = ()
     calendar: tuple[Window, ...] = ()
     plans: tuple[PlanWindow, ...] = ()
+    override_policy: OverridePolicy | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The detail in the plan's JSON: windows as ``Window.to_json``, instants in ISO 8601."""
@@ -365,7 +368,8 @@ def _summary(
 ) -> str:
     names = ", ".join(repr(w.name) for w in enforced)
     if not governed:
-        return f"branch {branch!r} is not a frozen branch (frozen: {', '.join(settings.branches)})"
+        text = f"branch {branch!r} is not a frozen branch (frozen: {', '.join(settings.branches)})"
+        return f"the freeze calendar has errors; failing closed ({text})" if status is Status.FAIL else text
     if frozen and applied:
         return f"frozen by {names}, overridden by {', '.join(o.actor for o in applied)}"
     if frozen:
@@ -430,5 +434,6 @@ def freeze_gate(
         sources=tuple(sources),
         calendar=tuple(chart[:CHART_MAX_WINDOWS]),
         plans=plan_windows(ctx),
+        override_policy=policies(ctx)[GateId.FREEZE] if frozen and not applied else None,
     )
     return GateResult(GateId.FREEZE, status, summary, tuple(findings), detail)
