@@ -3,14 +3,17 @@
 API calls are the cost that matters on a large repository, so pull requests are listed newest-updated first
 (100 per page) and the listing stops at the first page older than the audited period: a PR merged in the
 period was updated in it. Overrides are read only from pull requests that need them (merged during a freeze,
-or open); the merging user is fetched only for merges during a freeze (the list API does not carry it).
+or open); the merging user is fetched per merge (the list API does not carry it).
+
+changebot's own comments and issues are recognised by ``login`` alone, which the caller resolves (the App's
+identity, ``github-actions[bot]`` in the Action, or settings): never by asking GitHub who the token is.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -41,16 +44,21 @@ def _summary(raw: dict[str, Any]) -> PullSummary:
         merged_at=_when(raw.get("merged_at")),
         merged_by=str(merged_by.get("login")) if merged_by.get("login") else None,
         head_sha=str((raw.get("head") or {}).get("sha") or "") or None,
+        merge_commit=str(raw.get("merge_commit_sha") or "") or None,
     )
 
 
 @dataclass
 class AuditSource:
-    """Reads for one repository; ``calls`` counts the API requests made (for the benchmark and the log)."""
+    """Reads for one repository; ``login`` is changebot's own (whose sticky comments and audit issues count);
+    ``calls`` counts the API requests made (for the benchmark and the log)."""
 
     client: GitHubClient
     repo: str
+    login: str
     calls: int = 0
+    #: The sticky comment each override list was read from, by pull request number (for the evidence).
+    sticky_urls: dict[int, str] = field(default_factory=dict)
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         handle = self.client._repo(self.repo)
@@ -106,18 +114,27 @@ class AuditSource:
         self.calls += 1
         return _summary(data)
 
+    def check_conclusion(self, head_sha: str, name: str) -> str | None:
+        """The conclusion of the latest check run called ``name`` on ``head_sha`` (1 call); ``None`` when there
+        is none or it has not completed."""
+        runs = self.client.check_runs(self.repo, head_sha, name)
+        self.calls += 1
+        return runs[0].conclusion if runs else None
+
     def overrides(self, number: int) -> list[Override]:
         """Overrides stored in changebot's own sticky comment on ``number`` (a forged marker is ignored)."""
-        login = self.client.bot_login
         comments = self.client.comments(self.repo, number)
         self.calls += 1 + len(comments) // 100
-        found = sticky.find(comments, login)
-        return list(found[1]) if found else []
+        found = sticky.find(comments, self.login)
+        if found is None:
+            return []
+        self.sticky_urls[number] = found[0].url
+        return list(found[1])
 
     def overrides_of(self, numbers: set[int], since: datetime) -> dict[int, list[Override]]:
         """Overrides of many pull requests: one repository-wide listing of comments updated since ``since``
         (100 per call), then one call per pull request whose sticky comment was not among them."""
-        login = self.client.bot_login
+        login = self.login
         found: dict[int, list[Override]] = {}
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for page in self._pages("/issues/comments", {"since": stamp}):
@@ -127,6 +144,7 @@ class AuditSource:
                 kept = sticky.sticky_overrides(body) if (raw.get("user") or {}).get("login") == login else None
                 if number in numbers and kept is not None and number not in found:
                     found[number] = kept  # oldest first: the first sticky comment, as the PR comment uses
+                    self.sticky_urls[number] = str(raw.get("html_url") or "")
         for number in sorted(numbers - set(found)):
             found[number] = self.overrides(number)
         return found
@@ -147,20 +165,28 @@ class Published:
     closed_duplicates: tuple[int, ...] = ()
 
 
-def publish_issue(source: AuditSource, period: str, title: str, body: str) -> Published:
+def content_marker(digest: str) -> str:
+    """The hidden marker carrying the digest of what an audit issue says (not when it was generated)."""
+    return f"<!-- changebot:audit-content {digest} -->"
+
+
+def publish_issue(source: AuditSource, period: str, title: str, body: str, digest: str) -> Published:
     """Create the period's audit issue once, then edit it in place (idempotent across reruns).
+
+    ``digest`` names the content: an open issue with the same title whose body carries the same digest is left
+    alone, so a scheduled rerun with nothing new writes nothing even though its body would show a later time.
 
     The issue is found by label, author (changebot's own login) and the period marker. Two runs racing may both
     create one; whichever runs the check after creating keeps the oldest and closes the others as duplicates,
     so the repository converges to one issue per period.
     """
     marker = period_marker(period)
-    full = f"{marker}\n{body}"
+    full = f"{marker}\n{content_marker(digest)}\n{body}"
     client, repo = source.client, source.repo
     handle = client._repo(repo)
 
     def existing() -> list[dict[str, Any]]:
-        login = client.bot_login
+        login = source.login
         found = [
             raw
             for page in source._pages("/issues", {"state": "all", "labels": AUDIT_LABEL, "creator": login})
@@ -210,7 +236,9 @@ def publish_issue(source: AuditSource, period: str, title: str, body: str) -> Pu
             client.policy.run(f"PATCH issue {url}", partial(write, "PATCH", url, fields), idempotent=True)
             closed.append(int(duplicate["number"]))
     if action == "unchanged" and (
-        keep.get("body") != full or keep.get("title") != title or keep.get("state") != "open"
+        content_marker(digest) not in str(keep.get("body") or "")
+        or keep.get("title") != title
+        or keep.get("state") != "open"
     ):
         client.policy.run(
             f"PATCH issue {repo}#{keep['number']}",
