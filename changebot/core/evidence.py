@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from changebot.core.audit import AuditReport, FrozenMerge
+from changebot.core.freeze.windows import iso
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://changebot.dev/attestation/freeze-audit/v1"
@@ -60,7 +61,12 @@ def _record(merge: FrozenMerge, given: EvidenceInput) -> dict[str, Any]:
         "merged_by": pr.merged_by,
         "window": None
         if window is None
-        else {"name": window.name, "start": _iso(window.start), "end": _iso(window.end), "source": window.source},
+        else {
+            "name": window.name,
+            "start": iso(window.start, window.zone),
+            "end": iso(window.end, window.zone),
+            "source": window.source,
+        },
         "authorisation": authorisation,
         "override": None
         if override is None

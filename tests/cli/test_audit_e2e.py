@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,8 +217,6 @@ def non_gets(github: Any) -> list[Any]:
 def test_an_unreadable_calendar_or_settings_file_is_a_failed_audit_never_an_all_clear(
     scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str], path: str, text: str, where: str
 ) -> None:
-    from pathlib import Path
-
     assert main(audit(scene, "--publish")) == 1  # a good audit first: the week's issue exists
     target = Path(scene["checkout"]) / path
     target.parent.mkdir(exist_ok=True)
@@ -235,8 +234,6 @@ def test_an_unreadable_calendar_or_settings_file_is_a_failed_audit_never_an_all_
 def test_the_token_user_is_never_taken_for_changebot(
     scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pathlib import Path
-
     # A laptop run with mallory's personal token and no CHANGEBOT_BOT_LOGIN: GET /user would say "mallory".
     github.bot_login = "mallory"
     monkeypatch.delenv("CHANGEBOT_BOT_LOGIN")
