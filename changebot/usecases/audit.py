@@ -144,6 +144,7 @@ def run_audit(
     Without ``evidence`` the merging user is read only for unauthorised merges (the ones people chase); with
     it, for every merge judged, along with changebot's check conclusion on each merged head.
     """
+    source.check_name = gov.check_name
     horizon = now + timedelta(days=days)
     windows = gov.calendar.windows(min(period.since, now), max(horizon, period.until))
     branches = gov.branches

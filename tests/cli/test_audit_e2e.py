@@ -13,7 +13,7 @@ import pytest
 from changebot.adapters.github.audit import period_marker
 from changebot.cli import main
 from changebot.core.commands import help_text
-from changebot.core.sticky import STICKY_MARKER, encode
+from changebot.core.sticky import STICKY_MARKER, encode, head_marker, state_record
 from changebot.model import GateId, Override
 from changebot.render import replies
 
@@ -266,3 +266,32 @@ def test_a_rerun_later_with_nothing_new_writes_nothing(
     assert main(later) == 1
     assert len(non_gets(github)) == writes + 1
     assert "#12" in github.issues[REPO][0]["body"] or "/pull/12)" in github.issues[REPO][0]["body"]
+
+
+def test_on_actions_a_sticky_counts_only_when_changebots_check_run_records_it(
+    scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actions = "github-actions[bot]"  # every workflow of the repository posts as this login
+    monkeypatch.setenv("CHANGEBOT_BOT_LOGIN", actions)
+    granted = datetime(2025, 11, 3, 6, 0, tzinfo=UTC)
+    ok = Override(GateId.FREEZE, "release-captain", "payment outage hotfix INC-981", granted, None, "1" * 40)
+    tail = f"\n{STICKY_MARKER}\n{encode([ok])}\n{head_marker('1' * 40, granted)}\n"
+    github.add_comment(REPO, 1, "### Lint report: all good" + tail, actions)  # planted through another workflow
+    assert main(audit(scene, "--format", "json")) == 1
+    flagged = {m["number"]: m for m in json.loads(capsys.readouterr().out)["merged_in_freeze"]}
+    assert flagged[1]["authorised"] is False
+    github.check_runs[REPO] = [  # changebot's own check run on that head records this very state
+        {
+            "id": github.new_id(),
+            "name": "changebot",
+            "head_sha": "1" * 40,
+            "status": "completed",
+            "conclusion": "neutral",
+            "external_id": f"changebot:{'0' * 24}:{state_record([ok])}",
+            "output": {"title": "overridden", "summary": "", "text": None},
+            "_annotations": [],
+        }
+    ]
+    assert main(audit(scene, "--format", "json")) == 1
+    flagged = {m["number"]: m for m in json.loads(capsys.readouterr().out)["merged_in_freeze"]}
+    assert flagged[1]["override"]["actor"] == "release-captain"

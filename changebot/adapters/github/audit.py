@@ -12,13 +12,13 @@ identity, ``github-actions[bot]`` in the Action, or settings): never by asking G
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from changebot.adapters.github.client import GitHubClient
+from changebot.adapters.github.client import Comment, GitHubClient
 from changebot.core import sticky
 from changebot.core.audit import PullSummary
 from changebot.model import Override
@@ -57,6 +57,8 @@ class AuditSource:
     repo: str
     login: str
     calls: int = 0
+    #: The name of changebot's check run (``github.check_name`` of the settings).
+    check_name: str = "changebot"
     #: The sticky comment each override list was read from, by pull request number (for the evidence).
     sticky_urls: dict[int, str] = field(default_factory=dict)
 
@@ -121,30 +123,48 @@ class AuditSource:
         self.calls += 1
         return runs[0].conclusion if runs else None
 
-    def overrides(self, number: int) -> list[Override]:
-        """Overrides stored in changebot's own sticky comment on ``number`` (a forged marker is ignored)."""
-        comments = self.client.comments(self.repo, number)
-        self.calls += 1 + len(comments) // 100
-        found = sticky.find(comments, self.login)
-        if found is None:
+    def _records(self, comments: Sequence[Comment]) -> list[str]:
+        """What changebot's check runs record on the heads ``comments`` name, for a shared login (else none)."""
+        if not sticky.needs_record(self.login):
             return []
+        records: list[str] = []
+        for head in sticky.heads(comments, self.login):
+            records.extend(r.external_id or "" for r in self.client.check_runs(self.repo, head, self.check_name))
+            self.calls += 1
+        return records
+
+    def _choose(self, number: int, comments: Sequence[Comment]) -> list[Override] | None:
+        found = sticky.find(comments, self.login, self._records(comments))
+        if found is None:
+            return None
         self.sticky_urls[number] = found[0].url
         return list(found[1])
+
+    def overrides(self, number: int) -> list[Override]:
+        """Overrides stored in changebot's own sticky comment on ``number`` (recognised as ``core.sticky``
+        says: by login, and for a shared login by its check run's record; a forged marker is ignored)."""
+        comments = self.client.comments(self.repo, number)
+        self.calls += 1 + len(comments) // 100
+        return self._choose(number, comments) or []
 
     def overrides_of(self, numbers: set[int], since: datetime) -> dict[int, list[Override]]:
         """Overrides of many pull requests: one repository-wide listing of comments updated since ``since``
         (100 per call), then one call per pull request whose sticky comment was not among them."""
         login = self.login
-        found: dict[int, list[Override]] = {}
+        candidates: dict[int, list[Comment]] = {}
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for page in self._pages("/issues/comments", {"since": stamp}):
             for raw in page:
                 number = int(str(raw.get("issue_url") or "0").rsplit("/", 1)[-1] or 0)
                 body = str(raw.get("body") or "")
-                kept = sticky.sticky_overrides(body) if (raw.get("user") or {}).get("login") == login else None
-                if number in numbers and kept is not None and number not in found:
-                    found[number] = kept  # oldest first: the first sticky comment, as the PR comment uses
-                    self.sticky_urls[number] = str(raw.get("html_url") or "")
+                if number in numbers and (raw.get("user") or {}).get("login") == login:
+                    comment = Comment(int(raw.get("id") or 0), login, body, url=str(raw.get("html_url") or ""))
+                    candidates.setdefault(number, []).append(comment)  # oldest first, as the PR comment uses
+        found: dict[int, list[Override]] = {}
+        for number, comments in candidates.items():
+            chosen = self._choose(number, comments)
+            if chosen is not None:
+                found[number] = chosen
         for number in sorted(numbers - set(found)):
             found[number] = self.overrides(number)
         return found
