@@ -4,6 +4,7 @@ this writer posted records its state. Any workflow in the repository can post as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,3 +84,23 @@ def test_an_override_changebot_granted_survives_the_next_run(
     stickies = [c for c in github.comments[REPO][7] if c["user"]["login"] == BOT and STICKY_MARKER in c["body"]]
     assert len(stickies) == 2  # changebot's own (edited in place) and the forged one, left alone
     assert "| freeze | @alice |" in stickies[0]["body"]
+
+
+def test_a_scheduled_audit_writes_the_weeks_evidence_for_the_artifact_upload(
+    github: GitHubDouble, frozen: Frozen, runner: Runner
+) -> None:
+    github.add_pull(REPO, 7, frozen.head, frozen.base, state="closed", merged_at="2025-12-19T10:00:00Z",
+                    updated_at="2025-12-19T10:00:00Z", merged_by="maria", merge_commit_sha="c" * 40)  # fmt: skip
+    frozen.repo.checkout("main")
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main", INPUT_AUDIT="print", INPUT_EVIDENCE="audit.json") == 1
+    written = Path(runner.outputs()["evidence"])
+    assert written == frozen.repo.path / "audit.json"
+    statement = json.loads(written.read_text())
+    assert statement["subject"] == [{"name": f"{REPO}#7", "digest": {"gitCommit": "c" * 40}}]
+    [record] = statement["predicate"]["merges"]
+    assert (record["authorisation"], record["merged_by"], record["window"]["name"]) == (
+        "unauthorised",
+        "maria",
+        "EOQ freeze",
+    )
+    assert "Evidence written to `audit.json`" in runner.summary.read_text(encoding="utf-8")
