@@ -55,7 +55,8 @@ examples:
   changebot audit --repo octo/app
   changebot audit --repo octo/app --since 2025-12-01 --days 28 --format markdown
   changebot audit --repo octo/app --publish
-  changebot audit --repo octo/app --since 2025-10-01 --evidence q4.intoto.json --sign-key audit.pem
+  changebot audit --repo octo/app --since 2025-10-01 \\
+      --evidence q4.intoto.json --sign-key audit.pem
 """
 
 log = logging.getLogger("changebot.audit")

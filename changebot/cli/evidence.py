@@ -11,8 +11,9 @@ DESCRIPTION = """\
 verify FILE --key PUBLIC_PEM checks that a signature in the DSSE envelope FILE
 verifies with the Ed25519 or ECDSA P-256 public key (over DSSE's
 pre-authentication encoding), that the payload is an in-toto Statement v1 of
-changebot's freeze-audit predicate (schemas/freeze-audit-evidence.v1.schema.json),
-and that its subjects and totals agree with its records; then prints a summary.
+changebot's freeze-audit predicate (its JSON Schema is
+schemas/freeze-audit-evidence.v1.schema.json), and that its subjects and totals
+agree with its records; then prints a summary.
 
 exit status: 0 valid, 1 bad signature or statement, 2 the file or key cannot be
 read
@@ -23,20 +24,14 @@ example:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``evidence`` subcommand and its ``verify`` action."""
+    """Add the ``evidence`` subcommand (its one action: ``verify``)."""
     parser = sub.add_parser(
         "evidence", help=HELP, description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    verify = actions.add_parser(
-        "verify",
-        help="check a signed statement",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    verify.add_argument("file", type=Path, metavar="FILE", help="the DSSE envelope")
-    verify.add_argument("--key", type=Path, required=True, metavar="PUBLIC_PEM", help="the signer's public key")
-    verify.set_defaults(run=run)
+    parser.add_argument("action", choices=("verify",), help="what to do with the file")
+    parser.add_argument("file", type=Path, metavar="FILE", help="the DSSE envelope")
+    parser.add_argument("--key", type=Path, required=True, metavar="PUBLIC_PEM", help="the signer's public key")
+    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ def test_action_yml_is_a_composite_that_installs_and_runs_changebot() -> None:
     assert steps[0]["uses"].startswith("actions/setup-python@")
     assert "pip install" in steps[1]["run"] and "$CHANGEBOT_ACTION_PATH" in steps[1]["run"]
     assert steps[2]["run"].strip("'").endswith('/bin/changebot" action')
-    assert set(action["outputs"]) == {"verdict", "cost"}
+    assert set(action["outputs"]) == {"verdict", "cost", "evidence"}
     assert all(v["value"].startswith("${{ steps.changebot.outputs.") for v in action["outputs"].values())
 
 
