@@ -40,7 +40,9 @@ class SlowDouble(GitHubDouble):
 
     latency = 0.05
 
-    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         time.sleep(self.latency)
         return super().handle(method, target, headers, raw)
 
@@ -48,7 +50,7 @@ class SlowDouble(GitHubDouble):
 def git(path: Path, *args: str) -> None:
     env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b",
            "GIT_COMMITTER_EMAIL": "b@x"}  # fmt: skip
-    subprocess.run(["git", "-C", str(path), *args], check=True, env=env)  # noqa: S603, S607
+    subprocess.run(["git", "-C", str(path), *args], check=True, env=env)
 
 
 def sign_costs(payload: bytes, key_pem: bytes) -> list[str]:
@@ -67,8 +69,8 @@ def sign_costs(payload: bytes, key_pem: bytes) -> list[str]:
     out.append(f"cryptography: sign {per * 1000:.2f} ms, verify {(time.perf_counter() - started) * 10:.2f} ms")
     try:
         started = time.perf_counter()
-        from securesystemslib.signer import CryptoSigner  # noqa: PLC0415
         from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+        from securesystemslib.signer import CryptoSigner  # noqa: PLC0415
 
         imported = time.perf_counter() - started
         key: Any = serialization.load_pem_private_key(key_pem, password=None)
@@ -105,7 +107,7 @@ def run(merges: int, latency: float) -> None:
             git(path, "init", "-q", "-b", "main")
             git(path, "add", "-A")
             git(path, "commit", "-qm", "calendar")
-            subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(path / "k.pem")], check=True)  # noqa: S603, S607
+            subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(path / "k.pem")], check=True)
             os.environ.update({"GITHUB_TOKEN": "bench-token", "CHANGEBOT_BOT_LOGIN": double.bot_login})
             devnull = open(os.devnull, "w")  # noqa: PTH123, SIM115
             stdout, sys.stdout = sys.stdout, devnull
@@ -120,8 +122,8 @@ def run(merges: int, latency: float) -> None:
                 devnull.close()
             elapsed = time.perf_counter() - started
             size = (path / "e.json").stat().st_size
-            import json  # noqa: PLC0415
             import base64  # noqa: PLC0415
+            import json  # noqa: PLC0415
 
             payload = base64.b64decode(json.loads((path / "e.json").read_text())["payload"])
             costs = sign_costs(payload, (path / "k.pem").read_bytes())
