@@ -190,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
         gov, failure = audits.read_governance(args.checkout, args.ref, now), None
     except audits.AuditFailed as exc:
         gov, failure = None, exc
+    if failure is not None and not args.publish:
+        raise failure  # nothing to write: the unreadable file is the whole answer
     login = audits.resolve_login(args.bot_login, gov, on_actions)
     client = GitHubClient(token, args.api_url, bot_login=login)
     try:
