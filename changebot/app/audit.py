@@ -7,6 +7,9 @@ One ``AppAuditor.tick(now)``:
 3. for each repository, fetches the default branch into the cached bare clone (``CloneCache.prepare_branch``:
    the branch head and the governed blobs, so the calendar is read offline), runs ``audits.run_audit`` at that
    commit and, unless publishing is off, ``audits.publish_audit`` (one issue per ISO week, edited in place).
+   A calendar or settings file that cannot be read is a failed audit: the week's issue says so (when
+   publishing) and the repository counts as failed. changebot's own comments are the App's ``slug[bot]``
+   ones, whatever the repository's settings say.
 
 A repository that fails is logged and counted (``changebot_audits_total{outcome="failed"}``) and the next one
 runs. A 401 from GitHub or the git server renews the installation token once (``AppAuth.call``). The cron
@@ -29,7 +32,14 @@ from changebot.adapters.github.audit import AuditSource
 from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import GitHubClient
 from changebot.app.metrics import Metrics
-from changebot.usecases.audit import publish_audit, run_audit, week_period
+from changebot.usecases.audit import (
+    AuditFailed,
+    publish_audit,
+    publish_failure,
+    read_governance,
+    run_audit,
+    week_period,
+)
 
 log = logging.getLogger("changebot.app.audit")
 
@@ -134,9 +144,15 @@ class AppAuditor:
             client = GitHubClient(token, self.api_url, bot_login=self.bot_login)
             try:
                 path, sha = self.clones.prepare_branch(repo.full_name, repo.clone_url, token, repo.default_branch)
-                source = AuditSource(client, repo.full_name)
+                source = AuditSource(client, repo.full_name, self.bot_login)
                 period = week_period(now)
-                run = run_audit(source, path, sha, period, now, self.days)
+                try:
+                    gov = read_governance(path, sha, now)
+                except AuditFailed as exc:
+                    if self.publish:
+                        publish_failure(source, period, exc)
+                    raise
+                run = run_audit(source, gov, period, now, self.days)
                 unauthorised = len(run.report.unauthorised)
                 if not self.publish:
                     return f"{unauthorised} unauthorised merge(s); not published (CHANGEBOT_AUDIT_PUBLISH=false)"

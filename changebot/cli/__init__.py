@@ -20,7 +20,19 @@ from changebot.cli.version import VersionAction
 from changebot.errors import ChangebotError, UsageError
 
 #: Subcommands (each the name of its module in ``changebot.cli``), in the order ``--help`` lists them.
-COMMANDS = ("init", "validate", "plan", "whatif", "freeze", "budget", "sequence", "audit", "action", "serve")
+COMMANDS = (
+    "init",
+    "validate",
+    "plan",
+    "whatif",
+    "freeze",
+    "budget",
+    "sequence",
+    "audit",
+    "evidence",
+    "action",
+    "serve",
+)
 
 log = logging.getLogger("changebot")
 

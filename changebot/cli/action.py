@@ -192,12 +192,17 @@ AUDIT_MODES = ("publish", "print", "off")
 
 
 def _audit(env: ActionsEnv, now: datetime) -> int:
-    """The scheduled freeze audit (input ``audit``: publish the week's issue, print it to the summary, or off)."""
+    """The scheduled freeze audit (input ``audit``: publish the week's issue, print it to the summary, or off).
+
+    With input ``evidence`` (a path in the workspace), the week's in-toto statement is written there and named
+    in the ``evidence`` output, for ``actions/upload-artifact`` and ``actions/attest``.
+    """
     from changebot.adapters.github.audit import AuditSource  # noqa: PLC0415 - imports PyGithub
     from changebot.adapters.github.client import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415 - PyGithub is heavy
     from changebot.render.audit import render_audit_markdown  # noqa: PLC0415 - only on schedule
     from changebot.render.github import truncate_bytes  # noqa: PLC0415 - render.github loads PyGithub types
-    from changebot.usecases.audit import publish_audit, run_audit, week_period  # noqa: PLC0415 - imports PyGithub
+    from changebot.usecases import audit as audits  # noqa: PLC0415 - imports PyGithub
+    from changebot.usecases import evidence  # noqa: PLC0415 - only on schedule
 
     mode = env.input("audit", "publish")
     if mode not in AUDIT_MODES:
@@ -206,15 +211,30 @@ def _audit(env: ActionsEnv, now: datetime) -> int:
         return 0
     if not env.repository:
         raise ActionError("GITHUB_REPOSITORY is not set", "run changebot audit inside a GitHub Actions job")
-    client = GitHubClient(_token(env), env.api_url, bot_login=env.input("bot-login", ACTIONS_BOT_LOGIN))
+    target = env.input("evidence", "")
+    period = audits.week_period(now)
     try:
-        source = AuditSource(client, env.repository)
-        period = week_period(now)
-        result = run_audit(source, env.workspace, None, period, now, 14)
+        gov, failure = audits.read_governance(env.workspace, None, now), None
+    except audits.AuditFailed as exc:
+        gov, failure = None, exc
+    login = audits.resolve_login(env.input("bot-login", ACTIONS_BOT_LOGIN), gov, on_actions=True)
+    client = GitHubClient(_token(env), env.api_url, bot_login=login)
+    try:
+        source = AuditSource(client, env.repository, login)
+        if gov is None or failure is not None:
+            failure = failure or audits.AuditFailed("could not audit")
+            if mode == "publish":
+                audits.publish_failure(source, period, failure)
+            raise failure
+        result = audits.run_audit(source, gov, period, now, 14, evidence=bool(target))
         note = ""
+        if target:
+            path = evidence.write(env.workspace / target, evidence.statement(env.repository, period, result), None)
+            actions.set_outputs(env, {"evidence": str(path)})
+            note += f"\nEvidence written to `{target}`.\n"
         if mode == "publish":
-            published = publish_audit(source, period, result)
-            note = f"\nAudit issue [#{published.number}]({published.url}) {published.action}.\n"
+            published = audits.publish_audit(source, period, result)
+            note += f"\nAudit issue [#{published.number}]({published.url}) {published.action}.\n"
     finally:
         client.close()
     for merge in result.report.unauthorised:

@@ -8,10 +8,14 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from changebot.adapters.github.calls import DEFAULT_API_URL
 from changebot.cli.common import add_format, add_now, emit, env, parse_now
 from changebot.errors import UsageError
+
+if TYPE_CHECKING:
+    from changebot.adapters.github.audit import Published
 
 HELP = "audit freeze-window compliance on GitHub (dry run unless --publish)"
 DESCRIPTION = """\
@@ -26,11 +30,23 @@ Without --publish nothing is written (dry run). With --publish, one issue per
 period (the ISO week of --now, or the period starting at --since) is created
 once and then edited in place, labelled changebot-audit.
 
+With --evidence FILE, an in-toto Statement v1 lists every merge into a
+governed branch in the period (in a freeze or not) with who merged it, the
+window in force, the override or "unauthorised", and changebot's check
+conclusion on the merged head; with --sign-key PEM (Ed25519 or ECDSA P-256)
+it is wrapped in a signed DSSE envelope. Check it with
+`changebot evidence verify FILE --key PUBLIC_PEM`.
+
 The token comes from --token, CHANGEBOT_TOKEN or GITHUB_TOKEN; the API from
 --api-url, CHANGEBOT_GITHUB_API_URL or GITHUB_API_URL (GitHub Enterprise works
 the same way). Overrides are read only from changebot's own sticky comments:
-its login is CHANGEBOT_BOT_LOGIN, github-actions[bot] on Actions, else the
-token's user.
+its login is --bot-login or CHANGEBOT_BOT_LOGIN, else github.bot_login in
+.maestro/changebot.yaml, else github-actions[bot] on Actions; never the
+token's user (the audit exits 2 when it is not known).
+
+A calendar or settings file that cannot be read stops the audit (exit 2,
+"could not audit: FILE:LINE reason"); with --publish the period's issue says
+so. A rerun writes the issue only when what it says changed.
 
 exit status: 0 no unauthorised merge, 1 unauthorised merges found, 2 could not
 run
@@ -39,6 +55,8 @@ examples:
   changebot audit --repo octo/app
   changebot audit --repo octo/app --since 2025-12-01 --days 28 --format markdown
   changebot audit --repo octo/app --publish
+  changebot audit --repo octo/app --since 2025-10-01 \\
+      --evidence q4.intoto.json --sign-key audit.pem
 """
 
 log = logging.getLogger("changebot.audit")
@@ -87,6 +105,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="create or update the period's audit issue (default: dry run, print only)",
     )
     parser.add_argument(
+        "--bot-login",
+        default=env("--bot-login"),
+        metavar="LOGIN",
+        help="changebot's own login, whose sticky comments hold overrides (env CHANGEBOT_BOT_LOGIN)",
+    )
+    parser.add_argument(
+        "--evidence",
+        type=Path,
+        default=env("--evidence"),
+        metavar="FILE",
+        help="write the period as an in-toto Statement (a DSSE envelope with --sign-key; env CHANGEBOT_EVIDENCE)",
+    )
+    parser.add_argument(
+        "--sign-key",
+        type=Path,
+        default=env("--sign-key"),
+        metavar="PEM",
+        help="sign the evidence with this Ed25519 or ECDSA P-256 private key (env CHANGEBOT_SIGN_KEY)",
+    )
+    parser.add_argument(
         "--token",
         default=None,
         metavar="TOKEN",
@@ -117,14 +155,19 @@ def _days(value: str) -> int:
     return int(value)
 
 
+def _said(published: Published) -> None:
+    print(f"changebot: audit issue #{published.number} {published.action}: {published.url}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Audit, print, and publish when asked."""
+    """Audit, print, write evidence, and publish when asked."""
     # Loaded here, not at import: every changebot command imports this module to build --help.
     from changebot.adapters.github.audit import AuditSource  # noqa: PLC0415
-    from changebot.adapters.github.client import ACTIONS_BOT_LOGIN, GitHubClient  # noqa: PLC0415
+    from changebot.adapters.github.client import GitHubClient  # noqa: PLC0415
     from changebot.render.audit import render_audit_json, render_audit_markdown, render_audit_text  # noqa: PLC0415
     from changebot.render.text import finding_line  # noqa: PLC0415
-    from changebot.usecases.audit import publish_audit, run_audit, since_period, week_period  # noqa: PLC0415
+    from changebot.usecases import audit as audits  # noqa: PLC0415
+    from changebot.usecases import evidence  # noqa: PLC0415
 
     if not args.repo or args.repo.count("/") != 1:
         raise UsageError("--repo must name a GitHub repository as OWNER/NAME", "or set GITHUB_REPOSITORY")
@@ -134,24 +177,43 @@ def run(args: argparse.Namespace) -> int:
             "no GitHub token",
             "set CHANGEBOT_TOKEN or GITHUB_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ github.token }}), or pass --token",
         )
+    if args.sign_key and not args.evidence:
+        raise UsageError("--sign-key signs the evidence: give --evidence FILE too")
     now = parse_now(args.now)
     days = _days(str(args.days))
-    period = since_period(_since(args.since), now) if args.since else week_period(now)
+    period = audits.since_period(_since(args.since), now) if args.since else audits.week_period(now)
     if period.since >= now:
         raise UsageError(f"--since {args.since} is not before --now {now.isoformat()}")
+    signer = evidence.load_signer(args.sign_key) if args.sign_key else None
     on_actions = os.environ.get("GITHUB_ACTIONS") == "true"
-    bot_login = env("--bot-login") or (ACTIONS_BOT_LOGIN if on_actions else None)
-    client = GitHubClient(token, args.api_url, bot_login=bot_login)
     try:
-        source = AuditSource(client, args.repo)
-        result = run_audit(source, args.checkout, args.ref, period, now, days)
+        gov, failure = audits.read_governance(args.checkout, args.ref, now), None
+    except audits.AuditFailed as exc:
+        gov, failure = None, exc
+    if failure is not None and not args.publish:
+        raise failure  # nothing to write: the unreadable file is the whole answer
+    login = audits.resolve_login(args.bot_login, gov, on_actions)
+    client = GitHubClient(token, args.api_url, bot_login=login)
+    try:
+        source = AuditSource(client, args.repo, login)
+        if gov is None or failure is not None:
+            failure = failure or audits.AuditFailed("could not audit")
+            if args.publish:
+                published = audits.publish_failure(source, period, failure)
+                print(
+                    f"changebot: audit issue #{published.number} {published.action}: {published.url}", file=sys.stderr
+                )
+            raise failure
+        result = audits.run_audit(source, gov, period, now, days, evidence=args.evidence is not None)
         for finding in result.findings:
             log.warning("%s", finding_line(finding))
         renderers = {"json": render_audit_json, "markdown": render_audit_markdown, "text": render_audit_text}
         emit(args, renderers, result.report)
+        if args.evidence is not None:
+            written = evidence.write(args.evidence, evidence.statement(args.repo, period, result), signer)
+            print(f"changebot: evidence written to {written}", file=sys.stderr)
         if args.publish:
-            published = publish_audit(source, period, result)
-            print(f"changebot: audit issue #{published.number} {published.action}: {published.url}", file=sys.stderr)
+            _said(audits.publish_audit(source, period, result))
         log.info("GitHub API calls: %d", source.calls)
     finally:
         client.close()

@@ -27,11 +27,13 @@ class PullSummary:
     merged_at: datetime | None = None
     merged_by: str | None = None
     head_sha: str | None = None
+    merge_commit: str | None = None
 
 
 @dataclass(frozen=True)
 class FrozenMerge:
-    """A pull request merged into a frozen branch while a window was enforced."""
+    """A pull request merged into a governed branch in the period, with the enforced windows in force at the
+    merge (none for a merge outside every freeze) and the freeze override that allowed it, if any."""
 
     pr: PullSummary
     windows: tuple[Window, ...]
@@ -41,6 +43,11 @@ class FrozenMerge:
     def authorised(self) -> bool:
         """True when an override for the freeze gate was in force at the moment of the merge."""
         return self.override is not None
+
+    @property
+    def frozen(self) -> bool:
+        """True when an enforced window covered the moment of the merge."""
+        return bool(self.windows)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class AuditReport:
     expired_unused: tuple[UnusedOverride, ...]
     spans: tuple[Window, ...]
     merged_checked: int
+    merges: tuple[FrozenMerge, ...] = ()
 
     @property
     def unauthorised(self) -> tuple[FrozenMerge, ...]:
@@ -101,6 +109,9 @@ def audit(
 ) -> AuditReport:
     """Compare merges and open pull requests with the freeze spans.
 
+    ``merges`` of the report lists every merge judged (in the period, into a governed branch), in a freeze or
+    not, in merge order: the population an auditor samples.
+
     ``merged`` are pull requests merged at any time (only those merged inside ``[since, until)`` into one of
     ``branches`` are judged); ``overrides`` maps a PR number to the overrides recorded on it. Inactive
     (``enforced=False``) spans never make a merge a violation.
@@ -109,20 +120,21 @@ def audit(
     governed = tuple(sorted(set(branches)))
     all_spans = tuple(sorted(spans, key=lambda s: (s.start, s.end, s.name)))
     enforced = [s for s in all_spans if s.enforced]
-    judged = 0
+    judged: list[FrozenMerge] = []
     frozen: list[FrozenMerge] = []
     used: set[tuple[int, datetime]] = set()
     for pr in sorted(merged, key=lambda p: (p.merged_at or since, p.number)):
         if pr.merged_at is None or pr.base_branch not in governed or not since <= pr.merged_at < until:
             continue
-        judged += 1
         hits = tuple(s for s in enforced if s.covers(pr.merged_at))
         if not hits:
+            judged.append(FrozenMerge(pr, (), None))
             continue
         override = _covering_override(overrides.get(pr.number, ()), pr.merged_at, pr.head_sha)
         if override is not None:
             used.add((pr.number, override.granted_at))
         frozen.append(FrozenMerge(pr, hits, override))
+        judged.append(frozen[-1])
     horizon = now + timedelta(days=days)
     upcoming: list[Upcoming] = []
     for pr in sorted(open_prs, key=lambda p: p.number):
@@ -144,5 +156,15 @@ def audit(
             if since <= expiry < until:
                 unused.append(UnusedOverride(owner, override))
     return AuditReport(
-        since, until, now, days, governed, tuple(frozen), tuple(upcoming), tuple(unused), all_spans, judged
+        since,
+        until,
+        now,
+        days,
+        governed,
+        tuple(frozen),
+        tuple(upcoming),
+        tuple(unused),
+        all_spans,
+        len(judged),
+        tuple(judged),
     )

@@ -11,10 +11,19 @@ database. After the visible Markdown (made by ``render.github``) come three hidd
 The blocks are never trusted blindly: they are read only from a comment that the bot itself wrote and only
 from the hidden tail after the last marker (changebot's replies may quote what people wrote, markers included);
 override entries that do not parse are dropped, never widened. Pure: no I/O.
+
+Who "the bot itself" is depends on the login. An App's ``<slug>[bot]`` posts only with the App's tokens. But
+``github-actions[bot]`` is every workflow of the repository (a lint report or a welcome message quoting what a
+user wrote is enough to plant a sticky-looking comment), and a person's login is whatever that person types.
+For such shared logins (``needs_record``) a comment is changebot's state only when the check run changebot
+wrote on the head the comment names records that state: its ``external_id`` ends with ``state_record`` of
+the stored overrides. Comments can be posted by any workflow in passing; a check run with changebot's name
+and a matching ``external_id`` has to be forged on purpose, by someone who can edit workflows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -24,6 +33,8 @@ from typing import Any, Protocol, TypeVar
 from changebot.model import GateId, Override
 
 STICKY_MARKER = "<!-- changebot:sticky -->"
+#: Logins any workflow of a repository can post as.
+SHARED_LOGINS = frozenset({"github-actions[bot]"})
 _BLOCK = re.compile(r"<!-- changebot:overrides (\[.*?\]) -->", re.DOTALL)
 _HEAD = re.compile(r"<!-- changebot:head (\{[^<>]*\}) -->")
 _HIDDEN = re.compile(
@@ -144,17 +155,45 @@ def sticky_overrides(body: str) -> list[Override] | None:
     return decode(rest) if marker and _HIDDEN.fullmatch(rest) else None
 
 
+def needs_record(bot_login: str | None) -> bool:
+    """Whether comments by ``bot_login`` count as changebot's state only with a check run's record: true for
+    ``github-actions[bot]`` and for people's logins, false for an App's own ``<slug>[bot]``."""
+    return bot_login is None or bot_login.lower() in SHARED_LOGINS or not bot_login.lower().endswith("[bot]")
+
+
+def state_record(stored: Iterable[Override]) -> str:
+    """What changebot's check run records of the stored overrides (the end of its ``external_id``)."""
+    return "state-" + hashlib.sha256(encode(stored).encode()).hexdigest()[:16]
+
+
+def recorded(stored: Iterable[Override], records: Iterable[str] | None) -> bool:
+    """Whether one of the check runs' ``external_id`` values ``records`` records exactly ``stored``."""
+    mark = state_record(stored)
+    return any(r.endswith(mark) for r in records or ())
+
+
 def is_sticky(author: str | None, body: str, bot_login: str | None) -> bool:
     """Whether a comment is changebot's sticky one: written by ``bot_login``, in the sticky format. A marker
     pasted into someone else's comment does not count, nor does one quoted back in changebot's own replies."""
     return author == bot_login and sticky_overrides(body) is not None
 
 
-def find(comments: Iterable[C], bot_login: str | None) -> tuple[C, tuple[Override, ...]] | None:
+def heads(comments: Iterable[C], bot_login: str | None) -> list[str]:
+    """The heads named by sticky-looking comments of ``bot_login``: where their check run records are."""
+    found = (parse_head(c.body) for c in comments if c.author == bot_login and sticky_overrides(c.body) is not None)
+    return list(dict.fromkeys(h[0] for h in found if h is not None))
+
+
+def find(
+    comments: Iterable[C], bot_login: str | None, records: Iterable[str] | None = None
+) -> tuple[C, tuple[Override, ...]] | None:
     """The bot's sticky comment among ``comments`` (the oldest, if a past bug made several) and the overrides
-    it stores; ``None`` when there is none."""
+    it stores; ``None`` when there is none. For a shared login (``needs_record``) only a comment whose state
+    one of the check runs' ``records`` records counts."""
+    shared = needs_record(bot_login)
+    kept = list(records or ())
     for comment in comments:
         stored = sticky_overrides(comment.body) if comment.author == bot_login else None
-        if stored is not None:
+        if stored is not None and (not shared or recorded(stored, kept)):
             return comment, tuple(stored)
     return None

@@ -71,11 +71,14 @@ class Existing:
     requested_teams: tuple[str, ...] = ()
     check_runs: tuple[ExistingRun, ...] | None = None
     bot_login: str | None = None
+    #: ``external_id`` of changebot's check runs on the heads sticky-looking comments name (see
+    #: ``core.sticky``: for ``github-actions[bot]`` only a recorded state is changebot's).
+    records: tuple[str, ...] = ()
 
     @property
     def sticky(self) -> tuple[ExistingComment, tuple[Override, ...]] | None:
         """changebot's sticky comment and the overrides it stores."""
-        return sticky.find(self.comments, self.bot_login)
+        return sticky.find(self.comments, self.bot_login, self.records)
 
     @property
     def stored(self) -> tuple[Override, ...]:
@@ -179,13 +182,13 @@ def _check_run(ev: Evaluated, head_sha: str, existing: Existing) -> CheckRunWrit
     fingerprint = gh.annotations_fingerprint(notes)
     runs = existing.check_runs or ()
     run = runs[0] if runs else None
-    if run is not None and run.external_id == fingerprint:
+    if run is not None and (run.external_id or "").split(":state-")[0] == fingerprint:
         notes = []  # these annotations are already on the check run
     fields = {
         "status": "completed",
         "conclusion": gh.conclusion(plan.verdict),
         "completed_at": plan.now,
-        "external_id": fingerprint,
+        "external_id": f"{fingerprint}:{sticky.state_record(ev.stored)}",
     }
     return CheckRunWrite(
         name=ev.check_name,

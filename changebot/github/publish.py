@@ -110,8 +110,16 @@ def existing_state(
     comments: Sequence[Comment],
     snapshot: PullSnapshot | None = None,
     head_sha: str | None = None,
+    check_name: str = DEFAULT_CHECK_NAME,
 ) -> Existing:
-    """``Existing`` from what was read: the comments, and the snapshot's head, labels and requested reviewers."""
+    """``Existing`` from what was read: the comments, and the snapshot's head, labels and requested reviewers.
+    For a shared login (``core.sticky.needs_record``), the check runs named ``check_name`` on each head a
+    sticky-looking comment names are read too (1 call per head), for the state they record."""
+    login = client.bot_login
+    records: list[str] = []
+    if sticky.needs_record(login):
+        for head in sticky.heads(comments, login):
+            records.extend(r.external_id or "" for r in client.check_runs(repo, head, check_name))
     return Existing(
         repo=repo,
         number=number,
@@ -120,7 +128,8 @@ def existing_state(
         labels=tuple(snapshot.pr.labels) if snapshot else (),
         requested=tuple(snapshot.requested_reviewers) if snapshot else (),
         requested_teams=tuple(snapshot.requested_teams) if snapshot else (),
-        bot_login=client.bot_login,
+        bot_login=login,
+        records=tuple(records),
     )
 
 
@@ -151,7 +160,7 @@ def publish_plan(
         raise ChangebotError("cannot publish a plan without the head commit SHA", "pass the pull request's head SHA")
     if comments is None:
         comments = client.comments(repo, number)
-    existing = existing_state(client, repo, number, comments, snapshot, latest_head_sha)
+    existing = existing_state(client, repo, number, comments, snapshot, latest_head_sha, check_name)
     if snapshot is None:
         existing = replace(existing, labels=tuple(plan.pr.labels))
     stored = existing.stored if overrides is None else tuple(overrides)

@@ -162,7 +162,8 @@ class Steps:
 
     def existing(self, snapshot: PullSnapshot, comments: Sequence[Comment]) -> Existing:
         """What GitHub shows, before deciding (check runs are read in ``show``, once the name is known)."""
-        return existing_state(self.client, self.repo.full_name, snapshot.pr.number or 0, comments, snapshot)
+        number = snapshot.pr.number or 0
+        return existing_state(self.client, self.repo.full_name, number, comments, snapshot, None, self.check_name)
 
     def evaluate(self, ctx: Context, stored: Sequence[Override]) -> Evaluated:
         """Evaluate: plan the PR with the stored overrides that are in force under the base branch's rules."""

@@ -9,6 +9,7 @@ from github import GithubException
 
 from changebot.adapters.github.calls import CallPolicy, GitHubError, RateLimitedError
 from changebot.adapters.github.client import GitHubClient
+from changebot.errors import ChangebotError
 from tests.support.github_double import GitHubDouble
 
 REPO = "octo/app"
@@ -211,11 +212,12 @@ def test_reactions_labels_and_reviews(github: GitHubDouble, clock: Clock) -> Non
     assert (pull.reviewers, pull.teams) == (["carol"], ["release"])
 
 
-def test_bot_login_is_asked_once_when_not_configured(github: GitHubDouble, clock: Clock) -> None:
+def test_an_unknown_bot_login_is_refused_never_taken_from_the_token(github: GitHubDouble, clock: Clock) -> None:
     gh = GitHubClient("test-token", github.base_url, policy=CallPolicy(sleep=clock.sleep))
-    assert gh.bot_login == github.bot_login
-    assert gh.bot_login == github.bot_login
-    assert len(github.calls("GET", "/user")) == 1
+    with pytest.raises(ChangebotError, match="own login is not known") as caught:
+        _ = gh.bot_login
+    assert "CHANGEBOT_BOT_LOGIN" in caught.value.diagnostics()
+    assert github.calls("GET", "/user") == []  # whoever holds the token is not changebot
 
 
 def test_a_secondary_rate_limit_without_retry_after_waits_a_minute(github: GitHubDouble, clock: Clock) -> None:

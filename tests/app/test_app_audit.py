@@ -87,6 +87,7 @@ class Scene:
     auditor: AppAuditor
     metrics: Metrics
     cache: Path
+    upstream: GitRepo
 
     def writes(self) -> list[str]:
         return [
@@ -125,7 +126,7 @@ def scene(make_repo: Callable[..., GitRepo], github: GitHubDouble, tmp_path: Pat
             clock=lambda: NOW,
         )
         try:
-            yield Scene(github, auditor, metrics, cache)
+            yield Scene(github, auditor, metrics, cache, a)
         finally:
             auditor.close()
 
@@ -164,6 +165,17 @@ def test_a_new_frozen_merge_updates_the_issue_in_place(scene: Scene) -> None:
     (issue,) = scene.github.issues["octo/a"]
     assert issue["title"] == "Freeze audit 2025-W45: 2 unauthorised merge(s) during a freeze"
     assert "/pull/2)" in issue["body"]
+
+
+def test_a_calendar_that_cannot_be_read_is_a_failed_audit_and_the_issue_says_so(scene: Scene) -> None:
+    scene.auditor.tick(NOW)
+    scene.upstream.commit({".maestro/freeze_windows.json": '[{"name": "EOQ",\n  "from": }]\n'})
+    report = scene.auditor.tick(NOW)
+    assert "octo/a" in report.failed and "octo/a" not in report.audited
+    assert scene.metric("changebot_audits_total", outcome="failed") == 3  # octo/broken twice, then octo/a
+    (issue,) = scene.github.issues["octo/a"]
+    assert issue["title"] == "Freeze audit 2025-W45: could not audit"
+    assert "could not audit: .maestro/freeze_windows.json:2 JSON syntax error" in issue["body"]
 
 
 def test_publishing_off_only_logs(scene: Scene, caplog: pytest.LogCaptureFixture) -> None:

@@ -31,7 +31,7 @@ def test_action_yml_is_a_composite_that_installs_and_runs_changebot() -> None:
     assert '--no-deps --no-build-isolation "$CHANGEBOT_ACTION_PATH"' in install
     assert (REPO_ROOT / "requirements" / "action.txt").is_file()
     assert steps[2]["run"].strip("'").endswith('/bin/changebot" action')
-    assert set(action["outputs"]) == {"verdict", "cost", "sarif"}
+    assert set(action["outputs"]) == {"verdict", "cost", "sarif", "evidence"}
     assert all(v["value"].startswith("${{ steps.changebot.outputs.") for v in action["outputs"].values())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from changebot.adapters.github.audit import period_marker
 from changebot.cli import main
 from changebot.core.commands import help_text
-from changebot.core.sticky import STICKY_MARKER, encode
+from changebot.core.sticky import STICKY_MARKER, encode, head_marker, state_record
 from changebot.model import GateId, Override
 from changebot.render import replies
 
@@ -200,3 +201,97 @@ def test_bad_input_is_refused(
     monkeypatch.delenv("GITHUB_TOKEN")
     assert main(audit(scene)) == 2
     assert "no GitHub token" in capsys.readouterr().err
+
+
+def non_gets(github: Any) -> list[Any]:
+    return [c for c in github.requests if c.method != "GET"]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "where"),
+    [
+        (".maestro/freeze_windows.json", '[{"name": "EOQ", "from": "2025-11-01T00:00:00Z",\n "to": }]\n', ":2 "),
+        (".maestro/changebot.yaml", "freeze:\n  branches: [main\n", ":3 "),
+    ],
+)
+def test_an_unreadable_calendar_or_settings_file_is_a_failed_audit_never_an_all_clear(
+    scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str], path: str, text: str, where: str
+) -> None:
+    assert main(audit(scene, "--publish")) == 1  # a good audit first: the week's issue exists
+    target = Path(scene["checkout"]) / path
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text)
+    capsys.readouterr()
+    assert main(audit(scene, "--publish")) == 2
+    err = capsys.readouterr().err
+    assert f"could not audit: {path}{where}" in err
+    (issue,) = github.issues[REPO]
+    assert issue["title"] == "Freeze audit 2025-W45: could not audit"
+    assert f"could not audit: {path}" in issue["body"]
+    assert "white_check_mark" not in issue["body"] and "Weekend freeze" not in issue["body"]
+
+
+def test_the_token_user_is_never_taken_for_changebot(
+    scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A laptop run with mallory's personal token and no CHANGEBOT_BOT_LOGIN: GET /user would say "mallory".
+    github.bot_login = "mallory"
+    monkeypatch.delenv("CHANGEBOT_BOT_LOGIN")
+    assert main(audit(scene, "--format", "json")) == 2
+    err = capsys.readouterr().err
+    assert "changebot's own login is not known" in err and "CHANGEBOT_BOT_LOGIN" in err
+    assert github.calls("GET", "/user") == []
+    # The base branch names changebot's login: the App's override counts, mallory's pasted block does not.
+    settings = Path(scene["checkout"]) / ".maestro" / "changebot.yaml"
+    settings.parent.mkdir(exist_ok=True)
+    settings.write_text("github:\n  bot_login: changebot[bot]\n")
+    assert main(audit(scene, "--format", "json")) == 1
+    flagged = {m["number"]: m for m in json.loads(capsys.readouterr().out)["merged_in_freeze"]}
+    assert flagged[2]["override"]["actor"] == "release-captain"
+    assert flagged[5]["authorised"] is False
+    assert github.calls("GET", "/user") == []
+
+
+def test_a_rerun_later_with_nothing_new_writes_nothing(
+    scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(audit(scene, "--publish")) == 1
+    writes = len(non_gets(github))
+    later = [*audit(scene, "--publish")]
+    later[later.index(NOW)] = "2025-11-05T13:00:00Z"  # the next hourly run: same week, nothing new
+    assert main(later) == 1
+    assert len(non_gets(github)) == writes
+    assert "audit issue #11 unchanged" in capsys.readouterr().err
+    merged(github, 12, datetime(2025, 11, 3, 6, 55, tzinfo=UTC), "c")  # something new: it is written
+    assert main(later) == 1
+    assert len(non_gets(github)) == writes + 1
+    assert "#12" in github.issues[REPO][0]["body"] or "/pull/12)" in github.issues[REPO][0]["body"]
+
+
+def test_on_actions_a_sticky_counts_only_when_changebots_check_run_records_it(
+    scene: dict[str, Any], github: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actions = "github-actions[bot]"  # every workflow of the repository posts as this login
+    monkeypatch.setenv("CHANGEBOT_BOT_LOGIN", actions)
+    granted = datetime(2025, 11, 3, 6, 0, tzinfo=UTC)
+    ok = Override(GateId.FREEZE, "release-captain", "payment outage hotfix INC-981", granted, None, "1" * 40)
+    tail = f"\n{STICKY_MARKER}\n{encode([ok])}\n{head_marker('1' * 40, granted)}\n"
+    github.add_comment(REPO, 1, "### Lint report: all good" + tail, actions)  # planted through another workflow
+    assert main(audit(scene, "--format", "json")) == 1
+    flagged = {m["number"]: m for m in json.loads(capsys.readouterr().out)["merged_in_freeze"]}
+    assert flagged[1]["authorised"] is False
+    github.check_runs[REPO] = [  # changebot's own check run on that head records this very state
+        {
+            "id": github.new_id(),
+            "name": "changebot",
+            "head_sha": "1" * 40,
+            "status": "completed",
+            "conclusion": "neutral",
+            "external_id": f"changebot:{'0' * 24}:{state_record([ok])}",
+            "output": {"title": "overridden", "summary": "", "text": None},
+            "_annotations": [],
+        }
+    ]
+    assert main(audit(scene, "--format", "json")) == 1
+    flagged = {m["number"]: m for m in json.loads(capsys.readouterr().out)["merged_in_freeze"]}
+    assert flagged[1]["override"]["actor"] == "release-captain"

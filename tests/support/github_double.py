@@ -96,6 +96,7 @@ class Pull:
     merged_at: str | None = None
     merged_by: str | None = None
     updated_at: str | None = None
+    merge_commit_sha: str | None = None
 
 
 class GitHubDouble:
@@ -260,6 +261,7 @@ class GitHubDouble:
             "state": pull.state,
             "merged_at": pull.merged_at,
             "merged_by": self._user(pull.merged_by) if pull.merged_by else None,
+            "merge_commit_sha": pull.merge_commit_sha,
             "updated_at": pull.updated_at or pull.merged_at or "2025-01-01T00:00:00Z",
             "html_url": f"https://github.invalid/{pull.repo}/pull/{pull.number}",
             "title": pull.title,
@@ -492,7 +494,9 @@ class GitHubDouble:
             )
         else:
             pulls.sort(key=lambda p: p.number, reverse=call.query.get("direction", ["desc"])[0] == "desc")
-        chunk, headers = self._page(call, [self._pull_json(p) for p in pulls])
+        # GitHub's list answer (pull-request-simple) does not say who merged: only GET /pulls/{number} does.
+        listed = [{k: v for k, v in self._pull_json(p).items() if k != "merged_by"} for p in pulls]
+        chunk, headers = self._page(call, listed)
         return 200, chunk, headers
 
     def _issue_json(self, repo: str, issue: dict[str, Any]) -> dict[str, Any]:

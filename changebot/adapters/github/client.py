@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from changebot.adapters.github.calls import DEFAULT_API_URL, CallPolicy, GitHubError
+from changebot.errors import ChangebotError
 from changebot.model import ChangedFile, PullRequest
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Comment:
     author: str
     body: str
     author_type: str = "User"
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def _comment(raw: Any) -> Comment:
         author=str(user.login) if user is not None else "",
         body=str(raw.body or ""),
         author_type=str(user.type) if user is not None and user.type else "User",
+        url=str(raw.html_url or ""),
     )
 
 
@@ -132,8 +135,8 @@ class GitHubClient:
     """One repository host. Construct once per token; methods take ``repo`` as ``owner/name``.
 
     ``bot_login`` is the login the token posts as (``github-actions[bot]`` for the Actions token, the App's
-    ``slug[bot]`` for an installation); when ``None`` it is asked from ``GET /user`` once (works for a
-    personal token only).
+    ``slug[bot]`` for an installation). It is never asked from ``GET /user``: whoever holds a token is not
+    changebot, so a client without it refuses every call that needs to know which comments are changebot's.
     """
 
     def __init__(
@@ -186,9 +189,12 @@ class GitHubClient:
 
     @property
     def bot_login(self) -> str:
-        """The login this token posts as (``GET /user`` once when not configured)."""
+        """The login changebot posts as; ``ChangebotError`` when it was not configured."""
         if self._bot_login is None:
-            self._bot_login = str(self._read("GET /user", lambda: self._gh.get_user().login))
+            raise ChangebotError(
+                "changebot's own login is not known, so its comments cannot be told from anyone else's",
+                "set CHANGEBOT_BOT_LOGIN (the App's '<slug>[bot]', or github-actions[bot] for the Action)",
+            )
         return self._bot_login
 
     def permission(self, repo: str, user: str) -> str:
