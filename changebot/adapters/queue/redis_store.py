@@ -151,7 +151,7 @@ class RedisQueue:
                 values = self.client.hmget(self.prefix + "j:" + bytes(raw).decode(), fields)
                 if values[0] is None:
                     continue
-                f = [bytes(v).decode() if v is not None else "" for v in values]
+                f = [v.decode() if isinstance(v, bytes) else (v or "") for v in values]
                 shown = "running" if f[0] == "ready" and float(f[1] or 0) > now else f[0]
                 out.append(
                     Entry(int(raw), shown, f[2], f[3], f[4], int(f[5] or 0), float(f[6]), float(f[7]), f[8])  # type: ignore[arg-type]
