@@ -20,7 +20,7 @@ from changebot.cli.common import env
 from changebot.errors import ChangebotError, UsageError
 
 #: Subcommands (each the name of its module in ``changebot.cli``), in the order ``--help`` lists them.
-COMMANDS = ("validate", "plan", "freeze", "budget", "sequence", "audit", "action", "serve")
+COMMANDS = ("validate", "plan", "freeze", "budget", "sequence", "audit", "action", "serve", "worker", "queue")
 
 log = logging.getLogger("changebot")
 

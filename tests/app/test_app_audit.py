@@ -244,7 +244,7 @@ def test_a_revoked_installation_token_is_renewed_once(scene: Scene) -> None:
     assert "2 unauthorised" in scene.github.issues["acme/b"][0]["title"]
 
 
-def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene) -> None:
+def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene, tmp_path: Path) -> None:
     clock = [datetime(2025, 11, 5, 11, 59, 50, tzinfo=UTC)]
     parked = asyncio.Event()
 
@@ -263,7 +263,8 @@ def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene) -> None:
         sleep=sleep,
         on_stop=scene.auditor.stopping.set,
     )
-    app = create_app(AppConfig(webhook_secret=b"s"), router=None, metrics=scene.metrics, audit=scheduler)  # type: ignore[arg-type]
+    settings = AppConfig(webhook_secret=b"s", state_dir=tmp_path)
+    app = create_app(settings, router=None, metrics=scene.metrics, audit=scheduler)  # type: ignore[arg-type]
     assert not scene.github.requests  # nothing happens before the server starts
     with serve(app) as url:
         deadline = time.monotonic() + 15

@@ -63,7 +63,7 @@ class World:
             "Content-Type": "application/json",
         }
         response = httpx.post(self.url + "/webhook", content=body, headers=headers, timeout=10)
-        assert self.app.state.changebot.dispatcher.wait_idle(30)
+        assert self.app.state.changebot.workers.wait_idle(30)
         return response
 
     def pr_event(self, action: str = "synchronize", head: str | None = None, **pr: Any) -> dict[str, Any]:
@@ -157,7 +157,9 @@ def build_world(
                 clock=lambda: clock[0],
             )
             handlers.lag_pause = 0.05
-            app = create_app(AppConfig(webhook_secret=SECRET, clone_dir=tmp_path), GitHubRouter(handlers, BOT))
+            app = create_app(
+                AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path), GitHubRouter(handlers, BOT)
+            )
             with serve(app) as url:
                 yield World(url, github, upstream, base, head, clock, app)
         finally:
@@ -414,7 +416,7 @@ def test_two_deliveries_for_one_head_at_once_make_one_check_run_and_one_comment(
 
     with ThreadPoolExecutor(2) as pool:
         assert list(pool.map(deliver, ["at-once-1", "at-once-2"])) == [202, 202]
-    assert world.app.state.changebot.dispatcher.wait_idle(30)
+    assert world.app.state.changebot.workers.wait_idle(30)
     assert len(world.check_runs(world.head)) == 1
     world.sticky()  # exactly one
     posts = [c for c in world.double.requests if c.method == "POST"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -167,7 +168,7 @@ def test_a_failing_tick_does_not_stop_the_schedule() -> None:
     assert len(calls) >= 2
 
 
-def test_the_server_starts_and_stops_the_scheduler_with_its_lifespan() -> None:
+def test_the_server_starts_and_stops_the_scheduler_with_its_lifespan(tmp_path: Path) -> None:
     fake = FakeTime(START, limit=3)
     fired = threading.Event()
     metrics = Metrics()
@@ -177,7 +178,8 @@ def test_the_server_starts_and_stops_the_scheduler_with_its_lifespan() -> None:
         fired.set()
 
     scheduler = AuditScheduler("0 0 * * *", tick, metrics, clock=fake.clock, sleep=fake.sleep)
-    app = create_app(AppConfig(webhook_secret=b"s"), router=None, metrics=metrics, audit=scheduler)  # type: ignore[arg-type]
+    settings = AppConfig(webhook_secret=b"s", state_dir=tmp_path)
+    app = create_app(settings, router=None, metrics=metrics, audit=scheduler)  # type: ignore[arg-type]
     assert scheduler._task is None  # building the app starts nothing
     with serve(app) as url:
         assert fired.wait(10)

@@ -92,7 +92,11 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
             {"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_APP_ID": "my-app"},
             "CHANGEBOT_APP_ID='my-app' is not a number",
         ),
-        ({"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_WORKERS": "0"}, "CHANGEBOT_WORKERS='0' is not a positive"),
+        ({"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_WORKERS": "-1"}, "CHANGEBOT_WORKERS='-1' is not a whole"),
+            (
+                {"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_QUEUE_URL": "amqp://mq/"},
+                "CHANGEBOT_QUEUE_URL='amqp://mq/' is not a queue changebot knows",
+            ),
     ],
 )
 def test_bad_settings(env: dict[str, str], message: str) -> None:
@@ -124,6 +128,7 @@ def test_serve_runs_answers_and_stops_cleanly(tmp_path: Path) -> None:
             "CHANGEBOT_PRIVATE_KEY": KEY_PEM,
             "CHANGEBOT_GITHUB_API_URL": api,
             "CHANGEBOT_CLONE_DIR": str(tmp_path),
+            "CHANGEBOT_STATE_DIR": str(tmp_path / "state"),
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "changebot", "serve", "--port", str(port)],
@@ -142,7 +147,9 @@ def test_serve_runs_answers_and_stops_cleanly(tmp_path: Path) -> None:
                 except httpx.TransportError:
                     assert proc.poll() is None and time.monotonic() < deadline, "changebot serve did not start"
                     time.sleep(0.1)
-            assert health.json() == {"status": "ok", "pending": 0}
+            assert health.json() == {"status": "ok", "running": 0}
+            assert httpx.get(url + "/healthz/ready", timeout=5).json() == {"status": "ready"}
+            assert (tmp_path / "state" / "queue.db").is_file()
             body = b'{"zen": "Design for failure.", "hook_id": 1}'
             signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "p-1", "X-Hub-Signature-256": signature}

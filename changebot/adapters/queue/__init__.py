@@ -42,28 +42,32 @@ __all__ = [
     "Queue",
     "QueueStats",
     "QueueUnavailable",
-    "default_url",
+    "check_url",
     "open_queue",
 ]
 
 
-def default_url(state_dir: Path) -> str:
-    """The default queue: a SQLite file in the state directory."""
-    return f"sqlite:///{state_dir / 'queue.db'}"
+SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
+
+
+def check_url(url: str) -> str:
+    """``url`` when it names a queue changebot knows; a ``UsageError`` otherwise."""
+    if not url.startswith(SCHEMES) or url == "sqlite:///":
+        raise UsageError(
+            f"CHANGEBOT_QUEUE_URL={url!r} is not a queue changebot knows",
+            "use sqlite:///ABSOLUTE/PATH.db or redis://HOST:PORT/DB",
+        )
+    return url
 
 
 def open_queue(url: str, dedupe_seconds: float = 7 * 86400.0) -> Queue:
-    """The queue ``url`` names. A URL of another scheme is a ``UsageError``; nothing is connected yet for Redis
-    (the first call connects), the SQLite file and its directory are created."""
+    """The queue ``url`` names. A URL of another scheme is a ``UsageError``. Nothing connects yet: the first
+    call does (and creates the SQLite file and its directory)."""
+    check_url(url)
     if url.startswith("sqlite:///"):
         from changebot.adapters.queue.sqlite import SqliteQueue  # noqa: PLC0415
 
-        return SqliteQueue(Path(url.removeprefix("sqlite:///") or "/"), dedupe_seconds)
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from changebot.adapters.queue.redis_store import RedisQueue  # noqa: PLC0415
+        return SqliteQueue(Path("/" + url.removeprefix("sqlite:///").lstrip("/")), dedupe_seconds)
+    from changebot.adapters.queue.redis_store import RedisQueue  # noqa: PLC0415
 
-        return RedisQueue(url, dedupe_seconds)
-    raise UsageError(
-        f"CHANGEBOT_QUEUE_URL={url!r} is not a queue changebot knows",
-        "use sqlite:///ABSOLUTE/PATH.db or redis://HOST:PORT/DB",
-    )
+    return RedisQueue(url, dedupe_seconds)

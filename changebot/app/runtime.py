@@ -1,0 +1,37 @@
+"""What ``changebot serve`` and ``changebot worker`` build from the settings: the GitHub parts, the router, the
+durable queue, the metrics and the scheduled tasks. Building connects to GitHub once (the App's login) and
+opens the queue; it starts nothing."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from changebot.adapters.queue import Queue, open_queue
+from changebot.app.config import AppConfig, queue_url
+from changebot.app.github import AppParts, from_config
+from changebot.app.jobs import Task
+from changebot.app.metrics import Metrics
+from changebot.github.router import GitHubRouter
+
+log = logging.getLogger("changebot.app")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The App's long-lived parts."""
+
+    config: AppConfig
+    parts: AppParts
+    router: GitHubRouter
+    queue: Queue
+    metrics: Metrics
+    tasks: dict[str, Task]
+
+
+def build(config: AppConfig) -> Runtime:
+    """The parts ``config`` describes."""
+    parts = from_config(config)
+    queue = open_queue(queue_url(config), config.dedupe_ttl_seconds)
+    router = GitHubRouter(parts.handlers, bot_login=parts.bot_login)
+    return Runtime(config, parts, router, queue, Metrics(), {})
