@@ -54,6 +54,7 @@ class AppConfig:
     state_dir: Path = field(default_factory=lambda: default_state_dir({}))
     dedupe_ttl_seconds: float = 7 * 86400.0
     max_attempts: int = 5
+    retry_backoff_seconds: float = 5.0
     lease_seconds: float = 60.0
     max_body_bytes: int = DEFAULT_MAX_BODY
     body_timeout_seconds: float = 10.0

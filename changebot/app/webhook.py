@@ -215,6 +215,7 @@ def create_app(
                 tasks=tasks,
                 lease=config.lease_seconds,
                 max_attempts=config.max_attempts,
+                backoff=config.retry_backoff_seconds,
                 clock=clock,
             )
             state.workers.start()

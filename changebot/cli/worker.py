@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         tasks=runtime.tasks,
         lease=config.lease_seconds,
         max_attempts=config.max_attempts,
+        backoff=config.retry_backoff_seconds,
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

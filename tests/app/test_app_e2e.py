@@ -127,6 +127,7 @@ def build_world(
     tmp_path: Path,
     settings: str = SETTINGS,
     first_tokens: tuple[str, ...] = (),
+    **app: Any,
 ) -> Iterator[World]:
     upstream = make_repo(
         {
@@ -158,7 +159,8 @@ def build_world(
             )
             handlers.lag_pause = 0.05
             app = create_app(
-                AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path), GitHubRouter(handlers, BOT)
+                AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, **app),
+                GitHubRouter(handlers, BOT),
             )
             with serve(app) as url:
                 yield World(url, github, upstream, base, head, clock, app)
@@ -480,3 +482,60 @@ def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_bra
     (run,) = world.check_runs(missing)
     assert (run["name"], run["conclusion"]) == ("governance", "failure")
     assert run["output"]["title"].startswith("changebot could not evaluate: git fetch failed")
+
+
+@pytest.fixture
+def retrying_world(github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path) -> Iterator[World]:
+    yield from build_world(github, make_repo, tmp_path, max_attempts=3, retry_backoff_seconds=0.1)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+SECONDARY = {"headers": {"retry-after": "3600"}, "message": "You have exceeded a secondary rate limit."}
+
+
+def test_a_job_retried_after_a_github_outage_adds_no_second_check_run_or_comment(retrying_world: World) -> None:
+    world = retrying_world
+    # GitHub creates the sticky comment, then answers with a secondary rate limit longer than a call may wait:
+    # the job fails, goes back to the queue, and its second run finds the comment and the check run it made.
+    world.double.fail_next("POST", COMMENTS, 403, apply=True, **SECONDARY)  # type: ignore[arg-type]
+    world.post("pull_request", world.pr_event("opened"))
+    wait_for(lambda: bool(world.check_runs(world.head)) and world.check_runs(world.head)[0]["conclusion"] == "success")
+    assert world.app.state.changebot.workers.wait_idle(30)
+    assert len(world.check_runs(world.head)) == 1
+    world.sticky()  # exactly one, although GitHub created one and answered 502
+    metrics = httpx.get(world.url + "/metrics", timeout=5).text
+    assert 'changebot_jobs_total{outcome="retried"} 1.0' in metrics
+    assert 'changebot_jobs_total{outcome="run"} 1.0' in metrics
+    assert [c.faulted for c in world.double.calls("POST", COMMENTS)] == [True]
+
+
+def test_a_job_out_of_attempts_is_dead_counted_and_leaves_could_not_evaluate(retrying_world: World) -> None:
+    world = retrying_world
+    world.double.fail_next("POST", COMMENTS, 403, times=100, **SECONDARY)  # type: ignore[arg-type]
+    world.post("pull_request", world.pr_event("opened"))
+    state = world.app.state.changebot
+    wait_for(lambda: state.queue.stats(time.time()).dead == 1)
+    (run,) = world.check_runs(world.head)
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"].startswith("changebot could not evaluate")
+    metrics = httpx.get(world.url + "/metrics", timeout=5).text
+    assert 'changebot_jobs_total{outcome="dead"} 1.0' in metrics
+    assert 'changebot_jobs_total{outcome="retried"} 2.0' in metrics
+    assert "changebot_queue_dead_jobs 1.0" in metrics
+    [dead] = state.queue.entries(time.time(), "dead")
+    assert dead.attempts == 3 and "rate limit" in dead.error
+    # Replayed once GitHub is back: the same check run turns to the result, one sticky comment appears.
+    world.double.faults.clear()
+    assert state.queue.revive(dead.id, time.time()) == 1
+    state.workers.wake()
+    wait_for(lambda: world.check_runs(world.head)[0]["conclusion"] == "success")
+    assert len(world.check_runs(world.head)) == 1
+    world.sticky()
+    world.double.violations.clear()  # the faults answered bodies GitHub's schema would not
