@@ -50,6 +50,7 @@ class World:
     clock: list[datetime]
     app: Any
     deliveries: int = 0
+    handlers: Any = None
 
     def post(self, event: str, payload: dict[str, Any], delivery: str | None = None) -> httpx.Response:
         if delivery is None:
@@ -163,7 +164,7 @@ def build_world(
                 GitHubRouter(handlers, BOT),
             )
             with serve(app) as url:
-                yield World(url, github, upstream, base, head, clock, app)
+                yield World(url, github, upstream, base, head, clock, app, handlers=handlers)
         finally:
             auth.close()
 
@@ -539,3 +540,42 @@ def test_a_job_out_of_attempts_is_dead_counted_and_leaves_could_not_evaluate(ret
     assert len(world.check_runs(world.head)) == 1
     world.sticky()
     world.double.violations.clear()  # the faults answered bodies GitHub's schema would not
+
+
+@pytest.fixture
+def redis_world(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path, redis_url: str
+) -> Iterator[World]:
+    yield from build_world(github, make_repo, tmp_path, queue_url=redis_url, workers=2)
+
+
+def test_three_replicas_on_one_redis_make_one_check_run_per_head_and_one_sticky_comment(
+    redis_world: World, tmp_path: Path, redis_url: str
+) -> None:
+    world = redis_world
+    config = AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, queue_url=redis_url, workers=2)
+    others = [create_app(config, GitHubRouter(world.handlers, BOT)) for _ in range(2)]
+    heads = [world.head]
+    with serve(others[0]) as second, serve(others[1]) as third:
+        replicas = [world.url, second, third]
+        bodies = [json.dumps(world.pr_event("opened")).encode()]
+        for n in range(3):
+            heads.append(world.push({f"notes/{n}.txt": f"push {n}\n"}))
+            world.clock[0] += timedelta(minutes=1)
+            bodies.append(json.dumps(world.pr_event("synchronize")).encode())
+        sent = 0
+        for body in bodies:
+            for url in replicas:  # GitHub may deliver the same event's twins (e.g. a re-run) to any replica
+                sent += 1
+                headers = {
+                    "X-GitHub-Event": "pull_request",
+                    "X-GitHub-Delivery": f"replica-{sent}",
+                    "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest(),
+                }
+                assert httpx.post(url + "/webhook", content=body, headers=headers, timeout=10).status_code == 202
+        for app in (world.app, *others):
+            assert app.state.changebot.workers.wait_idle(60)
+    assert all(len(world.check_runs(sha)) <= 1 for sha in heads), [len(world.check_runs(sha)) for sha in heads]
+    (final,) = world.check_runs(world.head)
+    assert final["conclusion"] == "success"
+    assert world.head in world.sticky()["body"]  # exactly one sticky comment, showing the last head
