@@ -42,7 +42,8 @@ from the environment:
   CHANGEBOT_STATE_DIR       default ~/.local/state/changebot
   CHANGEBOT_DEDUPE_DAYS     how long delivery ids are remembered (default 7)
   CHANGEBOT_MAX_ATTEMPTS    runs of a failing job before it is dead (default 5)
-  CHANGEBOT_BODY_TIMEOUT    seconds a client may take to send a body (default 10)
+  CHANGEBOT_BODY_TIMEOUT    seconds a client may take to send a body
+                            (default 10; then 408)
   CHANGEBOT_MAX_READING     request bodies read at once (default 64)
   CHANGEBOT_MAX_BODY_BYTES  largest webhook body accepted
                             (default 26214400, GitHub's 25 MiB cap)

@@ -102,14 +102,11 @@ def test_kill_9_with_200_deliveries_queued_or_running_loses_none(queue_url: str,
         wait_for_effects(store, 20, 30)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    before = len(effects(store))
-    assert before < 200, "the kill came too late to test anything"
-    started = time.monotonic()
+    assert len(effects(store)) < 200, "the kill came too late to test anything"
     with app_process(queue_url, store, workers=2, delay=0.02, lease=1.0):
         done = wait_for_effects(store, 200, 60)
     assert sorted(comment for comment, _, _ in done) == [comment for _, comment in plan]  # exactly once in effect
     assert_in_order(done)
-    assert time.monotonic() - started < 60
 
 
 def test_three_replicas_on_one_redis_keep_per_pr_order(redis_url: str, tmp_path: Path) -> None:
