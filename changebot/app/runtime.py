@@ -12,6 +12,7 @@ from changebot.app.config import AppConfig, queue_url
 from changebot.app.github import AppParts, from_config
 from changebot.app.jobs import Task
 from changebot.app.metrics import Metrics
+from changebot.app.scheduler import AuditCron
 from changebot.github.router import GitHubRouter
 
 log = logging.getLogger("changebot.app")
@@ -26,12 +27,24 @@ class Runtime:
     router: GitHubRouter
     queue: Queue
     metrics: Metrics
+    audit: AuditCron | None
     tasks: dict[str, Task]
 
 
 def build(config: AppConfig) -> Runtime:
-    """The parts ``config`` describes."""
+    """The parts ``config`` describes; with ``CHANGEBOT_AUDIT_CRON``, the audit cron and its task."""
     parts = from_config(config)
     queue = open_queue(queue_url(config), config.dedupe_ttl_seconds)
     router = GitHubRouter(parts.handlers, bot_login=parts.bot_login)
-    return Runtime(config, parts, router, queue, Metrics(), {})
+    metrics = Metrics()
+    audit = None
+    tasks: dict[str, Task] = {}
+    if config.audit_cron is not None:
+        from changebot.app.audit import AppAuditor  # noqa: PLC0415 - only with a cron setting
+
+        auditor = AppAuditor(
+            parts.auth, parts.clones, config.api_url, parts.bot_login, metrics, publish=config.audit_publish
+        )
+        audit = AuditCron(queue, config.audit_cron, auditor.tick, metrics, on_stop=auditor.stopping.set)
+        tasks[AuditCron.TASK] = audit.run
+    return Runtime(config, parts, router, queue, metrics, audit, tasks)

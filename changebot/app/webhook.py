@@ -14,7 +14,8 @@
    a queue that cannot be reached is answered 503, so GitHub records a failed delivery that can be redelivered.
 
 The work runs in ``changebot.app.jobs.Workers`` (in this process when ``workers`` > 0, and in any
-``changebot worker``); the scheduled freeze audit, when configured, in ``changebot.app.scheduler``.
+``changebot worker``); the freeze audit's cron, when configured, is a scheduled job in the same queue
+(``changebot.app.scheduler``).
 ``GET /healthz`` answers while the process lives; ``GET /healthz/ready`` answers 200 only while the queue is
 reachable (503 otherwise); ``GET /metrics`` is the Prometheus text format, with the queue's numbers read at each
 scrape. ``create_app`` builds everything when called: importing this module starts nothing.
@@ -42,7 +43,7 @@ from changebot.adapters.queue import NewJob, Queue, QueueUnavailable, open_queue
 from changebot.app.config import AppConfig, queue_url
 from changebot.app.jobs import Router, Task, Workers
 from changebot.app.metrics import Metrics
-from changebot.app.scheduler import AuditScheduler
+from changebot.app.scheduler import AuditCron
 
 log = logging.getLogger("changebot.app.webhook")
 
@@ -193,16 +194,19 @@ def create_app(
     router: Router,
     metrics: Metrics | None = None,
     clock: Callable[[], float] = time.time,
-    audit: AuditScheduler | None = None,
+    audit: AuditCron | None = None,
     *,
     queue: Queue | None = None,
     tasks: Mapping[str, Task] | None = None,
 ) -> Starlette:
     """The ASGI app over ``queue`` (by default the one ``config`` names). ``config.workers`` worker threads (none
-    when 0) and the audit scheduler, if any, start with the app's lifespan; on shutdown the workers finish or
-    return their jobs. ``audit`` should count into the same ``metrics``."""
+    when 0) start with the app's lifespan, and the audit cron, if any, is armed in the queue (its task runs in
+    any worker that has it); on shutdown the workers finish or return their jobs. ``audit`` should use the same
+    queue and count into the same ``metrics``."""
     queue = queue or open_queue(queue_url(config), config.dedupe_ttl_seconds)
     state = WebhookApp(config, router, queue, metrics, clock)
+
+    tasks = {**(tasks or {}), **({AuditCron.TASK: audit.run} if audit is not None else {})}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -220,12 +224,15 @@ def create_app(
             )
             state.workers.start()
         if audit is not None:
-            audit.start()
+            try:
+                await run_in_threadpool(audit.arm)
+            except QueueUnavailable as exc:
+                log.warning("could not schedule the audit (%s); the next start or tick schedules it", exc)
         try:
             yield
         finally:
             if audit is not None:
-                await audit.stop()
+                audit.stop()
             if state.workers is not None:
                 await run_in_threadpool(state.workers.stop)
 

@@ -121,17 +121,9 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
     runtime = build(config)
-    parts, metrics = runtime.parts, runtime.metrics
-    scheduler = None
-    if config.audit_cron is not None:
-        from changebot.app.audit import AppAuditor  # noqa: PLC0415
-        from changebot.app.scheduler import AuditScheduler  # noqa: PLC0415
-
-        auditor = AppAuditor(
-            parts.auth, parts.clones, config.api_url, parts.bot_login, metrics, publish=config.audit_publish
-        )
-        scheduler = AuditScheduler(config.audit_cron, auditor.tick, metrics, on_stop=auditor.stopping.set)
-    app = create_app(config, runtime.router, metrics, audit=scheduler, queue=runtime.queue, tasks=runtime.tasks)
+    app = create_app(
+        config, runtime.router, runtime.metrics, audit=runtime.audit, queue=runtime.queue, tasks=runtime.tasks
+    )
     server_config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False
     )

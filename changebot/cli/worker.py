@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     workers.start()
     logging.getLogger("changebot").info("worker %s running %d thread(s)", workers.name, config.workers)
     stop.wait()
+    if runtime.audit is not None:
+        runtime.audit.stop()
     returned = workers.stop()
     logging.getLogger("changebot").info("worker stopped; %d job(s) returned to the queue", len(returned))
     runtime.queue.close()
