@@ -2,8 +2,10 @@
 
 ``POST /webhook`` does, in this order and nothing more before answering:
 
-1. refuse at once (503) when ``max_reading`` bodies are already being read, and refuse a client that takes
-   longer than ``body_timeout_seconds`` to send its body (408): slow clients cannot tie up the server;
+1. read at most ``max_reading`` bodies at once: a new request beyond that cuts off the reader that has been
+   waiting longest (408), so slow clients can neither pile up nor lock out GitHub, whose bodies arrive at
+   once; a client that takes longer than ``body_timeout_seconds`` to send its body is cut off too (408), and
+   one that hangs up is forgotten without a trace in the log;
 2. refuse a body over the cap (413) from ``Content-Length`` or while streaming, never holding more than the
    cap in memory;
 3. check ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the webhook secret) in constant time,
@@ -35,7 +37,7 @@ from contextlib import asynccontextmanager
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -60,6 +62,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _Evicted(Exception):
+    pass
+
+
 __all__ = ["Router", "WebhookApp", "create_app", "signature_ok"]
 
 
@@ -81,17 +87,36 @@ class WebhookApp:
         self.metrics = metrics or Metrics()
         self.clock = clock
         self.workers: Workers | None = None
-        self.reading = 0
+        self.readers: dict[int, asyncio.Event] = {}
+        self._next_reader = 0
 
-    async def read_body(self, request: Request) -> bytes:
+    async def read_body(self, request: Request, evicted: asyncio.Event) -> bytes:
+        """The body, within the size cap and the time limit; ``_Evicted`` once ``evicted`` is set."""
         cap = self.config.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise _TooLarge
         chunks: list[bytes] = []
         size = 0
+        stream = request.stream().__aiter__()
         async with asyncio.timeout(self.config.body_timeout_seconds):
-            async for chunk in request.stream():
+            while True:
+                chunk_task = asyncio.ensure_future(anext(stream))
+                evict_task = asyncio.ensure_future(evicted.wait())
+                try:
+                    done, _ = await asyncio.wait({chunk_task, evict_task}, return_when=asyncio.FIRST_COMPLETED)
+                except BaseException:
+                    chunk_task.cancel()
+                    evict_task.cancel()
+                    raise
+                evict_task.cancel()
+                if chunk_task not in done:
+                    chunk_task.cancel()
+                    raise _Evicted
+                try:
+                    chunk = chunk_task.result()
+                except StopAsyncIteration:
+                    break
                 size += len(chunk)
                 if size > cap:
                     raise _TooLarge
@@ -111,18 +136,25 @@ class WebhookApp:
         return JSONResponse({"error": message}, status, headers=headers)
 
     async def _read(self, request: Request) -> bytes | Response:
-        if self.reading >= self.config.max_reading:
-            return self._refuse(503, "busy", "too many requests being read; retry later", close=True)
-        self.reading += 1
+        while len(self.readers) >= self.config.max_reading:
+            self.readers.pop(next(iter(self.readers))).set()
+        evicted = asyncio.Event()
+        token = self._next_reader
+        self._next_reader += 1
+        self.readers[token] = evicted
         try:
-            return await self.read_body(request)
+            return await self.read_body(request, evicted)
         except _TooLarge:
             return self._refuse(413, "too_large", f"body larger than {self.config.max_body_bytes} bytes", close=True)
         except TimeoutError:
             timeout = self.config.body_timeout_seconds
             return self._refuse(408, "slow_body", f"body not received within {timeout:g} s", close=True)
+        except _Evicted:
+            return self._refuse(408, "busy", "too many slow requests; the longest-waiting one is cut off", close=True)
+        except ClientDisconnect:
+            return self._refuse(400, "disconnected", "the client hung up", close=True)
         finally:
-            self.reading -= 1
+            self.readers.pop(token, None)
 
     async def _webhook(self, request: Request) -> Response:
         body = await self._read(request)

@@ -164,7 +164,7 @@ def test_redelivery_has_exactly_one_effect(server: tuple[str, Any], recorder: Re
 
 
 def test_two_deliveries_for_one_head_at_once_publish_once() -> None:
-    recorder = Recorder(delay=0.3)
+    recorder = Recorder(delay=1.0)  # the second delivery is stored while the first still runs
     app = create_app(config(), GitHubRouter(recorder))
     with serve(app) as url:
         payload = pr_payload("4" * 40, "2025-12-20T09:00:00Z", action="synchronize")
