@@ -163,8 +163,27 @@ def test_redelivery_has_exactly_one_effect(server: tuple[str, Any], recorder: Re
     assert "changebot_deliveries_deduplicated_total 1.0" in httpx.get(url + "/metrics").text
 
 
+class Gated(Recorder):
+    """A recorder whose pull-request jobs wait for ``gate`` before they decide whether to publish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def pull_request(self, event: PullRequestEvent, control: JobControl) -> None:
+        with self.lock:
+            self.started.append(event.head_sha)
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        assert self.gate.wait(10)
+        with self.lock:
+            self.running -= 1
+            if control.is_current():
+                self.published.append(event.head_sha)
+
+
 def test_two_deliveries_for_one_head_at_once_publish_once() -> None:
-    recorder = Recorder(delay=1.0)  # the second delivery is stored while the first still runs
+    recorder = Gated()  # whichever job runs first, it decides only once both deliveries are stored
     app = create_app(config(), GitHubRouter(recorder))
     with serve(app) as url:
         payload = pr_payload("4" * 40, "2025-12-20T09:00:00Z", action="synchronize")
@@ -177,6 +196,7 @@ def test_two_deliveries_for_one_head_at_once_publish_once() -> None:
             thread.start()
         for thread in threads:
             thread.join()
+        recorder.gate.set()
         wait_idle(app.state.changebot)
     assert results == [202, 202]
     assert recorder.max_running == 1
@@ -196,7 +216,7 @@ def test_older_head_arriving_after_a_newer_one_is_dropped(server: tuple[str, Any
 
 
 def test_older_head_still_running_never_overwrites_the_newer_result() -> None:
-    recorder = Recorder(delay=0.4)
+    recorder = Gated()
     app = create_app(config(), GitHubRouter(recorder))
     with serve(app) as url:
         post(url, pr_payload("old" + "0" * 37, "2025-12-20T09:00:00Z"), "d-old")
@@ -204,6 +224,7 @@ def test_older_head_still_running_never_overwrites_the_newer_result() -> None:
         while not recorder.started and time.monotonic() < deadline:
             time.sleep(0.01)
         post(url, pr_payload("new" + "0" * 37, "2025-12-20T10:00:00Z"), "d-new")
+        recorder.gate.set()
         wait_idle(app.state.changebot)
     assert recorder.started == ["old" + "0" * 37, "new" + "0" * 37]
     assert recorder.published == ["new" + "0" * 37]
