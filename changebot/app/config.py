@@ -16,7 +16,7 @@
 ``CHANGEBOT_MAX_ATTEMPTS``     runs of a failing job before it goes to the dead letters (default 5)
 ``CHANGEBOT_MAX_BODY_BYTES``   largest webhook body accepted (default 26214400: GitHub caps payloads at 25 MB)
 ``CHANGEBOT_BODY_TIMEOUT``     seconds a client may take to send a body (default 10; then 408)
-``CHANGEBOT_MAX_READING``      bodies read at once (default 64; more are refused with 503 at once)
+``CHANGEBOT_MAX_READING``      bodies read at once (default 64; a new request cuts off the longest-waiting one)
 ``CHANGEBOT_AUDIT_CRON``       when to run the freeze audit on every installed repository: a five-field cron
                                expression in UTC (unset: never; invalid: ``changebot serve`` refuses to start)
 ``CHANGEBOT_AUDIT_PUBLISH``    ``true`` (default): write the week's audit issue; ``false``: log the result only

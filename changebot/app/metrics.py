@@ -4,7 +4,7 @@ Names (all prefixed ``changebot_``):
 
 - ``deliveries_received_total{event}``: signed deliveries accepted
 - ``deliveries_refused_total{reason}``: refused (``signature``, ``too_large``, ``bad_request``, ``slow_body``,
-  ``busy`` (too many bodies being read at once), ``queue_unavailable``)
+  ``busy`` (a slow reader cut off for a newer request), ``disconnected``, ``queue_unavailable``)
 - ``deliveries_deduplicated_total``: redeliveries answered without a second effect (shared by all replicas)
 - ``jobs_total{outcome}``: jobs this process ran: ``run``, ``retried`` (returned to the queue with backoff),
   ``dead`` (out of attempts), ``stale`` (dropped on arrival: a newer head was already queued)
