@@ -1,12 +1,15 @@
 """Webhook acknowledgement latency of ``changebot serve``'s ASGI app under 200 signed deliveries per second.
 
-The server (uvicorn + the real webhook app, router and dispatcher; background jobs only count, so the
-numbers are the acknowledgement path: read, verify HMAC, dedupe, parse, route, queue) runs in its own process
-on 127.0.0.1. This process sends ``--count`` signed ``pull_request`` deliveries open-loop at ``--rate`` per
-second (each scheduled at its own instant, whether or not earlier ones were answered) and reports p50/p99/max
-of the time from sending to the 202, plus the server's own ``changebot_ack_seconds`` histogram.
+The server (uvicorn + the real webhook app and router, no workers, so the numbers are the acknowledgement
+path: read, verify HMAC, parse, route, store durably with the dedupe check) runs in its own process on
+127.0.0.1, once per queue backend: ``memory`` (a dict behind the same port: what acknowledging from process
+memory costs, as before the durable queue), ``sqlite`` (a file in a temp dir, ``synchronous=FULL``) and
+``redis`` (a ``redis-server`` from PATH started here, ``appendfsync always``). This process sends ``--count``
+signed ``pull_request`` deliveries open-loop at ``--rate`` per second (each scheduled at its own instant,
+whether or not earlier ones were answered) and reports p50/p99/max of the time from sending to the 202, plus
+the server's own ``changebot_ack_seconds`` histogram.
 
-    python benchmarks/bench_webhook.py [--rate 200] [--count 2000]
+    python benchmarks/bench_webhook.py [--rate 200] [--count 2000] [--queue memory,sqlite,redis]
 
 Payload: @octokit/webhooks-examples' ``pull_request.opened`` when the test setup has fetched it (.cache/npm),
 otherwise an equivalent payload of the same size. Bounded: at most ``--count`` requests and 120 s.
@@ -55,7 +58,35 @@ def payload_template() -> dict[str, Any]:
     }
 
 
-def serve(port: int) -> None:
+class MemoryQueue:
+    """Acknowledging from memory: a set of delivery ids and a list of jobs, nothing durable (the baseline)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.jobs: list[Any] = []
+
+    def accept(self, delivery: str, jobs: Any, now: float) -> Any:
+        from changebot.adapters.queue import Accepted  # noqa: PLC0415
+
+        if delivery in self.seen:
+            return Accepted("duplicate")
+        self.seen.add(delivery)
+        self.jobs.extend(jobs)
+        return Accepted("queued", len(jobs))
+
+    def ping(self) -> None:
+        return None
+
+    def stats(self, now: float) -> Any:
+        from changebot.adapters.queue import QueueStats  # noqa: PLC0415
+
+        return QueueStats(len(self.jobs), 0.0, 0, 0)
+
+    def close(self) -> None:
+        return None
+
+
+def serve(port: int, queue_url: str) -> None:
     """The server process: the real app with a router whose jobs only count."""
     import uvicorn  # noqa: PLC0415 - the server process only
 
@@ -73,8 +104,11 @@ def serve(port: int) -> None:
         def command(self, event: CommentEvent, control: JobControl) -> None:
             Count.done += 1
 
-    config = AppConfig(webhook_secret=SECRET, clone_dir=Path("/nonexistent"), max_pending=100_000)
-    app = create_app(config, GitHubRouter(Count()))
+    memory = queue_url == "memory"
+    config = AppConfig(
+        webhook_secret=SECRET, clone_dir=Path("/nonexistent"), workers=0, queue_url="" if memory else queue_url
+    )
+    app = create_app(config, GitHubRouter(Count()), queue=MemoryQueue() if memory else None)  # type: ignore[arg-type]
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -161,36 +195,56 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return 0
+def start_redis(scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``redis-server`` from PATH with the append-only file fsynced on every write (the documented setting)."""
+    port = free_port()
+    (scratch / "redis").mkdir()
+    redis = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(scratch / "redis"),
+         "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return redis, f"redis://127.0.0.1:{port}/0"
+
+
+def run_one(queue: str, rate: float, count: int, scratch: Path) -> int:
     import httpx  # noqa: PLC0415 - the load process only
 
+    redis = None
+    if queue == "sqlite":
+        queue_url = f"sqlite:///{scratch / 'queue.db'}"
+    elif queue == "redis":
+        redis, queue_url = start_redis(scratch)
+    else:
+        queue_url = "memory"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env)
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--queue-url", queue_url], env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(url + "/healthz", timeout=1)
-                break
+                if httpx.get(url + "/healthz/ready", timeout=1).status_code == 200:
+                    break
             except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("server did not start") from None
-                time.sleep(0.1)
-        latencies, errors, elapsed = asyncio.run(load(port, args.rate, args.count))
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start")
+            time.sleep(0.1)
+        latencies, errors, elapsed = asyncio.run(load(port, rate, count))
         metrics = httpx.get(url + "/metrics").text
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if redis is not None:
+            redis.terminate()
+            redis.wait(timeout=30)
+    report(queue, rate, latencies, errors, elapsed, metrics)
+    return errors
+
+
+def report(queue: str, rate: float, latencies: list[float], errors: int, elapsed: float, metrics: str) -> None:
     ack_sum = ack_count = 0.0
     for line in metrics.splitlines():
         if line.startswith("changebot_ack_seconds_sum"):
@@ -199,20 +253,39 @@ def main() -> int:
             ack_count = float(line.split()[-1])
     size = len(json.dumps(payload_template()))
     print(
-        f"deliveries: {len(latencies)} acknowledged, {errors} errors, in {elapsed:.1f} s "
-        f"(target rate {args.rate:.0f}/s, achieved {len(latencies) / elapsed:.0f}/s), payload {size:,} bytes"
+        f"[{queue}] deliveries: {len(latencies)} acknowledged, {errors} errors, in {elapsed:.1f} s "
+        f"(target rate {rate:.0f}/s, achieved {len(latencies) / elapsed:.0f}/s), payload {size:,} bytes"
     )
     if latencies:
         print(
-            f"client-side ack latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+            f"[{queue}] client-side ack latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms, "
             f"mean {statistics.fmean(latencies) * 1000:.1f} ms"
         )
     if ack_count:
         print(
-            f"server-side handling (changebot_ack_seconds): mean {ack_sum / ack_count * 1000:.2f} ms over "
+            f"[{queue}] server-side handling (changebot_ack_seconds): mean {ack_sum / ack_count * 1000:.2f} ms over "
             f"{ack_count:.0f} requests"
         )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--queue", default="memory,sqlite,redis", help="backends, comma-separated")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--queue-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.queue_url)
+        return 0
+    import tempfile  # noqa: PLC0415
+
+    errors = 0
+    for queue in args.queue.split(","):
+        with tempfile.TemporaryDirectory() as scratch:
+            errors += run_one(queue.strip(), args.rate, args.count, Path(scratch))
     return 0 if errors == 0 else 1
 
 

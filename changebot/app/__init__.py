@@ -1,1 +1,1 @@
-"""What only the server has: the ASGI webhook, the job queue, the audit scheduler, its settings."""
+"""What only the server has: the ASGI webhook, the workers over the durable queue, the audit cron, its settings."""

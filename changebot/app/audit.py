@@ -13,7 +13,7 @@ One ``AppAuditor.tick(now)``:
 
 A repository that fails is logged and counted (``changebot_audits_total{outcome="failed"}``) and the next one
 runs. A 401 from GitHub or the git server renews the installation token once (``AppAuth.call``). The cron
-loop that calls ``tick`` is ``changebot.app.scheduler.AuditScheduler``.
+loop that calls ``tick`` is ``changebot.app.scheduler.AuditCron`` (a scheduled job in the queue).
 """
 
 from __future__ import annotations

@@ -3,10 +3,15 @@
 Names (all prefixed ``changebot_``):
 
 - ``deliveries_received_total{event}``: signed deliveries accepted
-- ``deliveries_refused_total{reason}``: refused (``signature``, ``too_large``, ``bad_request``, ``overloaded``)
-- ``deliveries_deduplicated_total``: redeliveries answered without a second effect
-- ``jobs_total{outcome}``: background jobs ``run``, ``failed``, ``stale`` (superseded by a newer head)
-- ``queue_depth``: jobs waiting or running
+- ``deliveries_refused_total{reason}``: refused (``signature``, ``too_large``, ``bad_request``, ``slow_body``,
+  ``busy`` (a slow reader cut off for a newer request), ``disconnected``, ``queue_unavailable``)
+- ``deliveries_deduplicated_total``: redeliveries answered without a second effect (shared by all replicas)
+- ``jobs_total{outcome}``: jobs this process ran: ``run``, ``retried`` (returned to the queue with backoff),
+  ``dead`` (out of attempts), ``stale`` (dropped on arrival: a newer head was already queued)
+- ``queue_depth``: jobs due, waiting or running, in the whole queue (read from the queue at each scrape)
+- ``queue_oldest_job_age_seconds``: how long the oldest due job has waited
+- ``queue_dead_jobs``: dead letters (``changebot queue ls --dead``); ``queue_scheduled_jobs``: not yet due
+- ``queue_up``: 1 when the queue answered the scrape, 0 when it could not be reached
 - ``audits_total{outcome}``: scheduled freeze audits: ``run`` and ``failed`` per repository, ``skipped`` per
   cron tick that came while the previous one was still running
 - ``audit_last_success_timestamp_seconds``: when a repository's scheduled audit last succeeded (epoch seconds)
@@ -32,7 +37,13 @@ class Metrics:
             "changebot_deliveries_deduplicated", "Redeliveries answered without a second effect", registry=r
         )
         self.jobs = Counter("changebot_jobs", "Background jobs by outcome", ["outcome"], registry=r)
-        self.queue_depth = Gauge("changebot_queue_depth", "Jobs waiting or running", registry=r)
+        self.queue_depth = Gauge("changebot_queue_depth", "Jobs due, waiting or running", registry=r)
+        self.queue_oldest = Gauge(
+            "changebot_queue_oldest_job_age_seconds", "How long the oldest due job has waited", registry=r
+        )
+        self.queue_dead = Gauge("changebot_queue_dead_jobs", "Dead-letter jobs", registry=r)
+        self.queue_scheduled = Gauge("changebot_queue_scheduled_jobs", "Scheduled jobs not yet due", registry=r)
+        self.queue_up = Gauge("changebot_queue_up", "1 when the queue answered the last scrape", registry=r)
         self.audits = Counter("changebot_audits", "Scheduled freeze audits by outcome", ["outcome"], registry=r)
         self.audit_last_success = Gauge(
             "changebot_audit_last_success_timestamp_seconds",

@@ -1,28 +1,27 @@
-"""The App's cron: run the freeze audit at the times ``CHANGEBOT_AUDIT_CRON`` names (croniter, in UTC).
+"""The App's cron: run the freeze audit at the times ``CHANGEBOT_AUDIT_CRON`` names (croniter, in UTC), kept in
+the durable queue rather than in a timer of any one process.
 
-``AuditScheduler`` lives on the server's event loop: ``start()`` on ASGI lifespan startup, ``stop()`` on
-shutdown; nothing runs at import time. It computes the next fire time with croniter from an injectable clock,
-sleeps until then (with an injectable ``sleep``, in steps of at most a minute so a clock change is noticed),
-and hands the tick to one dedicated worker thread. Ticks never overlap: a tick that comes due while the
-previous one is still running is skipped and counted (``changebot_audits_total{outcome="skipped"}``).
+``AuditCron`` holds one scheduled job (task ``freeze-audit``) in the queue, at the next cron time. Every process
+that starts arms it (scheduling replaces the pending job of the same slot, so N replicas still hold one); the
+worker that runs it schedules the following one first, then audits. So a restart, a deploy or a crash mid-tick
+loses no tick: the job stays in the queue until it ran, and its key's lease keeps two ticks from overlapping
+across replicas. A tick that starts after the next cron time already passed (the previous one ran long, or no
+worker was up) counts as ``changebot_audits_total{outcome="skipped"}``: missed times are not replayed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from changebot.adapters.queue import Queue
+from changebot.app.jobs import schedule
 from changebot.app.metrics import Metrics
 from changebot.errors import UsageError
+from changebot.github.jobs import JobControl
 
 log = logging.getLogger("changebot.app.scheduler")
-
-#: Longest single sleep: the clock is read again at least this often (seconds).
-MAX_SLEEP = 60.0
-
 
 def parse_cron(expression: str) -> str:
     """``expression`` normalised, if it is a valid five-field cron expression; a ``UsageError`` otherwise."""
@@ -45,74 +44,54 @@ def next_fire(expression: str, after: datetime) -> datetime:
     return fire.astimezone(UTC)
 
 
-class AuditScheduler:
-    """Calls ``tick(now)`` in a worker thread at each cron time, never two at once."""
+class AuditCron:
+    """Calls ``tick(now)`` from a queue worker at each cron time; ``run`` is the queue task, ``arm`` starts it."""
+
+    TASK = "freeze-audit"
+    KEY = "changebot/freeze-audit"
 
     def __init__(
         self,
+        queue: Queue,
         cron: str,
         tick: Callable[[datetime], object],
         metrics: Metrics,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_stop: Callable[[], None] | None = None,
     ) -> None:
+        self.queue = queue
         self.cron = parse_cron(cron)
         self.tick = tick
         self.metrics = metrics
         self.clock = clock
-        self.sleep = sleep
         self.on_stop = on_stop
-        self._executor: ThreadPoolExecutor | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._running: Future[None] | None = None
 
-    def start(self) -> None:
-        """Start the loop on the running event loop (ASGI lifespan startup)."""
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="changebot-audit")
-        self._task = asyncio.get_running_loop().create_task(self._loop())
-        log.info("scheduled audit: cron %r (UTC), next at %s", self.cron, next_fire(self.cron, self.clock()))
+    def arm(self) -> datetime:
+        """Schedule the next tick (replacing any pending one); returns when it is due."""
+        due = next_fire(self.cron, self.clock())
+        schedule(self.queue, self.TASK, self.KEY, due.timestamp(), repr(due.timestamp()).encode())
+        log.info("scheduled audit: cron %r (UTC), next at %s", self.cron, due.isoformat())
+        return due
 
-    async def stop(self, timeout: float = 30.0) -> None:
-        """Stop the loop; ask a running tick to stop (``on_stop``) and wait up to ``timeout`` seconds for it."""
-        if self.on_stop is not None:
-            self.on_stop()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        running = self._running
-        if running is not None and not running.done():
-            try:
-                await asyncio.wait_for(asyncio.wrap_future(running), timeout)
-            except TimeoutError:
-                log.warning("scheduled audit still running at shutdown; abandoning it")
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-
-    async def _loop(self) -> None:
-        last: datetime | None = None
-        while True:
-            now = self.clock()
-            due = next_fire(self.cron, now if last is None else max(now, last))
-            while (remaining := (due - self.clock()).total_seconds()) > 0:
-                await self.sleep(min(remaining, MAX_SLEEP))
-            last = due
-            self.fire()
-
-    def fire(self) -> bool:
-        """Start a tick now, unless the previous one is still running (then count it skipped)."""
-        if self._executor is None:
-            raise RuntimeError("the scheduler is not started")
-        if self._running is not None and not self._running.done():
+    def run(self, payload: bytes, control: JobControl) -> None:
+        """The queue task: schedule the next tick, then audit. A failing tick is logged (the auditor counts each
+        repository) and never stops the schedule."""
+        now = self.clock()
+        self.arm()
+        try:
+            due = datetime.fromtimestamp(float(payload.decode() or "nan"), UTC)
+        except (ValueError, OverflowError):
+            due = now
+        if next_fire(self.cron, due) <= now:
             self.metrics.audits.labels("skipped").inc()
-            log.warning("scheduled audit skipped: the previous one is still running")
-            return False
-        self._running = self._executor.submit(self._tick, self.clock())
-        return True
-
-    def _tick(self, now: datetime) -> None:
+            log.warning("scheduled audit of %s ran after the next cron time; the missed time is skipped", due)
         try:
             self.tick(now)
         except Exception:
             log.exception("scheduled audit tick failed")
+
+    def stop(self) -> None:
+        """Tell a running tick to stop at the next repository (process shutdown)."""
+        if self.on_stop is not None:
+            self.on_stop()

@@ -32,6 +32,8 @@ COMMANDS = (
     "evidence",
     "action",
     "serve",
+    "worker",
+    "queue",
 )
 
 log = logging.getLogger("changebot")

@@ -4,12 +4,11 @@ repository, one audit issue per repository and week, failures isolated and count
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,11 @@ import pytest
 
 from changebot.adapters.git.clones import CloneCache
 from changebot.adapters.github.app_auth import AppAuth
+from changebot.adapters.queue import open_queue
 from changebot.app.audit import AppAuditor
 from changebot.app.config import AppConfig
 from changebot.app.metrics import Metrics
-from changebot.app.scheduler import AuditScheduler
+from changebot.app.scheduler import AuditCron
 from changebot.app.webhook import create_app
 from changebot.errors import RepositoryError
 from changebot.usecases import plan as planning
@@ -256,34 +256,32 @@ def test_a_revoked_installation_token_is_renewed_once(scene: Scene) -> None:
     assert "2 unauthorised" in scene.github.issues["acme/b"][0]["title"]
 
 
-def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene) -> None:
+def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene, tmp_path: Path) -> None:
     clock = [datetime(2025, 11, 5, 11, 59, 50, tzinfo=UTC)]
-    parked = asyncio.Event()
-
-    async def sleep(seconds: float) -> None:
-        if clock[0] >= NOW:
-            parked.set()
-            await asyncio.Event().wait()  # no further tick in this test: wait here until shutdown
-        clock[0] += timedelta(seconds=seconds)
-
     scene.auditor.clock = lambda: clock[0]
-    scheduler = AuditScheduler(
-        "0 12 * * *",
-        scene.auditor.tick,
-        scene.metrics,
-        clock=lambda: clock[0],
-        sleep=sleep,
-        on_stop=scene.auditor.stopping.set,
+    settings = AppConfig(webhook_secret=b"s", queue_url=f"sqlite:///{tmp_path / 'queue.db'}")
+    queue = open_queue(settings.queue_url)
+    stop = scene.auditor.stopping.set
+    cron = AuditCron(queue, "0 12 * * *", scene.auditor.tick, scene.metrics, clock=lambda: clock[0], on_stop=stop)
+
+    def seconds() -> float:
+        return clock[0].timestamp()
+
+    app = create_app(
+        settings, router=None, metrics=scene.metrics, audit=cron, queue=queue, clock=seconds  # type: ignore[arg-type]
     )
-    app = create_app(AppConfig(webhook_secret=b"s"), router=None, metrics=scene.metrics, audit=scheduler)  # type: ignore[arg-type]
     assert not scene.github.requests  # nothing happens before the server starts
     with serve(app) as url:
+        assert not scene.github.requests  # armed for 12:00, not run
+        clock[0] = NOW  # 12:00 UTC: the scheduled job is due
+        app.state.changebot.workers.wake()
         deadline = time.monotonic() + 15
         while scene.metric("changebot_audits_total", outcome="failed") < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         while scene.metric("changebot_audits_total", outcome="run") < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         metrics = httpx.get(url + "/metrics", timeout=5).text
+        assert "changebot_queue_scheduled_jobs 1.0" in metrics  # tomorrow's, armed before this one ran
     assert 'changebot_audits_total{outcome="run"} 2.0' in metrics
     assert 'changebot_audits_total{outcome="failed"} 1.0' in metrics
     assert "changebot_audit_last_success_timestamp_seconds 1.762344e+09" in metrics  # NOW, 2025-11-05 12:00Z

@@ -52,6 +52,7 @@ class World:
     clock: list[datetime]
     app: Any
     deliveries: int = 0
+    handlers: Any = None
 
     def post(self, event: str, payload: dict[str, Any], delivery: str | None = None) -> httpx.Response:
         if delivery is None:
@@ -65,7 +66,7 @@ class World:
             "Content-Type": "application/json",
         }
         response = httpx.post(self.url + "/webhook", content=body, headers=headers, timeout=10)
-        assert self.app.state.changebot.dispatcher.wait_idle(30)
+        assert self.app.state.changebot.workers.wait_idle(30)
         return response
 
     def pr_event(self, action: str = "synchronize", head: str | None = None, **pr: Any) -> dict[str, Any]:
@@ -131,6 +132,7 @@ def build_world(
     tmp_path: Path,
     settings: str = SETTINGS,
     first_tokens: tuple[str, ...] = (),
+    **app: Any,
 ) -> Iterator[World]:
     upstream = make_repo(
         {
@@ -161,9 +163,12 @@ def build_world(
                 clock=lambda: clock[0],
             )
             handlers.lag_pause = 0.05
-            app = create_app(AppConfig(webhook_secret=SECRET, clone_dir=tmp_path), GitHubRouter(handlers, BOT))
+            app = create_app(
+                AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, **app),
+                GitHubRouter(handlers, BOT),
+            )
             with serve(app) as url:
-                yield World(url, github, upstream, base, head, clock, app)
+                yield World(url, github, upstream, base, head, clock, app, handlers=handlers)
         finally:
             auth.close()
 
@@ -422,7 +427,7 @@ def test_two_deliveries_for_one_head_at_once_make_one_check_run_and_one_comment(
 
     with ThreadPoolExecutor(2) as pool:
         assert list(pool.map(deliver, ["at-once-1", "at-once-2"])) == [202, 202]
-    assert world.app.state.changebot.dispatcher.wait_idle(30)
+    assert world.app.state.changebot.workers.wait_idle(30)
     assert len(world.check_runs(world.head)) == 1
     world.sticky()  # exactly one
     posts = [c for c in world.double.requests if c.method == "POST"]
@@ -585,3 +590,97 @@ def test_a_governance_edit_behind_3000_other_files_still_needs_its_owner(
             "edits governance config (release-policy.yml) and needs an approval from one of alice"
             in (world.sticky()["body"])
         )
+@pytest.fixture
+def retrying_world(github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path) -> Iterator[World]:
+    yield from build_world(github, make_repo, tmp_path, max_attempts=3, retry_backoff_seconds=0.1)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+SECONDARY = {"headers": {"retry-after": "3600"}, "message": "You have exceeded a secondary rate limit."}
+
+
+def test_a_job_retried_after_a_github_outage_adds_no_second_check_run_or_comment(retrying_world: World) -> None:
+    world = retrying_world
+    # GitHub creates the sticky comment, then answers with a secondary rate limit longer than a call may wait:
+    # the job fails, goes back to the queue, and its second run finds the comment and the check run it made.
+    world.double.fail_next("POST", COMMENTS, 403, apply=True, **SECONDARY)  # type: ignore[arg-type]
+    world.post("pull_request", world.pr_event("opened"))
+    wait_for(lambda: bool(world.check_runs(world.head)) and world.check_runs(world.head)[0]["conclusion"] == "success")
+    assert world.app.state.changebot.workers.wait_idle(30)
+    assert len(world.check_runs(world.head)) == 1
+    world.sticky()  # exactly one, although GitHub created one and answered 502
+    metrics = httpx.get(world.url + "/metrics", timeout=5).text
+    assert 'changebot_jobs_total{outcome="retried"} 1.0' in metrics
+    assert 'changebot_jobs_total{outcome="run"} 1.0' in metrics
+    assert [c.faulted for c in world.double.calls("POST", COMMENTS)] == [True]
+
+
+def test_a_job_out_of_attempts_is_dead_counted_and_leaves_could_not_evaluate(retrying_world: World) -> None:
+    world = retrying_world
+    world.double.fail_next("POST", COMMENTS, 403, times=100, **SECONDARY)  # type: ignore[arg-type]
+    world.post("pull_request", world.pr_event("opened"))
+    state = world.app.state.changebot
+    wait_for(lambda: state.queue.stats(time.time()).dead == 1)
+    (run,) = world.check_runs(world.head)
+    assert run["conclusion"] == "failure"
+    assert run["output"]["title"].startswith("changebot could not evaluate")
+    metrics = httpx.get(world.url + "/metrics", timeout=5).text
+    assert 'changebot_jobs_total{outcome="dead"} 1.0' in metrics
+    assert 'changebot_jobs_total{outcome="retried"} 2.0' in metrics
+    assert "changebot_queue_dead_jobs 1.0" in metrics
+    [dead] = state.queue.entries(time.time(), "dead")
+    assert dead.attempts == 3 and "rate limit" in dead.error
+    # Replayed once GitHub is back: the same check run turns to the result, one sticky comment appears.
+    world.double.faults.clear()
+    assert state.queue.revive(dead.id, time.time()) == 1
+    state.workers.wake()
+    wait_for(lambda: world.check_runs(world.head)[0]["conclusion"] == "success")
+    assert len(world.check_runs(world.head)) == 1
+    world.sticky()
+    world.double.violations.clear()  # the faults answered bodies GitHub's schema would not
+
+
+@pytest.fixture
+def redis_world(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path, redis_url: str
+) -> Iterator[World]:
+    yield from build_world(github, make_repo, tmp_path, queue_url=redis_url, workers=2)
+
+
+def test_three_replicas_on_one_redis_make_one_check_run_per_head_and_one_sticky_comment(
+    redis_world: World, tmp_path: Path, redis_url: str
+) -> None:
+    world = redis_world
+    config = AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, queue_url=redis_url, workers=2)
+    others = [create_app(config, GitHubRouter(world.handlers, BOT)) for _ in range(2)]
+    heads = [world.head]
+    with serve(others[0]) as second, serve(others[1]) as third:
+        replicas = [world.url, second, third]
+        bodies = [json.dumps(world.pr_event("opened")).encode()]
+        for n in range(3):
+            heads.append(world.push({f"notes/{n}.txt": f"push {n}\n"}))
+            world.clock[0] += timedelta(minutes=1)
+            bodies.append(json.dumps(world.pr_event("synchronize")).encode())
+        sent = 0
+        for body in bodies:
+            for url in replicas:  # GitHub may deliver the same event's twins (e.g. a re-run) to any replica
+                sent += 1
+                headers = {
+                    "X-GitHub-Event": "pull_request",
+                    "X-GitHub-Delivery": f"replica-{sent}",
+                    "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest(),
+                }
+                assert httpx.post(url + "/webhook", content=body, headers=headers, timeout=10).status_code == 202
+        for app in (world.app, *others):
+            assert app.state.changebot.workers.wait_idle(60)
+    assert all(len(world.check_runs(sha)) <= 1 for sha in heads), [len(world.check_runs(sha)) for sha in heads]
+    (final,) = world.check_runs(world.head)
+    assert final["conclusion"] == "success"
+    assert world.head in world.sticky()["body"]  # exactly one sticky comment, showing the last head

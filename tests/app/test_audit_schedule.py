@@ -3,45 +3,28 @@ never overlap, start and stop with the server's lifespan, and an invalid setting
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
+from changebot.adapters.queue import Queue, open_queue
 from changebot.app.config import AppConfig, from_env
 from changebot.app.metrics import Metrics
-from changebot.app.scheduler import AuditScheduler, next_fire, parse_cron
+from changebot.app.scheduler import AuditCron, next_fire, parse_cron
 from changebot.app.webhook import create_app
 from changebot.errors import UsageError
+from changebot.github.jobs import ALWAYS_CURRENT
 from tests.support.asgi_server import serve
 
 START = datetime(2025, 11, 2, 23, 59, 30, tzinfo=UTC)  # a Sunday, 30 s before midnight UTC
-
-
-class FakeTime:
-    """A clock and an async sleep that moves it; stops the loop after ``limit`` sleeps."""
-
-    def __init__(self, start: datetime, limit: int = 1000) -> None:
-        self.now = start
-        self.slept: list[float] = []
-        self.limit = limit
-        self.done = asyncio.Event()
-
-    def clock(self) -> datetime:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        if len(self.slept) >= self.limit:
-            self.done.set()
-            await asyncio.Event().wait()  # park here until the scheduler is stopped
-        self.now += timedelta(seconds=seconds)
-        await asyncio.sleep(0)
+MIDNIGHT = datetime(2025, 11, 3, 0, 0, tzinfo=UTC)
 
 
 def samples(metrics: Metrics, outcome: str) -> float:
@@ -101,86 +84,88 @@ def test_serve_help_documents_the_audit_settings() -> None:
     assert "CHANGEBOT_AUDIT_CRON" in done.stdout and "CHANGEBOT_AUDIT_PUBLISH" in done.stdout
 
 
-def test_the_loop_fires_at_each_cron_time_with_the_injected_clock() -> None:
-    fake = FakeTime(START, limit=12)
+@pytest.fixture
+def queue(queue_url: str) -> Iterator[Queue]:
+    q = open_queue(queue_url)
+    yield q
+    q.close()
+
+
+def test_the_cron_is_one_scheduled_job_in_the_queue_whatever_the_replicas(queue: Queue) -> None:
+    fired: list[datetime] = []
+    for _ in range(3):  # three replicas start and each arms the cron
+        cron = AuditCron(queue, "0 * * * *", fired.append, Metrics(), clock=lambda: START)
+        assert cron.arm() == datetime(2025, 11, 3, 0, 0, tzinfo=UTC)
+    [entry] = queue.entries(START.timestamp())
+    assert (entry.name, entry.key, entry.due) == ("freeze-audit", "changebot/freeze-audit", MIDNIGHT.timestamp())
+    assert queue.claim("w", START.timestamp(), 30) is None  # not yet due
+    assert fired == []
+
+
+def test_a_tick_schedules_the_next_one_then_audits(queue: Queue) -> None:
+    now = [START]
     fired: list[datetime] = []
     metrics = Metrics()
-    scheduler = AuditScheduler("0 * * * *", fired.append, metrics, clock=fake.clock, sleep=fake.sleep)
-
-    async def main() -> None:
-        scheduler.start()
-        await asyncio.wait_for(fake.done.wait(), 5)
-        await scheduler.stop()
-
-    asyncio.run(main())
-    # 30 s to midnight, then an hour at a time in steps of at most a minute: no real waiting at all.
-    assert fake.slept[0] == 30.0
-    assert set(fake.slept[1:]) == {60.0}
-    assert fired == [datetime(2025, 11, 3, 0, 0, tzinfo=UTC)]
+    cron = AuditCron(queue, "0 * * * *", fired.append, metrics, clock=lambda: now[0])
+    cron.arm()
+    now[0] = MIDNIGHT + timedelta(seconds=1)
+    job = queue.claim("w", now[0].timestamp(), 30)
+    assert job is not None
+    cron.run(job.payload, ALWAYS_CURRENT)
+    queue.complete(job)
+    assert fired == [now[0]]
+    [entry] = queue.entries(now[0].timestamp())
+    assert entry.due == datetime(2025, 11, 3, 1, 0, tzinfo=UTC).timestamp()
     assert samples(metrics, "skipped") == 0
 
 
-def test_a_tick_still_running_when_the_next_is_due_is_skipped_and_counted() -> None:
-    fake = FakeTime(START, limit=4)
-    release = threading.Event()
-    started: list[datetime] = []
-
-    def slow(now: datetime) -> None:
-        started.append(now)
-        release.wait(10)
-
+def test_a_tick_that_starts_after_the_next_cron_time_counts_a_skip(queue: Queue) -> None:
+    now = [START]
     metrics = Metrics()
-    scheduler = AuditScheduler("* * * * *", slow, metrics, clock=fake.clock, sleep=fake.sleep)
-
-    async def main() -> None:
-        scheduler.start()
-        await asyncio.wait_for(fake.done.wait(), 5)
-        release.set()
-        await scheduler.stop()
-
-    asyncio.run(main())
-    # Due at 00:00, 00:01, 00:02: the first runs (and blocks), the next two find it running.
-    assert started == [datetime(2025, 11, 3, 0, 0, tzinfo=UTC)]
-    assert samples(metrics, "skipped") == 2
+    cron = AuditCron(queue, "* * * * *", lambda _: None, metrics, clock=lambda: now[0])
+    cron.arm()
+    now[0] = MIDNIGHT + timedelta(minutes=2, seconds=5)  # no worker ran at 00:00 and 00:01
+    job = queue.claim("w", now[0].timestamp(), 30)
+    assert job is not None
+    cron.run(job.payload, ALWAYS_CURRENT)
+    assert samples(metrics, "skipped") == 1
+    [entry] = [e for e in queue.entries(now[0].timestamp()) if e.id != job.id]
+    assert entry.due == datetime(2025, 11, 3, 0, 3, tzinfo=UTC).timestamp()  # the missed times are not replayed
 
 
-def test_a_failing_tick_does_not_stop_the_schedule() -> None:
-    fake = FakeTime(START, limit=4)
-    calls: list[datetime] = []
-    ran = threading.Event()
-
+def test_a_failing_tick_does_not_stop_the_schedule(queue: Queue) -> None:
     def broken(now: datetime) -> None:
-        calls.append(now)
-        if len(calls) >= 2:
-            ran.set()
         raise RuntimeError("GitHub is down")
 
-    scheduler = AuditScheduler("* * * * *", broken, Metrics(), clock=fake.clock, sleep=fake.sleep)
-
-    async def main() -> None:
-        scheduler.start()
-        await asyncio.wait_for(fake.done.wait(), 5)
-        await asyncio.to_thread(ran.wait, 5)
-        await scheduler.stop()
-
-    asyncio.run(main())
-    assert len(calls) >= 2
+    cron = AuditCron(queue, "* * * * *", broken, Metrics(), clock=lambda: MIDNIGHT)
+    cron.run(repr(MIDNIGHT.timestamp()).encode(), ALWAYS_CURRENT)
+    [entry] = queue.entries(MIDNIGHT.timestamp())
+    assert entry.due == datetime(2025, 11, 3, 0, 1, tzinfo=UTC).timestamp()
 
 
-def test_the_server_starts_and_stops_the_scheduler_with_its_lifespan() -> None:
-    fake = FakeTime(START, limit=3)
+def test_the_server_arms_the_cron_and_its_workers_run_it(tmp_path: Path) -> None:
     fired = threading.Event()
     metrics = Metrics()
+    stopped: list[bool] = []
 
     def tick(now: datetime) -> None:
         metrics.audits.labels("run").inc()
         fired.set()
 
-    scheduler = AuditScheduler("0 0 * * *", tick, metrics, clock=fake.clock, sleep=fake.sleep)
-    app = create_app(AppConfig(webhook_secret=b"s"), router=None, metrics=metrics, audit=scheduler)  # type: ignore[arg-type]
-    assert scheduler._task is None  # building the app starts nothing
+    settings = AppConfig(webhook_secret=b"s", queue_url=f"sqlite:///{tmp_path / 'q.db'}")
+    queue = open_queue(settings.queue_url)
+    now = [START.timestamp()]
+    clock = lambda: datetime.fromtimestamp(now[0], UTC)  # noqa: E731
+    cron = AuditCron(queue, "0 0 * * *", tick, metrics, clock=clock, on_stop=lambda: stopped.append(True))
+    app = create_app(
+        settings, router=None, metrics=metrics, audit=cron, queue=queue, clock=lambda: now[0]  # type: ignore[arg-type]
+    )
+    assert queue.stats(START.timestamp()).scheduled == 0  # building the app starts nothing
     with serve(app) as url:
+        assert queue.stats(START.timestamp()).scheduled == 1
+        now[0] = MIDNIGHT.timestamp() + 1
+        app.state.changebot.workers.wake()
         assert fired.wait(10)
         text = httpx.get(url + "/metrics", timeout=5).text
         assert 'changebot_audits_total{outcome="run"} 1.0' in text
-    assert scheduler._task is not None and scheduler._task.done()  # stopped on shutdown
+    assert stopped == [True]  # shutdown told the auditor to stop

@@ -92,7 +92,11 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
             {"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_APP_ID": "my-app"},
             "CHANGEBOT_APP_ID='my-app' is not a number",
         ),
-        ({"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_WORKERS": "0"}, "CHANGEBOT_WORKERS='0' is not a positive"),
+        ({"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_WORKERS": "-1"}, "CHANGEBOT_WORKERS='-1' is not a whole"),
+            (
+                {"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_QUEUE_URL": "amqp://mq/"},
+                "CHANGEBOT_QUEUE_URL='amqp://mq/' is not a queue changebot knows",
+            ),
     ],
 )
 def test_bad_settings(env: dict[str, str], message: str) -> None:
@@ -124,6 +128,7 @@ def test_serve_runs_answers_and_stops_cleanly(tmp_path: Path) -> None:
             "CHANGEBOT_PRIVATE_KEY": KEY_PEM,
             "CHANGEBOT_GITHUB_API_URL": api,
             "CHANGEBOT_CLONE_DIR": str(tmp_path),
+            "CHANGEBOT_STATE_DIR": str(tmp_path / "state"),
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "changebot", "serve", "--port", str(port)],
@@ -142,7 +147,9 @@ def test_serve_runs_answers_and_stops_cleanly(tmp_path: Path) -> None:
                 except httpx.TransportError:
                     assert proc.poll() is None and time.monotonic() < deadline, "changebot serve did not start"
                     time.sleep(0.1)
-            assert health.json() == {"status": "ok", "pending": 0}
+            assert health.json() == {"status": "ok", "running": 0}
+            assert httpx.get(url + "/healthz/ready", timeout=5).json() == {"status": "ready"}
+            assert (tmp_path / "state" / "queue.db").is_file()
             body = b'{"zen": "Design for failure.", "hook_id": 1}'
             signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             headers = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "p-1", "X-Hub-Signature-256": signature}
@@ -153,3 +160,39 @@ def test_serve_runs_answers_and_stops_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert SECRET not in out + err
     assert "BEGIN" not in out + err
+
+
+def test_worker_runs_until_sigterm_and_refuses_zero_workers(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CHANGEBOT_")}
+    with serve(TokenServer(Clock()).app()) as api:
+        env = {
+            **clean,
+            "CHANGEBOT_WEBHOOK_SECRET": SECRET,
+            "CHANGEBOT_APP_ID": "12345",
+            "CHANGEBOT_PRIVATE_KEY": KEY_PEM,
+            "CHANGEBOT_GITHUB_API_URL": api,
+            "CHANGEBOT_CLONE_DIR": str(tmp_path),
+            "CHANGEBOT_STATE_DIR": str(tmp_path / "state"),
+        }
+        zero = subprocess.run(
+            [sys.executable, "-m", "changebot", "worker", "--workers", "0"],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert zero.returncode == 2
+        assert "changebot worker needs --workers 1 or more" in zero.stderr
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "changebot", "-v", "worker", "--workers", "2"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not (tmp_path / "state" / "queue.db").is_file():
+                assert proc.poll() is None and time.monotonic() < deadline, "changebot worker did not start"
+                time.sleep(0.1)
+            time.sleep(0.5)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "0 job(s) returned to the queue" in err
+    assert SECRET not in out + err

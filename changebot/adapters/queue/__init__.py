@@ -1,0 +1,73 @@
+"""The App's durable queue: deliveries stored before they are acknowledged, run at least once, one pull request
+at a time across every replica, and scheduled jobs that replace each other by slot.
+
+``open_queue(url)`` picks the backend from ``CHANGEBOT_QUEUE_URL``:
+
+- ``sqlite:///PATH`` (the default, a file under the state directory): one node, nothing else to run
+  (``changebot.adapters.queue.sqlite``);
+- ``redis://HOST:PORT/DB``: several replicas on one Redis or Valkey (``changebot.adapters.queue.redis_store``).
+
+Both keep the same promises (the shared test suite runs against each):
+
+* ``accept`` stores a delivery's jobs and its id in one atomic step; a delivery id seen within the dedupe window
+  is answered ``duplicate`` and stores nothing;
+* ``claim`` hands out the first due job of a key whose key is not leased by a live worker, and leases the key
+  (so a key's jobs run one at a time, in order, across processes); a lease that is not extended expires, and the
+  job is handed out again (at-least-once: a worker killed mid-job loses nothing);
+* a job with an ``order`` is dropped when a job for its key with the same or a newer order is queued behind it;
+* a job leaves the store only when it is ``complete``-d, or it goes to the dead letters (``bury``), which
+  ``revive`` puts back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from changebot.adapters.queue.model import (
+    Accepted,
+    Claimed,
+    Entry,
+    NewJob,
+    Queue,
+    QueueStats,
+    QueueUnavailable,
+)
+from changebot.errors import UsageError
+
+__all__ = [
+    "Accepted",
+    "Claimed",
+    "Entry",
+    "NewJob",
+    "Queue",
+    "QueueStats",
+    "QueueUnavailable",
+    "check_url",
+    "open_queue",
+]
+
+
+SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
+
+
+def check_url(url: str) -> str:
+    """``url`` when it names a queue changebot knows; a ``UsageError`` otherwise."""
+    if not url.startswith(SCHEMES) or url == "sqlite:///":
+        raise UsageError(
+            f"CHANGEBOT_QUEUE_URL={url!r} is not a queue changebot knows",
+            "use sqlite:///ABSOLUTE/PATH.db or redis://HOST:PORT/DB",
+        )
+    return url
+
+
+def open_queue(url: str, dedupe_seconds: float = 7 * 86400.0) -> Queue:
+    """The queue ``url`` names. A URL of another scheme is a ``UsageError``. Nothing connects yet: the first
+    call does (and creates the SQLite file and its directory)."""
+    check_url(url)
+    if url.startswith("sqlite:///"):
+        from changebot.adapters.queue.sqlite import SqliteQueue  # noqa: PLC0415
+
+        return SqliteQueue(Path("/" + url.removeprefix("sqlite:///").lstrip("/")), dedupe_seconds)
+    from changebot.adapters.queue.redis_store import RedisQueue  # noqa: PLC0415
+
+    return RedisQueue(url, dedupe_seconds)

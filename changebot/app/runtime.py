@@ -1,0 +1,50 @@
+"""What ``changebot serve`` and ``changebot worker`` build from the settings: the GitHub parts, the router, the
+durable queue, the metrics and the scheduled tasks. Building connects to GitHub once (the App's login) and
+opens the queue; it starts nothing."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from changebot.adapters.queue import Queue, open_queue
+from changebot.app.config import AppConfig, queue_url
+from changebot.app.github import AppParts, from_config
+from changebot.app.jobs import Task
+from changebot.app.metrics import Metrics
+from changebot.app.scheduler import AuditCron
+from changebot.github.router import GitHubRouter
+
+log = logging.getLogger("changebot.app")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The App's long-lived parts."""
+
+    config: AppConfig
+    parts: AppParts
+    router: GitHubRouter
+    queue: Queue
+    metrics: Metrics
+    audit: AuditCron | None
+    tasks: dict[str, Task]
+
+
+def build(config: AppConfig) -> Runtime:
+    """The parts ``config`` describes; with ``CHANGEBOT_AUDIT_CRON``, the audit cron and its task."""
+    parts = from_config(config)
+    queue = open_queue(queue_url(config), config.dedupe_ttl_seconds)
+    router = GitHubRouter(parts.handlers, bot_login=parts.bot_login)
+    metrics = Metrics()
+    audit = None
+    tasks: dict[str, Task] = {}
+    if config.audit_cron is not None:
+        from changebot.app.audit import AppAuditor  # noqa: PLC0415 - only with a cron setting
+
+        auditor = AppAuditor(
+            parts.auth, parts.clones, config.api_url, parts.bot_login, metrics, publish=config.audit_publish
+        )
+        audit = AuditCron(queue, config.audit_cron, auditor.tick, metrics, on_stop=auditor.stopping.set)
+        tasks[AuditCron.TASK] = audit.run
+    return Runtime(config, parts, router, queue, metrics, audit, tasks)
