@@ -498,3 +498,10 @@ def test_malformed_calendar_shapes(path: str, text: str, code: str, line: int, m
     assert [(f.code, f.path, f.line) for f in gate.findings] == [(code, path, line)]
     assert message in gate.findings[0].message
     assert gate.status is Status.FAIL
+
+
+def test_a_window_starting_exactly_at_the_lookahead_warns() -> None:
+    """``lookahead_hours: 24`` means starts within 24 h, that instant included (next_change schedules it)."""
+    gate = freeze_gate(context(FILES, "2025-12-18T17:00:00Z", base_branch="main"), ())
+    assert gate.status is Status.WARN
+    assert [f.code for f in gate.findings] == ["freeze-upcoming"]
