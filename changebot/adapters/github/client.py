@@ -238,6 +238,16 @@ class GitHubClient:
         pull = self._repo(repo).get_pull(number)
         return tuple(self._read(f"GET files of {repo}#{number}", lambda: [_file(f) for f in pull.get_files()]))
 
+    def open_pulls(self, repo: str, base: str | None = None) -> tuple[int, ...]:
+        """The numbers of the open pull requests (targeting ``base`` when given), oldest first (1 call per 100)."""
+        handle = self._repo(repo)
+
+        def fetch() -> list[int]:
+            pulls = handle.get_pulls(state="open", base=base) if base else handle.get_pulls(state="open")
+            return sorted(p.number for p in pulls)
+
+        return tuple(self._read(f"GET open pull requests of {repo}", fetch))
+
     # --- comments ---------------------------------------------------------------------------------
 
     def comments(self, repo: str, number: int) -> tuple[Comment, ...]:

@@ -1,0 +1,46 @@
+"""The refresh-schedule port: when each open pull request must be evaluated again, with no event.
+
+After every evaluation of a pull request, the handlers tell the schedule the next instant its verdict can change
+from time alone (``core.next_change``; a window edge, the upcoming-freeze threshold, an override's expiry, the
+budget month), or, when nothing changes within the horizon, the end of the horizon. A closed pull request is
+dropped. The App's scheduler asks ``due(now)`` about once a minute and queues a quiet refresh for each entry
+(``router.RefreshEvent``, ``quiet=True``: it writes only when the verdict changed).
+
+The port is deliberately narrow: one entry per pull request (a later ``plan`` replaces an earlier one), no
+payload beyond the repository and number. ``app.refresh.MemorySchedule`` keeps it in process and is rebuilt
+after a restart from the open pull requests of every installation; a durable store implements the same three
+methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from changebot.github.router import Repo
+
+
+@dataclass(frozen=True)
+class Due:
+    """A pull request whose refresh is due, and the instant it was planned for."""
+
+    repo: Repo
+    number: int
+    at: datetime
+
+
+class RefreshSchedule(Protocol):
+    """Where the next refresh of each open pull request is kept."""
+
+    def plan(self, repo: Repo, number: int, at: datetime) -> None:
+        """Refresh ``repo``#``number`` at ``at`` (replaces any earlier plan for it)."""
+        ...
+
+    def drop(self, repo: Repo, number: int) -> None:
+        """Forget ``repo``#``number`` (closed or merged)."""
+        ...
+
+    def due(self, now: datetime) -> list[Due]:
+        """Take the entries planned at or before ``now``, earliest first (each is returned once)."""
+        ...
