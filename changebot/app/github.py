@@ -16,9 +16,11 @@ from changebot.adapters.github.app_auth import AppAuth, Unauthorized
 from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import GitHubClient
 from changebot.app.config import AppConfig
+from changebot.app.refresh import MemorySchedule
 from changebot.errors import RepositoryError
 from changebot.github.handlers import Handlers
 from changebot.github.router import Repo
+from changebot.github.schedule import RefreshSchedule
 from changebot.github.steps import is_refused
 
 log = logging.getLogger("changebot.app")
@@ -79,6 +81,7 @@ class AppParts:
     auth: AppAuth
     clones: CloneCache
     bot_login: str
+    schedule: MemorySchedule
 
 
 def app_handlers(
@@ -87,9 +90,11 @@ def app_handlers(
     api_url: str,
     bot_login: str,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    schedule: RefreshSchedule | None = None,
 ) -> Handlers:
-    """The App's handlers over ``auth``'s installations and the clone cache ``clones``."""
-    return Handlers(CloneCommits(clones), InstallationClients(auth, api_url, bot_login), clock=clock)
+    """The App's handlers over ``auth``'s installations and the clone cache ``clones``; each evaluation plans
+    the PR's next refresh in ``schedule``."""
+    return Handlers(CloneCommits(clones), InstallationClients(auth, api_url, bot_login), clock=clock, schedule=schedule)
 
 
 def from_config(config: AppConfig) -> AppParts:
@@ -99,4 +104,6 @@ def from_config(config: AppConfig) -> AppParts:
     auth = AppAuth(config.app_id, config.private_key, config.api_url)
     clones = CloneCache(Path(config.clone_dir), hosts=git_hosts(config.api_url))
     login = auth.bot_login()
-    return AppParts(app_handlers(auth, clones, config.api_url, login), auth, clones, login)
+    schedule = MemorySchedule()
+    handlers = app_handlers(auth, clones, config.api_url, login, schedule=schedule)
+    return AppParts(handlers, auth, clones, login, schedule)

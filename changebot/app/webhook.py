@@ -36,6 +36,7 @@ from starlette.routing import Route
 from changebot.app.config import AppConfig
 from changebot.app.jobs import Dispatcher
 from changebot.app.metrics import Metrics
+from changebot.app.refresh import RefreshLoop
 from changebot.app.scheduler import AuditScheduler
 from changebot.github.jobs import Job
 
@@ -158,9 +159,10 @@ def create_app(
     metrics: Metrics | None = None,
     clock: Callable[[], float] = time.monotonic,
     audit: AuditScheduler | None = None,
+    refresh: RefreshLoop | None = None,
 ) -> Starlette:
-    """The ASGI app. The dispatcher (and the audit scheduler, if any) start with the app's lifespan and stop
-    on shutdown. ``audit`` should count into the same ``metrics``."""
+    """The ASGI app. The dispatcher (and the audit scheduler and the refresh loop, if any) start with the app's
+    lifespan and stop on shutdown. ``audit`` should count into the same ``metrics``."""
     state = WebhookApp(config, router, metrics, clock)
 
     @asynccontextmanager
@@ -168,9 +170,13 @@ def create_app(
         state.dispatcher = Dispatcher(state.metrics, config.workers, config.max_pending)
         if audit is not None:
             audit.start()
+        if refresh is not None:
+            refresh.start(state.dispatcher.submit)
         try:
             yield
         finally:
+            if refresh is not None:
+                await refresh.stop()
             if audit is not None:
                 await audit.stop()
             await state.dispatcher.close()

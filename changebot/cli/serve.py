@@ -71,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
         )
     import uvicorn  # noqa: PLC0415 - heavy: imported only when serving
 
+    from changebot.app.audit import AppAuditor  # noqa: PLC0415
     from changebot.app.github import from_config  # noqa: PLC0415
     from changebot.app.metrics import Metrics  # noqa: PLC0415
+    from changebot.app.refresh import RefreshLoop, installed_pull_requests  # noqa: PLC0415
     from changebot.app.webhook import create_app  # noqa: PLC0415
     from changebot.github.router import GitHubRouter  # noqa: PLC0415
 
@@ -81,14 +83,24 @@ def run(args: argparse.Namespace) -> int:
     metrics = Metrics()
     scheduler = None
     if config.audit_cron is not None:
-        from changebot.app.audit import AppAuditor  # noqa: PLC0415
         from changebot.app.scheduler import AuditScheduler  # noqa: PLC0415
 
         auditor = AppAuditor(
             parts.auth, parts.clones, config.api_url, parts.bot_login, metrics, publish=config.audit_publish
         )
         scheduler = AuditScheduler(config.audit_cron, auditor.tick, metrics, on_stop=auditor.stopping.set)
-    app = create_app(config, GitHubRouter(parts.handlers, bot_login=parts.bot_login), metrics, audit=scheduler)
+    refresh = RefreshLoop(
+        parts.schedule,
+        parts.handlers,
+        rebuild=lambda: installed_pull_requests(
+            parts.auth,
+            config.api_url,
+            parts.bot_login,
+            AppAuditor(parts.auth, parts.clones, config.api_url, parts.bot_login, metrics).repositories,
+        ),
+    )
+    router = GitHubRouter(parts.handlers, bot_login=parts.bot_login)
+    app = create_app(config, router, metrics, audit=scheduler, refresh=refresh)
     logging.getLogger("changebot").info("listening on %s:%d", args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False)
     return 0

@@ -192,18 +192,21 @@ class Handlers:
 
     def branch(self, event: BranchEvent, control: JobControl) -> list[Outcome]:
         """Refresh every open PR targeting ``event.branch`` (its governance files changed)."""
+        return self.refresh_open(event.repo, event.branch, "governance", event.delivery, control)
+
+    def refresh_open(
+        self, repo: Repo, base: str | None, reason: str, delivery: str, control: JobControl, *, quiet: bool = False
+    ) -> list[Outcome]:
+        """Refresh every open PR of ``repo`` (targeting ``base`` when given), one after the other."""
 
         def work(client: GitHubClient, token: str) -> list[Outcome]:
-            numbers = client.open_pulls(event.repo.full_name, event.branch)
-            log.info(
-                "%s: governance changed on %s; refreshing %d PR(s)", event.repo.full_name, event.branch, len(numbers)
-            )
+            numbers = client.open_pulls(repo.full_name, base)
+            log.info("%s: refreshing %d open PR(s) (%s)", repo.full_name, len(numbers), reason)
             return [
-                self._refresh(RefreshEvent(event.repo, n, "governance", event.delivery), control, client, token)
-                for n in numbers
+                self._refresh(RefreshEvent(repo, n, reason, delivery, quiet), control, client, token) for n in numbers
             ]
 
-        return self.clients.run(event.repo, work) or []
+        return self.clients.run(repo, work) or []
 
     def merge_group(self, event: MergeGroupEvent, control: JobControl) -> Outcome:
         """Evaluate the merge group's head SHA now and post its check run (``changebot.github.merge_group``)."""
