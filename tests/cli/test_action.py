@@ -500,3 +500,23 @@ def test_a_head_that_cannot_be_fetched_fails_the_check_run_named_by_the_base_bra
     assert runner.run("pull_request", pr_event(configured.base, missing)) == 2
     [run] = github.check_runs[REPO]
     assert (run["name"], run["head_sha"], run["conclusion"]) == ("governance", missing, "failure")
+
+
+def test_a_scheduled_refresh_republishes_only_pull_requests_whose_verdict_changed(
+    github: GitHubDouble, checkout: Checkout, runner: Runner
+) -> None:
+    github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD, "docs/readme.md"])
+    assert runner.run("pull_request", pr_event(checkout.base, checkout.head)) == 1
+    github.requests.clear()
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main", INPUT_AUDIT="off") == 0
+    assert {c.method for c in github.requests} == {"GET"}  # the sticky comment's digest matches: nothing written
+    assert "- #7: fail (unchanged)" in runner.summary.read_text(encoding="utf-8")
+    # The PR moved on without an event reaching the workflow: the schedule publishes the new verdict.
+    checkout.repo.checkout("feature")
+    fixed = checkout.repo.commit({BAD: "area: payments\nintent: harden\n"}, "fix the bundle")
+    checkout.repo.checkout("main")
+    github.pulls[REPO][7].head_sha = fixed
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main", INPUT_AUDIT="off") == 0
+    assert [r["conclusion"] for r in github.check_runs[REPO]] == ["failure", "success"]
+    assert "**pass**" in github.comments[REPO][7][0]["body"]
+    assert "- #7: pass (published)" in runner.summary.read_text(encoding="utf-8")
