@@ -260,8 +260,11 @@ def test_the_weekend_freeze_flips_checks_gates_the_merge_queue_and_survives_a_re
 
         # A merge group during the freeze fails on the group's SHA.
         group, payload = scene.merge_group([7])
+        before = len(scene.github.requests)
         scene.post("merge_group", payload)
         assert scene.conclusion(group) == "failure"
+        calls = [f"{c.method} {c.template}" for c in scene.github.requests[before:] if "/app/" not in c.template]
+        assert len(calls) == 5, calls  # PR + files + comments of the one PR, check runs on the SHA, create
 
         # A hotfix PR with a valid freeze override passes its own merge group.
         scene.post("pull_request", scene.pr_event(8, "opened"))
