@@ -19,7 +19,8 @@ Slash commands are in ``changebot.github.commands``; merge groups in ``changebot
 a ``quiet`` refresh writes only when the verdict changed). ``branch`` refreshes every open PR targeting a branch
 whose governance files changed. With a ``RefreshSchedule``, every evaluation plans the PR's next time-driven
 refresh (``Steps.plan_refresh``); a closed PR is dropped, and a refresh that cannot finish is tried again
-``retry_after`` later.
+``retry_after`` later. A quiet refresh reads the PR and its comments only (2 calls): the changed files come
+from git, which holds both commits anyway.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ class Handlers:
         steps = Steps(self.tools, event.repo, client, token)
         head: tuple[str, str] | None = None
         try:
-            snapshot = steps.snapshot(event.number)
+            snapshot = steps.snapshot(event.number, files=not event.quiet)
             if snapshot.state != "open":
                 steps.drop_refresh(event.number)
                 return Outcome()

@@ -106,9 +106,9 @@ class Steps:
         """The check run's name for this job (``decide.check_name``)."""
         return decisions.check_name(self.settings, self.tools.check_name)
 
-    def snapshot(self, number: int, event: str = "pull_request") -> PullSnapshot:
-        """Read: the pull request as GitHub has it now."""
-        return self.client.pull_request(self.repo.full_name, number, event)
+    def snapshot(self, number: int, event: str = "pull_request", files: bool = True) -> PullSnapshot:
+        """Read: the pull request as GitHub has it now (its changed files from git when ``files`` is false)."""
+        return self.client.pull_request(self.repo.full_name, number, event, files)
 
     def context(self, snapshot: PullSnapshot) -> Context:
         """Bring the commits, read both sides, build the evaluation context (once; approvals are read only when

@@ -254,7 +254,6 @@ def test_the_weekend_freeze_flips_checks_gates_the_merge_queue_and_survives_a_re
         calls = [f"{c.method} {c.template}" for c in scene.github.requests[before:] if "/app/" not in c.template]
         assert calls == [
             "GET /repos/{owner}/{repo}/pulls/{pull_number}",
-            "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
             "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
         ]
 

@@ -201,8 +201,9 @@ class GitHubClient:
 
     # --- the pull request -------------------------------------------------------------------------
 
-    def pull_request(self, repo: str, number: int, event: str = "pull_request") -> PullSnapshot:
-        """The PR and its changed files (1 call + 1 per 100 files)."""
+    def pull_request(self, repo: str, number: int, event: str = "pull_request", files: bool = True) -> PullSnapshot:
+        """The PR and its changed files (1 call + 1 per 100 files); without ``files``, the PR alone (1 call: the
+        changed files then come from git, ``usecases.plan.context``)."""
         pull = self._repo(repo).get_pull(number)
 
         def fetch() -> PullSnapshot:
@@ -230,8 +231,9 @@ class GitHubClient:
             )
 
         snapshot: PullSnapshot = self._read(f"GET pull request {repo}#{number}", fetch)
-        files = self.changed_files(repo, number)
-        return replace(snapshot, pr=replace(snapshot.pr, files=files))
+        if not files:
+            return snapshot
+        return replace(snapshot, pr=replace(snapshot.pr, files=self.changed_files(repo, number)))
 
     def changed_files(self, repo: str, number: int) -> tuple[ChangedFile, ...]:
         """Every changed file, following pagination (1 call per 100 files; GitHub stops at 3000)."""
