@@ -19,6 +19,7 @@ from changebot.app.config import AppConfig
 from changebot.errors import RepositoryError
 from changebot.github.handlers import Handlers
 from changebot.github.router import Repo
+from changebot.github.schedule import RefreshSchedule
 from changebot.github.steps import is_refused
 
 log = logging.getLogger("changebot.app")
@@ -79,6 +80,7 @@ class AppParts:
     auth: AppAuth
     clones: CloneCache
     bot_login: str
+    schedule: RefreshSchedule | None
 
 
 def app_handlers(
@@ -87,16 +89,20 @@ def app_handlers(
     api_url: str,
     bot_login: str,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    schedule: RefreshSchedule | None = None,
 ) -> Handlers:
-    """The App's handlers over ``auth``'s installations and the clone cache ``clones``."""
-    return Handlers(CloneCommits(clones), InstallationClients(auth, api_url, bot_login), clock=clock)
+    """The App's handlers over ``auth``'s installations and the clone cache ``clones``; each evaluation plans
+    the PR's next refresh in ``schedule``."""
+    return Handlers(CloneCommits(clones), InstallationClients(auth, api_url, bot_login), clock=clock, schedule=schedule)
 
 
-def from_config(config: AppConfig) -> AppParts:
-    """The App's parts for ``changebot serve`` (asks GitHub for the App's login once, at start-up)."""
+def from_config(config: AppConfig, schedule: RefreshSchedule | None = None) -> AppParts:
+    """The App's parts for ``changebot serve`` (asks GitHub for the App's login once, at start-up); each
+    evaluation plans the PR's next refresh in ``schedule``."""
     if config.app_id is None or config.private_key is None:
         raise GitHubError("the App ID and private key are required")
     auth = AppAuth(config.app_id, config.private_key, config.api_url)
     clones = CloneCache(Path(config.clone_dir), hosts=git_hosts(config.api_url))
     login = auth.bot_login()
-    return AppParts(app_handlers(auth, clones, config.api_url, login), auth, clones, login)
+    handlers = app_handlers(auth, clones, config.api_url, login, schedule=schedule)
+    return AppParts(handlers, auth, clones, login, schedule)

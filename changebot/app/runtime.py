@@ -12,6 +12,14 @@ from changebot.app.config import AppConfig, queue_url
 from changebot.app.github import AppParts, from_config
 from changebot.app.jobs import Task
 from changebot.app.metrics import Metrics
+from changebot.app.refresh import (
+    REBUILD,
+    REFRESH,
+    QueueSchedule,
+    installed_pull_requests,
+    rebuild_task,
+    refresh_task,
+)
 from changebot.app.scheduler import AuditCron
 from changebot.github.router import GitHubRouter
 
@@ -32,16 +40,26 @@ class Runtime:
 
 
 def build(config: AppConfig) -> Runtime:
-    """The parts ``config`` describes; with ``CHANGEBOT_AUDIT_CRON``, the audit cron and its task."""
-    parts = from_config(config)
+    """The parts ``config`` describes: the refresh schedule in the queue with its two tasks (a due refresh, and
+    the start-up rebuild from the installations' open PRs); with ``CHANGEBOT_AUDIT_CRON``, the audit cron and
+    its task."""
+    from changebot.app.audit import AppAuditor  # noqa: PLC0415 - lists the installations' repositories
+
     queue = open_queue(queue_url(config), config.dedupe_ttl_seconds)
+    schedule = QueueSchedule(queue)
+    parts = from_config(config, schedule)
     router = GitHubRouter(parts.handlers, bot_login=parts.bot_login)
     metrics = Metrics()
     audit = None
-    tasks: dict[str, Task] = {}
+    lister = AppAuditor(parts.auth, parts.clones, config.api_url, parts.bot_login, metrics)
+    tasks: dict[str, Task] = {
+        REFRESH: refresh_task(parts.handlers),
+        REBUILD: rebuild_task(
+            schedule.plan,
+            lambda: installed_pull_requests(parts.auth, config.api_url, parts.bot_login, lister.repositories),
+        ),
+    }
     if config.audit_cron is not None:
-        from changebot.app.audit import AppAuditor  # noqa: PLC0415 - only with a cron setting
-
         auditor = AppAuditor(
             parts.auth, parts.clones, config.api_url, parts.bot_login, metrics, publish=config.audit_publish
         )

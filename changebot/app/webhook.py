@@ -31,7 +31,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -230,11 +230,13 @@ def create_app(
     *,
     queue: Queue | None = None,
     tasks: Mapping[str, Task] | None = None,
+    startup: Sequence[Callable[[], object]] = (),
 ) -> Starlette:
     """The ASGI app over ``queue`` (by default the one ``config`` names). ``config.workers`` worker threads (none
     when 0) start with the app's lifespan, and the audit cron, if any, is armed in the queue (its task runs in
     any worker that has it); on shutdown the workers finish or return their jobs. ``audit`` should use the same
-    queue and count into the same ``metrics``."""
+    queue and count into the same ``metrics``. ``startup`` runs once in a thread when the app starts
+    (scheduling the refresh rebuild, say); one the queue refuses is logged."""
     queue = queue or open_queue(queue_url(config), config.dedupe_ttl_seconds)
     state = WebhookApp(config, router, queue, metrics, clock)
 
@@ -260,6 +262,11 @@ def create_app(
                 await run_in_threadpool(audit.arm)
             except QueueUnavailable as exc:
                 log.warning("could not schedule the audit (%s); the next start or tick schedules it", exc)
+        for step in startup:
+            try:
+                await run_in_threadpool(step)
+            except QueueUnavailable as exc:
+                log.warning("a start-up step could not reach the queue (%s); the next start runs it", exc)
         try:
             yield
         finally:

@@ -9,9 +9,15 @@ Reads the standard Actions environment and the event file, evaluates, publishes 
 * ``issue_comment``: ``/changebot`` slash commands on pull requests are answered exactly as the App answers
   them (``changebot.github.commands``): an ``eyes`` reaction, then the reply; ``override`` checks the commenter's
   permission with GitHub's collaborator-permission API and, when granted, re-publishes with the override.
+* ``pull_request_review``: as ``pull_request`` (governance owners' approvals change the verdict).
+* ``push``: when the push changed a governance file, re-evaluates the open pull requests targeting the branch.
+* ``merge_group``: evaluates the merge group's head SHA now (the freeze is decided at merge time) and posts the
+  check run on it (``changebot.github.merge_group``).
 * ``schedule`` and ``workflow_dispatch``: evaluates the checked-out branch and writes the job summary; on
-  ``schedule`` also runs the freeze audit (input ``audit``: ``publish`` the week's audit issue, the default;
-  ``print`` it to the summary only; or ``off``) and fails the step on unauthorised merges during a freeze.
+  ``schedule`` also refreshes the repository's open pull requests (re-publishing only those whose verdict
+  changed: the sticky comment carries the digest of the verdict it shows) and runs the freeze audit (input
+  ``audit``: ``publish`` the week's audit issue, the default; ``print`` it to the summary only; or ``off``) and
+  fails the step on unauthorised merges during a freeze.
 
 Always: the job summary, outputs ``verdict`` (pass | warn | fail | error) and ``cost``, and ``::error`` /
 ``::warning`` annotations for findings with a file; with input ``sarif``, the plan as SARIF 2.1.0 in that file
@@ -52,11 +58,18 @@ locally, use 'changebot plan' instead.
       (proposals), through git only: nothing from the PR is checked out or
       executed. Post one check run and one sticky comment (edited on later
       runs) and carry out the rules' actions.
+  pull_request_review
+      as pull_request (approvals change the verdict)
   issue_comment
       answer /changebot slash commands on pull requests, as the App does
+  push
+      when a governance file changed, re-evaluate the open PRs on the branch
+  merge_group
+      evaluate the merge group's head SHA now; the check run goes on it
   schedule, workflow_dispatch
       evaluate the checked-out branch into the job summary; on schedule, also
-      run the freeze audit (input audit: publish | print | off)
+      refresh the open PRs (re-publishing only changed verdicts) and run the
+      freeze audit (input audit: publish | print | off)
 
 Always: the job summary, outputs verdict (pass | warn | fail | error) and cost,
 and ::error / ::warning annotations for findings with a file and line.
@@ -66,7 +79,7 @@ merges found by the scheduled audit, 2 could not evaluate (the step says what
 failed, the likely cause and the fix)
 """
 HELP = "run as a GitHub Action step (reads GITHUB_EVENT_PATH and the Actions environment)"
-PR_EVENTS = ("pull_request", "pull_request_target")
+PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
 SUMMARY_MAX_BYTES = 1_000_000  # GitHub's job-summary limit is 1 MiB per step
 MAX_COMMANDS = 50
 _KIND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
@@ -158,6 +171,73 @@ def _pull_request(env: ActionsEnv, payload: dict[str, Any], now: datetime) -> in
         note += "\n**Done by rules:** " + ", ".join(f"`{d}`" for d in outcome.published.done) + "\n"
     _report(env, outcome.plan, note)
     return _exit(env, outcome.plan)
+
+
+def _refreshed(env: ActionsEnv, outcomes: list[Any], what: str) -> int:
+    """Report refreshed pull requests in the summary; 2 when any could not be evaluated."""
+    lines = [f"### changebot: {what}", ""]
+    failed = 0
+    for outcome in outcomes:
+        if outcome.error is not None:
+            failed += 1
+            print(command("error", f"changebot could not evaluate a pull request: {outcome.error}"))
+        elif outcome.plan is not None:
+            number = outcome.plan.pr.number
+            state = "unchanged" if outcome.published is not None and outcome.published.unchanged else "published"
+            lines.append(f"- #{number}: {outcome.plan.verdict} ({state})")
+    if len(lines) == 2:
+        lines.append("no open pull request to refresh")
+    actions.append_summary(env, "\n".join(lines) + "\n")
+    return 2 if failed else 0
+
+
+def _repo(env: ActionsEnv) -> Any:
+    from changebot.github.router import Repo  # noqa: PLC0415 - imports PyGithub
+
+    if not env.repository:
+        raise ActionError("GITHUB_REPOSITORY is not set", "run changebot inside a GitHub Actions job")
+    return Repo(env.repository, "", None)
+
+
+def _push(env: ActionsEnv, payload: dict[str, Any], now: datetime) -> int:
+    from changebot.github.jobs import ALWAYS_CURRENT  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.router import branch_event  # noqa: PLC0415 - imports PyGithub
+
+    event = branch_event(payload, env.run_id or "action", repo=env.repository)
+    if event is None:
+        print(command("notice", "changebot: the push changed no governance file; nothing to do"))
+        return 0
+    handlers, _ = _handlers(env, now)
+    return _refreshed(env, handlers.branch(event, ALWAYS_CURRENT), f"governance changed on {event.branch}")
+
+
+def _merge_group(env: ActionsEnv, payload: dict[str, Any], now: datetime) -> int:
+    from changebot.github.jobs import ALWAYS_CURRENT  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.router import merge_group_event  # noqa: PLC0415 - imports PyGithub
+    from changebot.github.steps import describe  # noqa: PLC0415 - imports PyGithub
+
+    event = merge_group_event(payload, env.run_id or "action", repo=env.repository)
+    if event is None:
+        print(command("notice", "changebot: not a merge_group checks_requested event; nothing to do"))
+        return 0
+    handlers, _ = _handlers(env, now)
+    outcome = handlers.merge_group(event, ALWAYS_CURRENT)
+    if isinstance(outcome.error, ChangebotError):
+        raise outcome.error
+    if outcome.error is not None:
+        raise ChangebotError(describe(outcome.error)[0]) from outcome.error
+    if outcome.plan is None:
+        return 0
+    _report(env, outcome.plan)
+    return _exit(env, outcome.plan)
+
+
+def _refresh_open(env: ActionsEnv, now: datetime) -> int:
+    from changebot.github.jobs import ALWAYS_CURRENT  # noqa: PLC0415 - imports PyGithub
+
+    handlers, _ = _handlers(env, now)
+    outcomes = handlers.refresh_open(_repo(env), None, "schedule", env.run_id or "action", ALWAYS_CURRENT, quiet=True)
+    return _refreshed(env, outcomes, "scheduled refresh of the open pull requests")
 
 
 def _comment(env: ActionsEnv, payload: dict[str, Any], now: datetime) -> int:
@@ -254,14 +334,19 @@ def dispatch(env: ActionsEnv, now: datetime) -> int:
     if env.event_name in PR_EVENTS:
         return _pull_request(env, actions.read_event(env), now)
     if env.event_name == "schedule":
-        return max(_branch(env, now), _audit(env, now))
+        return max(_branch(env, now), _refresh_open(env, now), _audit(env, now))
     if env.event_name == "workflow_dispatch":
         return _branch(env, now)
     if env.event_name == "issue_comment":
         return _comment(env, actions.read_event(env), now)
+    if env.event_name == "push":
+        return _push(env, actions.read_event(env), now)
+    if env.event_name == "merge_group":
+        return _merge_group(env, actions.read_event(env), now)
     raise ActionError(
         f"changebot does not handle the {env.event_name or '(unset)'} event",
-        "trigger the workflow on pull_request, pull_request_target, issue_comment, schedule or workflow_dispatch",
+        "trigger the workflow on pull_request, pull_request_target, pull_request_review, issue_comment, push, "
+        "merge_group, schedule or workflow_dispatch",
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import os
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -116,13 +117,20 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - heavy: imported only when serving
 
     from changebot.app import logs  # noqa: PLC0415
+    from changebot.app.refresh import schedule_rebuild  # noqa: PLC0415
     from changebot.app.runtime import build  # noqa: PLC0415
     from changebot.app.webhook import create_app  # noqa: PLC0415
 
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
     runtime = build(config)
     app = create_app(
-        config, runtime.router, runtime.metrics, audit=runtime.audit, queue=runtime.queue, tasks=runtime.tasks
+        config,
+        runtime.router,
+        runtime.metrics,
+        audit=runtime.audit,
+        queue=runtime.queue,
+        tasks=runtime.tasks,
+        startup=(lambda: schedule_rebuild(runtime.queue, time.time()),),
     )
     server_config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level="info", server_header=False, proxy_headers=False

@@ -6,7 +6,9 @@ database. After the visible Markdown (made by ``render.github``) come three hidd
 
     <!-- changebot:sticky -->                             which comment is changebot's (with the bot's login)
     <!-- changebot:overrides [{"gate": "freeze", ...}] -->  the overrides granted on this PR
-    <!-- changebot:head {"sha": "...", "at": "..."} -->      the head and instant this result is for
+    <!-- changebot:head {"sha": "...", "at": "...", "verdict": "..."} -->
+                                                          the head and instant this result is for, and a digest
+                                                          of the verdict shown (``render.github.verdict_digest``)
 
 The blocks are never trusted blindly: they are read only from a comment that the bot itself wrote and only
 from the hidden tail after the last marker (changebot's replies may quote what people wrote, markers included);
@@ -119,9 +121,22 @@ def decode(body: str) -> list[Override]:
     return [o for o in (_from_json(item) for item in items) if o is not None]
 
 
-def head_marker(head_sha: str, at: datetime) -> str:
-    """The hidden marker naming the head and instant a sticky comment is for."""
-    return f"<!-- changebot:head {json.dumps({'sha': head_sha, 'at': at.isoformat()}, separators=(',', ':'))} -->"
+def head_marker(head_sha: str, at: datetime, verdict: str | None = None) -> str:
+    """The hidden marker naming the head and instant a sticky comment is for (and the verdict's digest)."""
+    data = {"sha": head_sha, "at": at.isoformat(), **({"verdict": verdict} if verdict else {})}
+    return f"<!-- changebot:head {json.dumps(data, separators=(',', ':'))} -->"
+
+
+def parse_verdict(body: str) -> str | None:
+    """The verdict digest a sticky comment's head marker carries, or ``None`` (older comments have none)."""
+    match = _HEAD.search(body)
+    if match is None:
+        return None
+    try:
+        found = json.loads(match.group(1)).get("verdict")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 def parse_head(body: str) -> tuple[str, datetime] | None:
@@ -139,9 +154,9 @@ def parse_head(body: str) -> tuple[str, datetime] | None:
     return str(data["sha"]), at
 
 
-def tail(stored: Iterable[Override], head_sha: str, at: datetime) -> str:
+def tail(stored: Iterable[Override], head_sha: str, at: datetime, verdict: str | None = None) -> str:
     """The hidden end of a sticky comment, appended after its visible Markdown (never truncated)."""
-    return "\n" + STICKY_MARKER + "\n" + encode(stored) + "\n" + head_marker(head_sha, at) + "\n"
+    return "\n" + STICKY_MARKER + "\n" + encode(stored) + "\n" + head_marker(head_sha, at, verdict) + "\n"
 
 
 def sticky_overrides(body: str) -> list[Override] | None:

@@ -13,7 +13,11 @@ The rules it applies, so that running twice (a re-run, a redelivered webhook) ch
 * annotations are not sent again to a check run whose ``external_id`` fingerprints this exact list (GitHub
   appends annotations, it cannot replace them);
 * an unchanged comment is left alone; labels already on the PR, reviewers already requested and rule
-  comments already posted with the same text are not done again.
+  comments already posted with the same text are not done again;
+* a ``quiet`` decision (a refresh driven by the clock) writes nothing at all when the sticky comment already
+  shows this head with the same verdict digest (``render.github.verdict_digest``).
+
+``decide_merge_group`` is the merge queue's: only a check run, on the merge group's head SHA.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from changebot.core import sticky
+from changebot.core.next_change import Change
 from changebot.core.settings import Settings
 from changebot.model import Action, Override, Plan
 from changebot.render import github as gh
@@ -89,12 +94,14 @@ class Existing:
 
 @dataclass(frozen=True)
 class Evaluated:
-    """One evaluation to show: the plan, the check name, the overrides to store and those the gates applied."""
+    """One evaluation to show: the plan, the check name, the overrides to store and those the gates applied, and
+    when the verdict can next change from time alone (``core.next_change``)."""
 
     plan: Plan
     check_name: str
     stored: tuple[Override, ...]
     in_force: tuple[Override, ...]
+    next_change: Change | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,17 @@ class Decision:
     replies: tuple[Reply, ...] = ()
     stale: bool = False
     done: tuple[str, ...] = field(default_factory=tuple)
+    unchanged: bool = False
+
+
+def shows_same(existing: Existing, head_sha: str, ev: Evaluated) -> bool:
+    """Whether the sticky comment already shows ``head_sha`` with the verdict ``ev`` has (same digest)."""
+    found = existing.sticky
+    if found is None:
+        return False
+    shown = sticky.parse_head(found[0].body)
+    digest = gh.verdict_digest(ev.plan, ev.in_force)
+    return shown is not None and shown[0] == head_sha and sticky.parse_verdict(found[0].body) == digest
 
 
 def shows_later(existing: Existing, head_sha: str, now: datetime) -> bool:
@@ -195,13 +213,13 @@ def _check_run(ev: Evaluated, head_sha: str, existing: Existing) -> CheckRunWrit
         head_sha=head_sha,
         update_id=run.id if run is not None else None,
         fields=fields,
-        output=gh.check_output(plan, ev.in_force),
+        output=gh.check_output(plan, ev.in_force, ev.next_change),
         annotation_batches=tuple(tuple(batch) for batch in gh.batches(notes)),
     )
 
 
 def _comment(ev: Evaluated, head_sha: str, existing: Existing) -> CommentWrite:
-    body = gh.sticky_body(ev.plan, head_sha, ev.stored, ev.in_force)
+    body = gh.sticky_body(ev.plan, head_sha, ev.stored, ev.in_force, ev.next_change)
     found = existing.sticky
     if found is None:
         return CommentWrite("create", body)
@@ -265,11 +283,14 @@ def rule_actions(actions: Sequence[Action], existing: Existing) -> tuple[tuple[R
     return tuple(todo), tuple(done)
 
 
-def decide(ev: Evaluated, existing: Existing) -> Decision:
-    """What to do on GitHub to show ``ev`` on PR ``number``, given what GitHub shows (``existing``)."""
+def decide(ev: Evaluated, existing: Existing, quiet: bool = False) -> Decision:
+    """What to do on GitHub to show ``ev`` on PR ``number``, given what GitHub shows (``existing``); ``quiet``
+    writes nothing when the verdict shown is the same."""
     plan = ev.plan
     repo, number = existing.repo, existing.number
     head_sha = plan.pr.head_sha or plan.head or ""
+    if quiet and shows_same(existing, head_sha, ev):
+        return Decision(repo, number, unchanged=True)
     if shows_later(existing, head_sha, plan.now):
         return Decision(repo, number, stale=True)  # an older evaluation of this very head: write nothing
     run = _check_run(ev, head_sha, existing)
@@ -277,6 +298,12 @@ def decide(ev: Evaluated, existing: Existing) -> Decision:
         return Decision(repo, number, check_run=run, stale=True)
     todo, done = rule_actions(plan.actions, existing)
     return Decision(repo, number, check_run=run, comment=_comment(ev, head_sha, existing), rule_actions=todo, done=done)
+
+
+def decide_merge_group(ev: Evaluated, existing: Existing) -> Decision:
+    """The check run of a merge group on its head SHA (``existing.check_runs``: those already on it)."""
+    head_sha = ev.plan.pr.head_sha or ev.plan.head or ""
+    return Decision(existing.repo, existing.number, check_run=_check_run(ev, head_sha, existing))
 
 
 def failure_reason(message: str) -> str:

@@ -47,6 +47,7 @@ class Published:
     comment: Comment | None
     stale: bool = False
     done: tuple[str, ...] = field(default_factory=tuple)
+    unchanged: bool = False
 
 
 def _has(marker: str) -> Callable[[Comment], bool]:
@@ -100,7 +101,7 @@ def publish(client: GitHubClient, decision: Decision) -> Published:
         _rule_action(client, repo, number, action)
     for reply in decision.replies:
         client.create_comment(repo, number, reply.body, exists=_has(reply.marker))
-    return Published(run, comment, decision.stale, decision.done)
+    return Published(run, comment, decision.stale, decision.done, decision.unchanged)
 
 
 def existing_state(

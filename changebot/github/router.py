@@ -2,17 +2,24 @@
 
 ``GitHubRouter.route`` runs before the webhook answers GitHub, so it only reads the payload:
 
-- ``pull_request`` ``opened``/``synchronize``/``reopened``/``ready_for_review``: one job that plans the PR and
-  publishes the result, ordered by the PR's ``updated_at`` so an older head never overwrites a newer one;
+- ``pull_request`` ``opened``/``synchronize``/``reopened``/``ready_for_review`` and, since each changes what the
+  gates read, ``edited`` (title, base), ``labeled``/``unlabeled`` and ``converted_to_draft``; and
+  ``pull_request_review`` ``submitted``/``dismissed`` (governance owners' approvals): one job that plans the PR
+  and publishes the result, ordered by the PR's ``updated_at`` so an older head never overwrites a newer one;
 - ``issue_comment`` ``created`` on a pull request, whose first non-blank line is a ``/changebot`` command,
   written by a person: one job that answers the command. Edited and deleted comments, comments by bots
   (``user.type == "Bot"`` or a login ending in ``[bot]``) and the App's own comments are ignored;
+- ``check_run``/``check_suite`` ``rerequested`` (GitHub's "Re-run" button): one refresh job per pull request
+  the suite belongs to (the PR's current head is evaluated again);
+- ``push`` to a branch that changes a governance file (``core.documents.layout.is_governance``; a push whose
+  commits are not listed counts as changing one): one job that re-evaluates the open PRs targeting the branch;
+- ``merge_group`` ``checks_requested``: one job that evaluates the group's ``head_sha`` at that moment;
 - everything else: nothing.
 
-Payloads become typed events here and only here (``pull_request_event``, ``comment_event``), for the App and
-the Action alike. A payload missing what a job needs raises ``EventError`` naming the field: the App logs and
-ignores the delivery (it was signed by GitHub, so this is a format change, not an attack); the Action fails
-the step with that message.
+Payloads become typed events here and only here (``pull_request_event``, ``comment_event``, ``refresh_events``,
+``branch_event``, ``merge_group_event``), for the App and the Action alike. A payload missing what a job needs
+raises ``EventError`` naming the field: the App logs and ignores the delivery (it was signed by GitHub, so this
+is a format change, not an attack); the Action fails the step with that message.
 """
 
 from __future__ import annotations
@@ -24,12 +31,25 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from changebot.core.commands import Command, Invalid, parse
+from changebot.core.documents.layout import is_governance
 from changebot.errors import ChangebotError
 from changebot.github.jobs import Job, JobControl
 
 log = logging.getLogger("changebot.router")
 
-PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
+PR_ACTIONS = frozenset(
+    {
+        "opened",
+        "synchronize",
+        "reopened",
+        "ready_for_review",
+        "edited",
+        "labeled",
+        "unlabeled",
+        "converted_to_draft",
+    }
+)
+REVIEW_ACTIONS = frozenset({"submitted", "dismissed"})
 
 
 @dataclass(frozen=True)
@@ -71,12 +91,58 @@ class CommentEvent:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class RefreshEvent:
+    """Evaluate pull request ``number`` again at its current head (a re-run, a scheduled refresh, a governance
+    push). ``quiet``: write to GitHub only when the verdict changed (the time-driven refreshes)."""
+
+    repo: Repo
+    number: int
+    reason: str
+    delivery: str
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class BranchEvent:
+    """A push that changed governance files on ``branch``: the open PRs targeting it are evaluated again."""
+
+    repo: Repo
+    branch: str
+    after: str
+    paths: tuple[str, ...]
+    delivery: str
+
+
+@dataclass(frozen=True)
+class MergeGroupEvent:
+    """GitHub's merge queue asks for checks on a merge group: ``head_sha`` is base plus the queued PRs."""
+
+    repo: Repo
+    head_sha: str
+    head_ref: str
+    base_sha: str
+    base_ref: str
+    delivery: str
+
+    @property
+    def base_branch(self) -> str:
+        """``main`` for ``refs/heads/main``."""
+        return self.base_ref.removeprefix("refs/heads/")
+
+
 class Handlers(Protocol):
     """The work itself (``changebot.github.handlers`` for GitHub; tests pass recorders)."""
 
     def pull_request(self, event: PullRequestEvent, control: JobControl) -> object: ...
 
     def command(self, event: CommentEvent, control: JobControl) -> object: ...
+
+    def refresh(self, event: RefreshEvent, control: JobControl) -> object: ...
+
+    def branch(self, event: BranchEvent, control: JobControl) -> object: ...
+
+    def merge_group(self, event: MergeGroupEvent, control: JobControl) -> object: ...
 
 
 class EventError(ChangebotError):
@@ -193,6 +259,62 @@ def comment_event(
     )
 
 
+def refresh_events(payload: Mapping[str, Any], delivery: str, repo: str | None = None) -> list[RefreshEvent]:
+    """One refresh per pull request of a ``check_run``/``check_suite`` ``rerequested`` payload (the suite's
+    ``pull_requests``; a suite of a fork's PR lists none, and then nothing is refreshed). Raises ``EventError``."""
+    if not isinstance(payload, Mapping):
+        raise EventError("payload", "is not a JSON object")
+    suite = _get(payload, "check_run", "check_suite") if "check_run" in payload else payload.get("check_suite")
+    where = "check_run.check_suite" if "check_run" in payload else "check_suite"
+    pulls = _get(suite, "pull_requests")
+    if not isinstance(pulls, list):
+        raise EventError(f"{where}.pull_requests", "is missing or not a list")
+    numbers = [_int(p, "number") for p in pulls]
+    return [RefreshEvent(_repo(payload, repo), n, "rerequested", delivery) for n in dict.fromkeys(numbers)]
+
+
+def branch_event(payload: Mapping[str, Any], delivery: str, repo: str | None = None) -> BranchEvent | None:
+    """The governance push a ``push`` payload is, or ``None`` (a tag, a deleted branch, no governance file
+    changed). Commits the payload does not list (``commits`` empty on a forced push) count as changing one."""
+    if not isinstance(payload, Mapping):
+        raise EventError("payload", "is not a JSON object")
+    ref = _str(payload, "ref")
+    if not ref.startswith("refs/heads/") or payload.get("deleted") is True:
+        return None
+    commits = payload.get("commits")
+    if not isinstance(commits, list):
+        raise EventError("commits", "is missing or not a list")
+    paths = [
+        path
+        for commit in commits
+        for key in ("added", "modified", "removed")
+        for path in (_get(commit, key) or [])
+        if isinstance(path, str)
+    ]
+    governance = tuple(dict.fromkeys(p for p in paths if is_governance(p)))
+    if commits and not governance:
+        return None
+    return BranchEvent(
+        _repo(payload, repo), ref.removeprefix("refs/heads/"), _str(payload, "after"), governance, delivery
+    )
+
+
+def merge_group_event(payload: Mapping[str, Any], delivery: str, repo: str | None = None) -> MergeGroupEvent | None:
+    """The merge group of a ``merge_group`` ``checks_requested`` payload (``None`` for other actions)."""
+    if not isinstance(payload, Mapping):
+        raise EventError("payload", "is not a JSON object")
+    if payload.get("action") != "checks_requested":
+        return None
+    return MergeGroupEvent(
+        repo=_repo(payload, repo),
+        head_sha=_str(payload, "merge_group", "head_sha"),
+        head_ref=_str(payload, "merge_group", "head_ref"),
+        base_sha=_str(payload, "merge_group", "base_sha"),
+        base_ref=_str(payload, "merge_group", "base_ref"),
+        delivery=delivery,
+    )
+
+
 def _needs_server_fields(repo: Repo, updated_at: str | None = None) -> None:
     """The App clones from ``repository.clone_url`` and orders a PR's jobs by ``pull_request.updated_at``."""
     if not repo.clone_url:
@@ -211,16 +333,22 @@ class GitHubRouter:
     def route(self, event: str, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
         """The jobs ``event`` needs; ``[]`` for events changebot does not act on."""
         try:
-            if event == "pull_request":
-                return self._pull_request(delivery, payload)
+            if event in ("pull_request", "pull_request_review"):
+                return self._pull_request(event, delivery, payload)
             if event == "issue_comment":
                 return self._comment(delivery, payload)
+            if event in ("check_run", "check_suite") and payload.get("action") == "rerequested":
+                return self._rerequested(delivery, payload)
+            if event == "push":
+                return self._push(delivery, payload)
+            if event == "merge_group":
+                return self._merge_group(delivery, payload)
         except EventError as exc:
             log.warning("delivery %s (%s) ignored: %s", delivery, event, exc)
         return []
 
-    def _pull_request(self, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
-        if payload.get("action") not in PR_ACTIONS:
+    def _pull_request(self, event: str, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
+        if payload.get("action") not in (PR_ACTIONS if event == "pull_request" else REVIEW_ACTIONS):
             return []
         ev = pull_request_event(payload, delivery)
         _needs_server_fields(ev.repo, ev.updated_at)
@@ -228,7 +356,7 @@ class GitHubRouter:
         return [
             Job(
                 key=f"{ev.repo.full_name}#{ev.number}",
-                name=f"pull_request.{ev.action}",
+                name=f"{event}.{ev.action}",
                 run=lambda control: handlers.pull_request(ev, control),
                 order=(ev.updated_at,),
             )
@@ -247,3 +375,43 @@ class GitHubRouter:
                 run=lambda control: handlers.command(ev, control),
             )
         ]
+
+    def _rerequested(self, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
+        events = refresh_events(payload, delivery)
+        handlers = self.handlers
+        jobs = []
+        for ev in events:
+            _needs_server_fields(ev.repo)
+            jobs.append(refresh_job(handlers, ev))
+        return jobs
+
+    def _push(self, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
+        ev = branch_event(payload, delivery)
+        if ev is None:
+            return []
+        _needs_server_fields(ev.repo)
+        handlers = self.handlers
+        return [
+            Job(key=f"{ev.repo.full_name}@{ev.branch}", name="push.governance", run=lambda c: handlers.branch(ev, c))
+        ]
+
+    def _merge_group(self, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
+        ev = merge_group_event(payload, delivery)
+        if ev is None:
+            return []
+        _needs_server_fields(ev.repo)
+        handlers = self.handlers
+        return [
+            Job(
+                key=f"{ev.repo.full_name}@{ev.head_sha}",
+                name="merge_group.checks_requested",
+                run=lambda c: handlers.merge_group(ev, c),
+            )
+        ]
+
+
+def refresh_job(handlers: Handlers, ev: RefreshEvent) -> Job:
+    """The job that refreshes one pull request (serialised with the PR's other jobs by its key)."""
+    return Job(
+        key=f"{ev.repo.full_name}#{ev.number}", name=f"refresh.{ev.reason}", run=lambda c: handlers.refresh(ev, c)
+    )

@@ -19,7 +19,10 @@ from changebot.adapters.git.clones import CloneAuthError
 from changebot.adapters.github.actions_spend import ActionsSpend
 from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import Comment, GitHubClient, PullSnapshot
+from changebot.core.budget.gate import BudgetDetail
 from changebot.core.context import Context
+from changebot.core.next_change import DEFAULT_HORIZON as NEXT_CHANGE_HORIZON
+from changebot.core.next_change import Clockwork, next_change
 from changebot.core.overrides import rules as override_rules
 from changebot.core.policy.gate import policy_settings
 from changebot.core.policy.input import governance_changes
@@ -30,6 +33,7 @@ from changebot.github import decide as decisions
 from changebot.github.decide import Decision, Evaluated, Existing, Reply
 from changebot.github.publish import Published, existing_state, publish, read_check_runs
 from changebot.github.router import Repo
+from changebot.github.schedule import RefreshSchedule
 from changebot.model import Override
 from changebot.render import replies
 from changebot.usecases import plan as planning
@@ -78,12 +82,13 @@ def settings_at(path: Path, sha: str) -> Settings | None:
 
 @dataclass(frozen=True)
 class Tools:
-    """What every job of a handler set shares."""
+    """What every job of a handler set shares; ``schedule`` (the App's) learns each PR's next refresh."""
 
     commits: CommitSource
     clock: Callable[[], datetime]
     check_name: str
     spend_from_actions: bool
+    schedule: RefreshSchedule | None = None
 
 
 class Steps:
@@ -107,9 +112,9 @@ class Steps:
         """The check run's name for this job (``decide.check_name``)."""
         return decisions.check_name(self.settings, self.tools.check_name)
 
-    def snapshot(self, number: int, event: str = "pull_request") -> PullSnapshot:
-        """Read: the pull request as GitHub has it now."""
-        return self.client.pull_request(self.repo.full_name, number, event)
+    def snapshot(self, number: int, event: str = "pull_request", files: bool = True) -> PullSnapshot:
+        """Read: the pull request as GitHub has it now (its changed files from git when ``files`` is false)."""
+        return self.client.pull_request(self.repo.full_name, number, event, files)
 
     def context(self, snapshot: PullSnapshot) -> Context:
         """Bring the commits, read both sides, build the evaluation context (once; approvals are read only when
@@ -165,15 +170,25 @@ class Steps:
         number = snapshot.pr.number or 0
         return existing_state(self.client, self.repo.full_name, number, comments, snapshot, None, self.check_name)
 
-    def evaluate(self, ctx: Context, stored: Sequence[Override]) -> Evaluated:
-        """Evaluate: plan the PR with the stored overrides that are in force under the base branch's rules."""
+    def evaluate(
+        self, ctx: Context, stored: Sequence[Override], in_force: Sequence[Override] | None = None
+    ) -> Evaluated:
+        """Evaluate: plan the PR with the stored overrides that are in force under the base branch's rules (or
+        with ``in_force`` when the caller decided them, as for a merge group), and find when the verdict can
+        next change from time alone."""
         pr = ctx.pr
-        policies = override_rules.policies(ctx)
-        in_force = tuple(override_rules.effective(stored, policies, ctx.now, pr.head_sha))
+        if in_force is None:
+            policies = override_rules.policies(ctx)
+            in_force = override_rules.effective(stored, policies, ctx.now, pr.head_sha)
         plan = planning.plan(ctx, pr.base_sha, pr.head_sha, overrides=in_force, spend=self.spend)
         if whatif.touches_governance(ctx):
             plan = whatif.attach(plan, ctx, pr.base_sha, open_prs=self.open_prs(ctx))
-        return Evaluated(plan, decisions.check_name(ctx.settings, self.tools.check_name), tuple(stored), in_force)
+        budget = next((g.detail for g in plan.gates if isinstance(g.detail, BudgetDetail)), None)
+        monthly = budget is not None and budget.month is not None and budget.month.spent_usd is not None
+        change = next_change(Clockwork.of(ctx, tuple(in_force), monthly), ctx.now)
+        name = decisions.check_name(ctx.settings, self.tools.check_name)
+        return Evaluated(plan, name, tuple(stored), tuple(in_force), change)
+
 
     def open_prs(self, ctx: Context) -> tuple[Merge, ...]:
         """Read, for the what-if of a governance change: the other open PRs into the same branch (at most
@@ -183,7 +198,7 @@ class Steps:
         if not branch:
             return ()
         out: list[Merge] = []
-        for other in self.client.open_pulls(self.repo.full_name, branch, MAX_OPEN_PRS + 1):
+        for other in self.client.open_pulls_into(self.repo.full_name, branch, MAX_OPEN_PRS + 1):
             if other.number == ctx.pr.number or not other.head_sha or not other.base_sha or other.number is None:
                 continue
             try:
@@ -195,13 +210,33 @@ class Steps:
             out.append(Merge(other.head_sha, ctx.now, other.title, files, other.number))
         return tuple(out[:MAX_OPEN_PRS])
 
-    def show(self, ev: Evaluated, existing: Existing, replies_: Sequence[Reply] = ()) -> Published:
-        """Decide and post: the check run, the sticky comment, the rule actions (and ``replies_``)."""
+    def show(
+        self, ev: Evaluated, existing: Existing, replies_: Sequence[Reply] = (), *, quiet: bool = False
+    ) -> Published:
+        """Decide and post: the check run, the sticky comment, the rule actions (and ``replies_``). ``quiet``:
+        nothing at all when the sticky comment shows the same verdict for this head (no read either)."""
         head_sha = ev.plan.pr.head_sha or ""
+        self.plan_refresh(ev)
+        if quiet and decisions.shows_same(existing, head_sha, ev):
+            return Published(None, None, unchanged=True)
         if not decisions.shows_later(existing, head_sha, ev.plan.now):
             existing = replace(existing, check_runs=read_check_runs(self.client, existing, head_sha, ev.check_name))
         decision = decisions.decide(ev, existing)
         return self.post(replace(decision, replies=decision.replies + tuple(replies_)))
+
+    def plan_refresh(self, ev: Evaluated) -> None:
+        """Tell the schedule (if any) when this PR's verdict can next change from time alone (at the latest,
+        the end of ``next_change``'s horizon)."""
+        number = ev.plan.pr.number
+        if self.tools.schedule is None or number is None:
+            return
+        at = ev.next_change.at if ev.next_change is not None else ev.plan.now + NEXT_CHANGE_HORIZON
+        self.tools.schedule.plan(self.repo, number, at)
+
+    def drop_refresh(self, number: int) -> None:
+        """Forget the schedule's entry for a closed PR."""
+        if self.tools.schedule is not None:
+            self.tools.schedule.drop(self.repo, number)
 
     def post(self, decision: Decision) -> Published:
         """Post: execute ``decision``."""

@@ -18,9 +18,11 @@ from typing import Any
 
 from changebot.core import sticky
 from changebot.core.budget.gate import BudgetDetail
+from changebot.core.next_change import Change
 from changebot.model import Finding, GateId, Override, Plan, Severity, Verdict
 from changebot.render.markdown import render_markdown
 from changebot.render.md import escape_cell
+from changebot.render.next_change import next_change_markdown
 
 CHECK_OUTPUT_MAX_BYTES = 65_535
 COMMENT_MAX_CHARS = 65_536
@@ -94,9 +96,32 @@ def overrides_section(overrides: Sequence[Override]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def visible(plan: Plan, in_force: Sequence[Override]) -> str:
-    """The Markdown people read in the comment and the check run: the plan, then the overrides in force."""
-    return render_markdown(plan) + ("\n" + overrides_section(in_force) if in_force else "")
+def visible(plan: Plan, in_force: Sequence[Override], change: Change | None = None) -> str:
+    """The Markdown people read in the comment and the check run: the plan, when the verdict changes next, then
+    the overrides in force."""
+    return (
+        render_markdown(plan)
+        + next_change_markdown(change, plan.now)
+        + ("\n" + overrides_section(in_force) if in_force else "")
+    )
+
+
+def verdict_digest(plan: Plan, in_force: Sequence[Override]) -> str:
+    """A digest of what the verdict is, leaving out what only the clock moves (the instant, "freezes in 8h"):
+    each gate's status, summary and findings by code and place, and the overrides in force. Two evaluations
+    with the same digest show the same verdict; a refresh that finds the same digest writes nothing."""
+    gates = [
+        [
+            str(g.id),
+            str(g.status),
+            g.summary,
+            sorted([str(f.severity), f.code, f.path or "", f.line or 0] for f in g.findings),
+        ]
+        for g in plan.gates
+    ]
+    held = sorted([str(o.gate), o.actor, o.expires_at.isoformat() if o.expires_at else ""] for o in in_force)
+    text = json.dumps([str(plan.verdict), gates, held], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def annotation_list(plan: Plan) -> list[dict[str, Any]]:
@@ -130,15 +155,19 @@ def batches(items: Sequence[dict[str, Any]], size: int = ANNOTATIONS_PER_CALL) -
     return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
 
 
-def check_output(plan: Plan, in_force: Sequence[Override]) -> dict[str, str]:
+def check_output(plan: Plan, in_force: Sequence[Override], change: Change | None = None) -> dict[str, str]:
     """The check run's ``output`` without annotations: title and summary within GitHub's limit."""
-    return {"title": check_title(plan), "summary": truncate_bytes(visible(plan, in_force), CHECK_OUTPUT_MAX_BYTES)}
+    summary = truncate_bytes(visible(plan, in_force, change), CHECK_OUTPUT_MAX_BYTES)
+    return {"title": check_title(plan), "summary": summary}
 
 
-def sticky_body(plan: Plan, head_sha: str, stored: Sequence[Override], in_force: Sequence[Override]) -> str:
-    """The whole sticky comment: visible plan (truncated to fit) + sticky marker + overrides + head marker."""
-    hidden = sticky.tail(stored, head_sha, plan.now)
-    return truncate_chars(visible(plan, in_force), COMMENT_MAX_CHARS - len(hidden)) + hidden
+def sticky_body(
+    plan: Plan, head_sha: str, stored: Sequence[Override], in_force: Sequence[Override], change: Change | None = None
+) -> str:
+    """The whole sticky comment: visible plan (truncated to fit) + sticky marker + overrides + head marker (with
+    the verdict's digest)."""
+    hidden = sticky.tail(stored, head_sha, plan.now, verdict_digest(plan, in_force))
+    return truncate_chars(visible(plan, in_force, change), COMMENT_MAX_CHARS - len(hidden)) + hidden
 
 
 def rule_marker(rule: str) -> str:

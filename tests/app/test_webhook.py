@@ -394,9 +394,11 @@ def test_an_expected_token_failure_is_logged_in_one_line_without_a_traceback(cap
         with serve(app) as url:
             post(url, pr_payload("7" * 40, "2025-12-20T09:00:00Z", number=1), delivery)
             wait_idle(app.state.changebot)
-    [refused, crashed] = [r for r in caplog.records if r.name == "changebot.app.jobs"]
-    assert refused.getMessage() == (
-        "job pull_request.synchronize for octo/repo#1 failed: installation 42: GitHub refused the App's JWT (401)"
+    failed = [r for r in caplog.records if r.name == "changebot.app.jobs" and "failed on attempt 1" in r.getMessage()]
+    [refused, crashed] = failed
+    assert refused.getMessage().endswith(
+        "(pull_request.synchronize for octo/repo#1) failed on attempt 1: installation 42: GitHub refused the App's "
+        "JWT (401)"
     )
     assert (refused.levelno, refused.exc_info) == (logging.WARNING, None)
     assert crashed.exc_info is not None  # an unexpected error keeps its traceback

@@ -316,7 +316,9 @@ def test_scheduled_runs_evaluate_the_branch_and_write_the_summary(
     assert runner.run(event_name, {}, GITHUB_REF_NAME="feature", INPUT_AUDIT="off") == 1
     assert "**fail**" in runner.summary.read_text(encoding="utf-8")
     assert runner.outputs()["verdict"] == "fail"
-    assert github.requests == []
+    # A schedule also refreshes the open pull requests: here there are none, so it only lists them.
+    listed = [f"{c.method} {c.template}" for c in github.requests]
+    assert listed == (["GET /repos/{owner}/{repo}/pulls"] if event_name == "schedule" else [])
 
 
 @pytest.mark.parametrize("github_mode", ["full", "required-only"])
@@ -345,7 +347,7 @@ def test_a_scheduled_audit_in_print_mode_writes_nothing_to_github(
 
 
 def test_an_unknown_event_is_refused_with_the_list_of_supported_ones(runner: Runner) -> None:
-    assert runner.run("push", {}) == 2
+    assert runner.run("deployment", {}) == 2
     assert "trigger the workflow on pull_request" in runner.summary.read_text(encoding="utf-8")
 
 
@@ -538,3 +540,21 @@ def test_the_check_run_and_the_comment_name_the_real_opa_that_decided(
     [comment] = github.comments[REPO][7]
     assert engine in comment["body"]
     assert "package org.nochart: charts/ need the platform team" in comment["body"]
+def test_a_scheduled_refresh_republishes_only_pull_requests_whose_verdict_changed(
+    github: GitHubDouble, checkout: Checkout, runner: Runner
+) -> None:
+    github.add_pull(REPO, 7, checkout.head, checkout.base, files=[BAD, "docs/readme.md"])
+    assert runner.run("pull_request", pr_event(checkout.base, checkout.head)) == 1
+    github.requests.clear()
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main", INPUT_AUDIT="off") == 0
+    assert {c.method for c in github.requests} == {"GET"}  # the sticky comment's digest matches: nothing written
+    assert "- #7: fail (unchanged)" in runner.summary.read_text(encoding="utf-8")
+    # The PR moved on without an event reaching the workflow: the schedule publishes the new verdict.
+    checkout.repo.checkout("feature")
+    fixed = checkout.repo.commit({BAD: "area: payments\nintent: harden\n"}, "fix the bundle")
+    checkout.repo.checkout("main")
+    github.pulls[REPO][7].head_sha = fixed
+    assert runner.run("schedule", {}, GITHUB_REF_NAME="main", INPUT_AUDIT="off") == 0
+    assert [r["conclusion"] for r in github.check_runs[REPO]] == ["failure", "success"]
+    assert "**pass**" in github.comments[REPO][7][0]["body"]
+    assert "- #7: pass (published)" in runner.summary.read_text(encoding="utf-8")

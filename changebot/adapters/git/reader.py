@@ -371,3 +371,23 @@ def inside(root: Path, candidate: str) -> str:
     except ValueError as exc:
         raise RepositoryError(f"{candidate}: path is outside the repository {root}") from exc
     return PurePosixPath(rel.as_posix()).as_posix()
+
+
+#: Most first-parent commits ``first_parent_messages`` reads (a merge queue group is far smaller).
+MAX_GROUP_COMMITS = 200
+
+
+def first_parent_messages(repo: git.Repo, base: str, head: str) -> list[str] | None:
+    """The messages of the first-parent commits from ``base`` (excluded) to ``head``, oldest first; ``None``
+    when there are more than ``MAX_GROUP_COMMITS``."""
+    base_commit, head_commit = resolve(repo, base), resolve(repo, head)
+    out = repo.git.log(
+        "--first-parent",
+        "--format=%B%x00",
+        f"--max-count={MAX_GROUP_COMMITS + 1}",
+        f"{base_commit.hexsha}..{head_commit.hexsha}",
+    )
+    messages = [m.strip("\n") for m in out.split("\0")][:-1] if out else []
+    if len(messages) > MAX_GROUP_COMMITS:
+        return None
+    return messages[::-1]

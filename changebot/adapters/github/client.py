@@ -221,8 +221,9 @@ class GitHubClient:
 
     # --- the pull request -------------------------------------------------------------------------
 
-    def pull_request(self, repo: str, number: int, event: str = "pull_request") -> PullSnapshot:
-        """The PR and its changed files (1 call + 1 per 100 files). Fields GitHub's description does not require
+    def pull_request(self, repo: str, number: int, event: str = "pull_request", files: bool = True) -> PullSnapshot:
+        """The PR and its changed files (1 call + 1 per 100 files); without ``files``, the PR alone (1 call: the
+        changed files then come from git, ``usecases.plan.context``). Fields GitHub's description does not require
         (``labels``, ``requested_reviewers``, ``requested_teams``, ``draft``, ``user``...) may be absent."""
         pull = self._repo(repo).get_pull(number)
 
@@ -252,10 +253,11 @@ class GitHubClient:
             )
 
         snapshot: PullSnapshot = self._read(f"GET pull request {repo}#{number}", fetch)
-        files = self.changed_files(repo, number)
-        return replace(snapshot, pr=replace(snapshot.pr, files=files))
+        if not files:
+            return snapshot
+        return replace(snapshot, pr=replace(snapshot.pr, files=self.changed_files(repo, number)))
 
-    def open_pulls(self, repo: str, base: str, limit: int) -> tuple[PullRequest, ...]:
+    def open_pulls_into(self, repo: str, base: str, limit: int) -> tuple[PullRequest, ...]:
         """Up to ``limit`` open pull requests targeting ``base``, most recently updated first (1 call per 100)."""
 
         def fetch() -> list[PullRequest]:
@@ -280,6 +282,16 @@ class GitHubClient:
         """Every changed file, following pagination (1 call per 100 files; GitHub stops at 3000)."""
         pull = self._repo(repo).get_pull(number)
         return tuple(self._read(f"GET files of {repo}#{number}", lambda: [_file(f) for f in pull.get_files()]))
+
+    def open_pulls(self, repo: str, base: str | None = None) -> tuple[int, ...]:
+        """The numbers of the open pull requests (targeting ``base`` when given), oldest first (1 call per 100)."""
+        handle = self._repo(repo)
+
+        def fetch() -> list[int]:
+            pulls = handle.get_pulls(state="open", base=base) if base else handle.get_pulls(state="open")
+            return sorted(p.number for p in pulls)
+
+        return tuple(self._read(f"GET open pull requests of {repo}", fetch))
 
     # --- comments ---------------------------------------------------------------------------------
 

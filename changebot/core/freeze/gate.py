@@ -405,7 +405,7 @@ def freeze_gate(
         return GateResult(GateId.FREEZE, Status.FAIL, "the time to judge is out of range", (finding,), unknown)
     branch = ctx.pr.base_branch or settings.default_branch
     governed = any(fnmatchcase(branch, pattern) for pattern in settings.branches)
-    timeline = Timeline.build(calendar, now, now + max(settings.lookahead, timedelta(seconds=1)))
+    timeline = Timeline.build(calendar, now, now + settings.lookahead + timedelta(seconds=1))
     active = timeline.active(now)
     enforced = [w for w in active if w.enforced]
     frozen = governed and bool(enforced)
