@@ -200,7 +200,7 @@ def test_an_override_in_a_comment_not_written_by_changebot_approves_nothing(depl
             "deployments.production.during_freeze in .maestro/changebot.yaml:3 is 'later', not one of reject, wait",
         ),
         (
-            "version: 1\ndeployments:\n  production:\n    during_freeze: wait\n",
+            "version: 1\ndeployments:\n  production:\n    branch: ''\n    during_freeze: wait\n",
             "deployments.production.branch in .maestro/changebot.yaml:4 must name a branch",
         ),
         ("version: 1\ndeployments: [production]\n", "'deployments' in .maestro/changebot.yaml:2 must be a mapping"),

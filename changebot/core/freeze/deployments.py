@@ -6,6 +6,8 @@ them and to what happens during a freeze::
     deployments:
       production: {branch: main, during_freeze: wait}   # or reject (the default)
 
+``branch`` defaults to the freeze gate's default branch (``freeze.default_branch``, else ``main``).
+
 ``review`` answers, for one environment at ``now``:
 
 * ``Approve`` when no enforced window freezes the environment's branch, or when a freeze override is in force
@@ -26,7 +28,7 @@ from datetime import datetime
 
 from changebot.core.context import Context
 from changebot.core.documents import layout
-from changebot.core.freeze.gate import FreezeDetail, freeze_gate
+from changebot.core.freeze.gate import FreezeDetail, default_branch, freeze_gate
 from changebot.core.freeze.windows import iso
 from changebot.model import Override, Status
 
@@ -93,7 +95,7 @@ def rule_for(ctx: Context, environment: str) -> DeploymentRule | Reject:
     where = ("deployments", environment)
     if not isinstance(entry, Mapping):
         return Reject(f"deployments.{environment} in {_where(ctx, *where)} must be a mapping; failing closed")
-    branch = entry.get("branch")
+    branch = entry.get("branch", default_branch(ctx))
     if not isinstance(branch, str) or not branch:
         return Reject(f"deployments.{environment}.branch in {_where(ctx, *where)} must name a branch; failing closed")
     mode = entry.get("during_freeze", "reject")
