@@ -82,6 +82,10 @@ class Deploying(Scene):
         self.post("deployment_protection_rule", payload)
         return self.review(run_id)
 
+    def calls(self, since: int) -> list[str]:
+        """The API calls made since request ``since``, without the App's token calls."""
+        return [f"{c.method} {c.template}" for c in self.github.requests[since:] if "/app/" not in (c.template or "")]
+
     def review(self, run_id: int) -> dict[str, Any]:
         answers = [r for r in self.github.deployment_reviews if r["run_id"] == run_id]
         assert answers, f"no answer for run {run_id}"
@@ -130,8 +134,10 @@ def test_deployments_are_approved_rejected_or_held_by_the_freeze_and_a_hotfix_ov
     scene = deploying
     main = scene.base
     with scene.running():
-        # Thursday, outside the freeze: approved, saying why.
+        # Thursday, outside the freeze: approved, saying why, in one call.
+        before = len(scene.github.requests)
         answer = scene.deploy("production", main, 501)
+        assert scene.calls(before) == ["POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"]
         assert answer["state"] == "approved"
         assert answer["environment_name"] == "production"
         assert "no freeze window covers 'main' now" in answer["comment"]
@@ -152,7 +158,14 @@ def test_deployments_are_approved_rejected_or_held_by_the_freeze_and_a_hotfix_ov
         scene.post("pull_request", scene.pr_event(8, "opened"))
         scene.post("issue_comment", scene.comment(8, f'/changebot override freeze --reason "{REASON}"'))
         scene.github.commit_pulls[REPO] = {scene.heads[8]: [8]}
+        before = len(scene.github.requests)
         answer = scene.deploy("production", scene.heads[8], 504)
+        assert scene.calls(before) == [
+            "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+            "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+            "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+            "POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule",
+        ]
         assert answer["state"] == "approved"
         assert "pull request #8 carries a freeze override by alice" in answer["comment"]
         assert REASON in answer["comment"]
