@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from changebot.core.freeze.deployments import Approve, Reject, Review, Wait, review
+from changebot.core.freeze.deployments import Approve, Reject, Review, Wait, refused, review
 from changebot.core.overrides import rules as override_rules
 from changebot.core.overrides.stored import in_force
 from changebot.github.router import DeploymentEvent, Repo
@@ -98,7 +98,7 @@ def answer(steps: Steps, event: DeploymentEvent, deployments: Deployments) -> Re
     """Decide and post the answer; a wait is scheduled (without a schedule, a wait is a rejection)."""
     decision = decide(steps, event, deployments.branches)
     if isinstance(decision, Wait) and deployments.schedule is None:
-        decision = Reject(decision.comment.replace("waits and is approved then", "cannot wait here"), decision.window)
+        decision = refused(decision, "nothing here can hold a deployment until then, so it is rejected")
     state = "approved" if isinstance(decision, Approve) else "rejected" if isinstance(decision, Reject) else None
     comment = f"changebot: {decision.comment}"
     steps.client.review_deployment(event.repo.full_name, event.run_id, event.environment, comment, state)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from changebot.core.freeze.deployments import Approve, Reject, Wait, review
+from changebot.core.freeze.deployments import Approve, Reject, Wait, refused, review
 from changebot.model import GateId, Override
 from tests.support.freezekit import context
 
@@ -100,3 +100,13 @@ def test_a_freeze_lasting_past_the_horizon_rejects_even_when_the_environment_wou
     decision = review(context(files(pipeline, settings), SATURDAY), "staging")
     assert isinstance(decision, Reject)
     assert "frozen by 'long' past the horizon" in decision.comment
+
+
+def test_a_wait_that_nothing_can_hold_becomes_a_rejection_naming_the_window() -> None:
+    waiting = review(context(files(), SATURDAY), "staging")
+    assert isinstance(waiting, Wait)
+    assert refused(waiting, "no schedule") == Reject(
+        "'main' is frozen by 'weekend' until 2026-12-07T09:00:00+00:00: no schedule",
+        "weekend",
+        datetime(2026, 12, 7, 9, tzinfo=UTC),
+    )

@@ -62,11 +62,18 @@ class Reject:
 
 @dataclass(frozen=True)
 class Wait:
-    """Keep the deployment pending until ``ends``, the end of freeze ``window``."""
+    """Keep the deployment pending until ``ends``, the end of freeze ``window``; ``frozen`` says what freezes
+    it (for ``refused``)."""
 
     comment: str
     window: str
     ends: datetime
+    frozen: str = ""
+
+
+def refused(wait: Wait, why: str) -> Reject:
+    """The rejection a wait becomes where nothing can hold the deployment (``why``)."""
+    return Reject(f"{wait.frozen}: {why}", wait.window, wait.ends)
 
 
 Review = Approve | Reject | Wait
@@ -136,5 +143,6 @@ def review(ctx: Context, environment: str, overrides: Sequence[tuple[int, Overri
             override,
         )
     if rule.during_freeze == "wait" and ends is not None:
-        return Wait(f"{frozen}: the deployment to {environment!r} waits and is approved then", window.name, ends)
+        waits = f"{frozen}: the deployment to {environment!r} waits and is approved then"
+        return Wait(waits, window.name, ends, frozen)
     return Reject(f"{frozen}: deployments to {environment!r} are rejected during a freeze", window.name, ends)
