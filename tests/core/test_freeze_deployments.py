@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from changebot.core.documents import schema
+from changebot.core.documents.load import load_any
 from changebot.core.freeze.deployments import Approve, Reject, Wait, refused, review
-from changebot.model import GateId, Override
+from changebot.model import Finding, GateId, Override
 from tests.support.freezekit import context
 
 WEEKEND = """\
@@ -110,3 +112,15 @@ def test_a_wait_that_nothing_can_hold_becomes_a_rejection_naming_the_window() ->
         "weekend",
         datetime(2026, 12, 7, 9, tzinfo=UTC),
     )
+
+
+def test_the_schema_gate_names_a_bad_deployments_entry_on_a_pull_request() -> None:
+    def findings(text: str) -> list[Finding]:
+        loaded = load_any(".maestro/changebot.yaml", text.encode())
+        assert loaded.document is not None
+        return schema.findings_for(loaded.document, schema.validator("changebot"), "changebot schema", 3)
+
+    [found] = findings("version: 1\ndeployments:\n  production: {branch: main, during_freeze: later}\n")
+    assert found.line == 3
+    assert "$.deployments.production.during_freeze" in found.message
+    assert findings(SETTINGS) == []
