@@ -17,6 +17,7 @@ from changebot.adapters.github.calls import GitHubError
 from changebot.adapters.github.client import GitHubClient
 from changebot.app.config import AppConfig
 from changebot.errors import RepositoryError
+from changebot.github.deploy import Deployments, DeploymentSchedule
 from changebot.github.handlers import Handlers
 from changebot.github.router import Repo
 from changebot.github.schedule import RefreshSchedule
@@ -35,6 +36,10 @@ class CloneCommits:
 
     def prepare(self, repo: Repo, token: str, base_sha: str, head_sha: str, number: int | None) -> Path:
         return self.clones.prepare(repo.full_name, repo.clone_url, token, base_sha, head_sha, number)
+
+    def prepare_branch(self, repo: Repo, token: str, branch: str) -> tuple[Path, str]:
+        """The clone with ``branch``'s newest commit (``deploy.BranchSource``, for deployment reviews)."""
+        return self.clones.prepare_branch(repo.full_name, repo.clone_url, token, branch)
 
     def at_hand(self, repo: Repo) -> Path | None:
         """The cached clone of ``repo``, if there is one."""
@@ -90,13 +95,24 @@ def app_handlers(
     bot_login: str,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     schedule: RefreshSchedule | None = None,
+    waiting: DeploymentSchedule | None = None,
 ) -> Handlers:
     """The App's handlers over ``auth``'s installations and the clone cache ``clones``; each evaluation plans
-    the PR's next refresh in ``schedule``."""
-    return Handlers(CloneCommits(clones), InstallationClients(auth, api_url, bot_login), clock=clock, schedule=schedule)
+    the PR's next refresh in ``schedule``; a deployment held during a freeze is reviewed again through
+    ``waiting`` (without it, such a deployment is rejected)."""
+    commits = CloneCommits(clones)
+    return Handlers(
+        commits,
+        InstallationClients(auth, api_url, bot_login),
+        clock=clock,
+        schedule=schedule,
+        deployments=Deployments(commits, waiting),
+    )
 
 
-def from_config(config: AppConfig, schedule: RefreshSchedule | None = None) -> AppParts:
+def from_config(
+    config: AppConfig, schedule: RefreshSchedule | None = None, waiting: DeploymentSchedule | None = None
+) -> AppParts:
     """The App's parts for ``changebot serve`` (asks GitHub for the App's login once, at start-up); each
     evaluation plans the PR's next refresh in ``schedule``."""
     if config.app_id is None or config.private_key is None:
@@ -104,5 +120,5 @@ def from_config(config: AppConfig, schedule: RefreshSchedule | None = None) -> A
     auth = AppAuth(config.app_id, config.private_key, config.api_url)
     clones = CloneCache(Path(config.clone_dir), hosts=git_hosts(config.api_url))
     login = auth.bot_login()
-    handlers = app_handlers(auth, clones, config.api_url, login, schedule=schedule)
+    handlers = app_handlers(auth, clones, config.api_url, login, schedule=schedule, waiting=waiting)
     return AppParts(handlers, auth, clones, login, schedule)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from changebot.adapters.queue import Queue, open_queue
 from changebot.app.config import AppConfig, queue_url
+from changebot.app.deployments import DEPLOYMENT, QueueDeployments, deployment_task
 from changebot.app.github import AppParts, from_config
 from changebot.app.jobs import Task
 from changebot.app.metrics import Metrics
@@ -41,19 +42,20 @@ class Runtime:
 
 def build(config: AppConfig) -> Runtime:
     """The parts ``config`` describes: the refresh schedule in the queue with its two tasks (a due refresh, and
-    the start-up rebuild from the installations' open PRs); with ``CHANGEBOT_AUDIT_CRON``, the audit cron and
-    its task."""
+    the start-up rebuild from the installations' open PRs); waiting deployments in the queue with their task;
+    with ``CHANGEBOT_AUDIT_CRON``, the audit cron and its task."""
     from changebot.app.audit import AppAuditor  # noqa: PLC0415 - lists the installations' repositories
 
     queue = open_queue(queue_url(config), config.dedupe_ttl_seconds)
     schedule = QueueSchedule(queue)
-    parts = from_config(config, schedule)
+    parts = from_config(config, schedule, QueueDeployments(queue))
     router = GitHubRouter(parts.handlers, bot_login=parts.bot_login)
     metrics = Metrics()
     audit = None
     lister = AppAuditor(parts.auth, parts.clones, config.api_url, parts.bot_login, metrics)
     tasks: dict[str, Task] = {
         REFRESH: refresh_task(parts.handlers),
+        DEPLOYMENT: deployment_task(parts.handlers),
         REBUILD: rebuild_task(
             schedule.plan,
             lambda: installed_pull_requests(parts.auth, config.api_url, parts.bot_login, lister.repositories),

@@ -13,7 +13,8 @@ may lag its webhooks, so the PR is read again ``lag_retries`` times first), eval
 the dispatcher reports superseded (``control.is_current()``) posts nothing. An evaluation that cannot finish
 (git, GitHub, or an unexpected error) leaves a failing check run on the head saying why, under the configured
 check name, whenever GitHub still accepts writes; a 401 is left to the ``Clients`` to renew the token.
-Slash commands are in ``changebot.github.commands``; merge groups in ``changebot.github.merge_group``.
+Slash commands are in ``changebot.github.commands``; merge groups in ``changebot.github.merge_group``;
+deployment protection rules in ``changebot.github.deploy`` (the App's only: it needs ``deploy.Deployments``).
 
 ``refresh`` evaluates a PR again at whatever its head is now (a re-run, a governance push, the App's schedule;
 a ``quiet`` refresh writes only when the verdict changed). ``branch`` refreshes every open PR targeting a branch
@@ -34,10 +35,18 @@ from typing import Protocol, TypeVar
 
 from changebot.adapters.github.client import GitHubClient
 from changebot.errors import ChangebotError
-from changebot.github import commands, merge_group
+from changebot.github import commands, deploy, merge_group
 from changebot.github.jobs import JobControl
 from changebot.github.publish import Published
-from changebot.github.router import BranchEvent, CommentEvent, MergeGroupEvent, PullRequestEvent, RefreshEvent, Repo
+from changebot.github.router import (
+    BranchEvent,
+    CommentEvent,
+    DeploymentEvent,
+    MergeGroupEvent,
+    PullRequestEvent,
+    RefreshEvent,
+    Repo,
+)
 from changebot.github.schedule import RefreshSchedule
 from changebot.github.steps import CommitSource, Steps, Tools, describe, is_refused
 from changebot.model import Plan
@@ -80,8 +89,10 @@ class Handlers:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         spend_from_actions: bool = True,
         schedule: RefreshSchedule | None = None,
+        deployments: deploy.Deployments | None = None,
     ) -> None:
         self.clients = clients
+        self.deployments = deployments
         self.tools = Tools(commits, clock, check_name, spend_from_actions, schedule)
 
     def pull_request(self, event: PullRequestEvent, control: JobControl) -> Outcome:
@@ -224,3 +235,23 @@ class Handlers:
             return Outcome(ev.plan, published)
 
         return self.clients.run(event.repo, work) or Outcome()
+
+    def deployment(self, event: DeploymentEvent, control: JobControl) -> deploy.Reviewed:
+        """Approve, reject or hold a deployment (``changebot.github.deploy``); without ``deployments`` (the
+        Action) nothing is answered and GitHub keeps the deployment pending."""
+        deployments = self.deployments
+        if deployments is None:
+            log.warning("%s: deployment protection rule not handled here", event.repo.full_name)
+            return deploy.Reviewed()
+
+        def work(client: GitHubClient, token: str) -> deploy.Reviewed:
+            steps = Steps(self.tools, event.repo, client, token)
+            try:
+                return deploy.Reviewed(deploy.answer(steps, event, deployments))
+            except Exception as exc:
+                if is_refused(exc):
+                    raise
+                log.warning("%s: deployment of %s left pending: %s", event.repo.full_name, event.sha[:12], exc)
+                return deploy.Reviewed(error=exc)
+
+        return self.clients.run(event.repo, work) or deploy.Reviewed()

@@ -14,17 +14,20 @@
 - ``push`` to a branch that changes a governance file (``core.documents.layout.is_governance``; a push whose
   commits are not listed counts as changing one): one job that re-evaluates the open PRs targeting the branch;
 - ``merge_group`` ``checks_requested``: one job that evaluates the group's ``head_sha`` at that moment;
+- ``deployment_protection_rule`` ``requested`` (the App registered as a custom deployment protection rule on an
+  environment): one job that approves, rejects or holds the deployment (``changebot.github.deploy``);
 - everything else: nothing.
 
 Payloads become typed events here and only here (``pull_request_event``, ``comment_event``, ``refresh_events``,
-``branch_event``, ``merge_group_event``), for the App and the Action alike. A payload missing what a job needs
-raises ``EventError`` naming the field: the App logs and ignores the delivery (it was signed by GitHub, so this
-is a format change, not an attack); the Action fails the step with that message.
+``branch_event``, ``merge_group_event``, ``deployment_event``), for the App and the Action alike. A payload
+missing what a job needs raises ``EventError`` naming the field: the App logs and ignores the delivery (it was
+signed by GitHub, so this is a format change, not an attack); the Action fails the step with that message.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,6 +134,20 @@ class MergeGroupEvent:
         return self.base_ref.removeprefix("refs/heads/")
 
 
+@dataclass(frozen=True)
+class DeploymentEvent:
+    """GitHub asks whether a deployment of ``sha`` to ``environment`` may go ahead; the answer goes to workflow
+    run ``run_id``. Governance is read from ``default_branch``."""
+
+    repo: Repo
+    environment: str
+    sha: str
+    ref: str
+    run_id: int
+    default_branch: str
+    delivery: str
+
+
 class Handlers(Protocol):
     """The work itself (``changebot.github.handlers`` for GitHub; tests pass recorders)."""
 
@@ -143,6 +160,8 @@ class Handlers(Protocol):
     def branch(self, event: BranchEvent, control: JobControl) -> object: ...
 
     def merge_group(self, event: MergeGroupEvent, control: JobControl) -> object: ...
+
+    def deployment(self, event: DeploymentEvent, control: JobControl) -> object: ...
 
 
 class EventError(ChangebotError):
@@ -315,6 +334,31 @@ def merge_group_event(payload: Mapping[str, Any], delivery: str, repo: str | Non
     )
 
 
+_CALLBACK = re.compile(r"/repos/[^/]+/[^/]+/actions/runs/(\d+)/deployment_protection_rule$")
+
+
+def deployment_event(payload: Mapping[str, Any], delivery: str) -> DeploymentEvent | None:
+    """The deployment a ``deployment_protection_rule`` ``requested`` payload asks about (``None`` for other
+    actions). The workflow run comes from ``deployment_callback_url``; the answer is posted to the configured
+    API, never to that URL. Raises ``EventError``."""
+    if not isinstance(payload, Mapping):
+        raise EventError("payload", "is not a JSON object")
+    if payload.get("action") != "requested":
+        return None
+    found = _CALLBACK.search(_str(payload, "deployment_callback_url"))
+    if found is None:
+        raise EventError("deployment_callback_url", "does not name a workflow run")
+    return DeploymentEvent(
+        repo=_repo(payload),
+        environment=_str(payload, "environment"),
+        sha=_str(payload, "deployment", "sha"),
+        ref=_str(payload, "deployment", "ref"),
+        run_id=int(found.group(1)),
+        default_branch=_str(payload, "repository", "default_branch"),
+        delivery=delivery,
+    )
+
+
 def _needs_server_fields(repo: Repo, updated_at: str | None = None) -> None:
     """The App clones from ``repository.clone_url`` and orders a PR's jobs by ``pull_request.updated_at``."""
     if not repo.clone_url:
@@ -343,6 +387,8 @@ class GitHubRouter:
                 return self._push(delivery, payload)
             if event == "merge_group":
                 return self._merge_group(delivery, payload)
+            if event == "deployment_protection_rule":
+                return self._deployment(delivery, payload)
         except EventError as exc:
             log.warning("delivery %s (%s) ignored: %s", delivery, event, exc)
         return []
@@ -408,6 +454,22 @@ class GitHubRouter:
                 run=lambda c: handlers.merge_group(ev, c),
             )
         ]
+
+    def _deployment(self, delivery: str, payload: Mapping[str, Any]) -> list[Job]:
+        ev = deployment_event(payload, delivery)
+        if ev is None:
+            return []
+        _needs_server_fields(ev.repo)
+        return [deployment_job(self.handlers, ev)]
+
+
+def deployment_job(handlers: Handlers, ev: DeploymentEvent) -> Job:
+    """The job that reviews one deployment (serialised per workflow run and environment)."""
+    return Job(
+        key=f"{ev.repo.full_name}/runs/{ev.run_id}/{ev.environment}",
+        name="deployment_protection_rule.requested",
+        run=lambda c: handlers.deployment(ev, c),
+    )
 
 
 def refresh_job(handlers: Handlers, ev: RefreshEvent) -> Job:

@@ -29,6 +29,7 @@ from changebot.adapters.github.app_auth import AppAuth
 from changebot.adapters.queue import Queue, open_queue
 from changebot.app.audit import AppAuditor
 from changebot.app.config import AppConfig
+from changebot.app.deployments import DEPLOYMENT, QueueDeployments, deployment_task
 from changebot.app.github import app_handlers
 from changebot.app.metrics import Metrics
 from changebot.app.refresh import (
@@ -183,11 +184,13 @@ class Scene:
                 self.github.bot_login,
                 clock=lambda: self.clock[0],
                 schedule=schedule,
+                waiting=QueueDeployments(queue),
             )
             handlers.lag_pause = 0.05
             auditor = AppAuditor(auth, clones, self.github.base_url, self.github.bot_login, Metrics())
             tasks = {
                 REFRESH: refresh_task(handlers),
+                DEPLOYMENT: deployment_task(handlers),
                 REBUILD: rebuild_task(
                     schedule.plan,
                     lambda: installed_pull_requests(

@@ -10,6 +10,7 @@ from changebot.github.jobs import ALWAYS_CURRENT, JobControl
 from changebot.github.router import (
     BranchEvent,
     CommentEvent,
+    DeploymentEvent,
     GitHubRouter,
     MergeGroupEvent,
     PullRequestEvent,
@@ -36,6 +37,9 @@ class Recorder:
         self.seen.append(event)
 
     def merge_group(self, event: MergeGroupEvent, control: JobControl) -> None:
+        self.seen.append(event)
+
+    def deployment(self, event: DeploymentEvent, control: JobControl) -> None:
         self.seen.append(event)
 
 

@@ -126,6 +126,10 @@ class GitHubDouble:
         self.workflow_runs: dict[str, list[dict[str, Any]]] = {}
         self.timings: dict[int, dict[str, Any]] = {}
         self.issues: dict[str, list[dict[str, Any]]] = {}
+        # Per repository, the pull requests that carried each commit (``GET .../commits/{sha}/pulls``), and
+        # every answer to a deployment protection rule, in order (``{"run_id", **body}``).
+        self.commit_pulls: dict[str, dict[str, list[int]]] = {}
+        self.deployment_reviews: list[dict[str, Any]] = []
         # The App's installations: id -> repositories (``owner/name``); per repository its clone URL and
         # default branch. ``/app/...`` routes take the App JWT, checked by ``jwt_verifier`` (none: refused);
         # installation tokens issued by ``POST /app/installations/{id}/access_tokens`` are accepted elsewhere.
@@ -478,6 +482,19 @@ class GitHubDouble:
     @route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/timing")
     def run_timing(self, call: Call) -> Any:
         return 200, self.timings[int(call.params["run_id"])]
+
+    @route("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls")
+    def commit_pulls_list(self, call: Call) -> Any:
+        repo = f"{call.params['owner']}/{call.params['repo']}"
+        numbers = self.commit_pulls.get(repo, {}).get(call.params["commit_sha"], [])
+        listed = [{k: v for k, v in self._pull_json(self.pulls[repo][n]).items() if k != "merged_by"} for n in numbers]
+        chunk, headers = self._page(call, listed)
+        return 200, chunk, headers
+
+    @route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule")
+    def review_deployment(self, call: Call) -> Any:
+        self.deployment_reviews.append({"run_id": int(call.params["run_id"]), **(call.body or {})})
+        return 204, None
 
     @route("GET", "/repos/{owner}/{repo}/pulls")
     def list_pulls(self, call: Call) -> Any:

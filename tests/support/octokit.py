@@ -3,6 +3,8 @@
 * ``@octokit/openapi`` — the REST API's OpenAPI description. The test double checks its routes, every request
   body, query parameter and response status against it.
 * ``@octokit/webhooks-examples`` — real webhook payloads, used as Actions event files and webhook bodies.
+* ``@octokit/openapi-webhooks`` — the webhook payloads' schemas, for events the examples lack
+  (``deployment_protection_rule``): ``webhook_schema`` gives one, tests build a payload and validate it.
 
 ``PACKAGES`` lists them, each with its pinned version, tarball integrity and the only files kept in the cache
 (``tests.support.npm.cache_root()``, outside the checkout). The full OpenAPI file is 13 MB and takes
@@ -34,8 +36,14 @@ WEBHOOKS = npm.Pinned(
     "sha512-De6U3XB6O3DtCa7bKgCMzTHdeopqqZ6SNivMYJnK65ierKL1AnNIA0tkRYCRS7lwGT792d+Ps1WbfHlso6MynQ==",
     ("api.github.com/index.json",),
 )
+WEBHOOK_SCHEMAS = npm.Pinned(
+    "@octokit/openapi-webhooks",
+    "12.1.0",
+    "sha512-Z5eDsLCUNbx1zHpZb1LNQirADqdMTvWJQ/deahi0ws+tWWnwHXB+Pr4jfmM9OrETS9Y5iW8ZRu1fdbudObhLrg==",
+    ("generated/api.github.com.json",),
+)
 #: Every npm package this module reads; add a package here with its version, integrity and kept files.
-PACKAGES = (OPENAPI, WEBHOOKS)
+PACKAGES = (OPENAPI, WEBHOOKS, WEBHOOK_SCHEMAS)
 OPENAPI_VERSION = OPENAPI.version
 WEBHOOKS_VERSION = WEBHOOKS.version
 
@@ -116,3 +124,16 @@ def webhook_example(event: str, action: str | None = None) -> dict[str, Any]:
             copied: dict[str, Any] = json.loads(json.dumps(example))
             return copied
     raise LookupError(f"no {event}/{action} example in @octokit/webhooks-examples {WEBHOOKS_VERSION}")
+
+
+@cache
+def _webhook_components() -> dict[str, Any]:
+    doc = json.loads((package(WEBHOOK_SCHEMAS.name) / WEBHOOK_SCHEMAS.keep[0]).read_text(encoding="utf-8"))
+    components: dict[str, Any] = doc["components"]
+    return components
+
+
+def webhook_schema(name: str) -> dict[str, Any]:
+    """A JSON Schema for the webhook payload ``name`` (``webhook-deployment-protection-rule-requested``), with
+    every component it references, from @octokit/openapi-webhooks at the pinned version."""
+    return {"$ref": f"#/components/schemas/{name}", "components": _webhook_components()}

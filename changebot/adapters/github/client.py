@@ -293,6 +293,35 @@ class GitHubClient:
 
         return tuple(self._read(f"GET open pull requests of {repo}", fetch))
 
+    def commit_pulls(self, repo: str, sha: str) -> tuple[int, ...]:
+        """The numbers of the pull requests that carried commit ``sha`` (merged or open; 1 call, the first 100)."""
+        handle = self._repo(repo)
+
+        def fetch() -> list[int]:
+            _, data = handle.requester.requestJsonAndCheck(
+                "GET", f"{handle.url}/commits/{_quote(sha)}/pulls", parameters={"per_page": 100}
+            )
+            return sorted(int(p["number"]) for p in data or [] if isinstance(p, dict) and "number" in p)
+
+        return tuple(self._read(f"GET pull requests of commit {sha[:12]} in {repo}", fetch))
+
+    def review_deployment(
+        self, repo: str, run_id: int, environment: str, comment: str, state: str | None = None
+    ) -> None:
+        """Answer a deployment protection rule of workflow run ``run_id`` (1 call): ``state`` ``approved`` or
+        ``rejected``, or ``None`` for a status report that leaves the deployment pending."""
+        handle = self._repo(repo)
+        body: dict[str, Any] = {"environment_name": environment, "comment": comment}
+        if state is not None:
+            body["state"] = state
+        self.policy.run(
+            f"POST deployment protection rule of run {run_id} in {repo}",
+            lambda: handle.requester.requestJsonAndCheck(
+                "POST", f"{handle.url}/actions/runs/{int(run_id)}/deployment_protection_rule", input=body
+            ),
+            idempotent=False,
+        )
+
     # --- comments ---------------------------------------------------------------------------------
 
     def comments(self, repo: str, number: int) -> tuple[Comment, ...]:
