@@ -59,15 +59,8 @@ from changebot.app.audit import AppAuditor  # noqa: E402
 from changebot.app.config import AppConfig  # noqa: E402
 from changebot.app.github import app_handlers  # noqa: E402
 from changebot.app.metrics import Metrics  # noqa: E402
-from changebot.app.refresh import (  # noqa: E402
-    REBUILD,
-    REFRESH,
-    QueueSchedule,
-    installed_pull_requests,
-    rebuild_task,
-    refresh_task,
-    schedule_rebuild,
-)
+from changebot.app.refresh import QueueSchedule, installed_pull_requests, schedule_rebuild  # noqa: E402
+from changebot.app.runtime import queue_tasks  # noqa: E402
 from changebot.app.webhook import create_app  # noqa: E402
 from changebot.github.router import GitHubRouter, Repo  # noqa: E402
 from tests.support.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY  # noqa: E402
@@ -230,16 +223,14 @@ class Scene:
                 schedule=schedule,
             )
             auditor = AppAuditor(auth, clones, self.github.base_url, self.github.bot_login, Metrics())
-            tasks = {
-                REFRESH: refresh_task(handlers),
-                REBUILD: rebuild_task(
-                    schedule.plan,
-                    lambda: installed_pull_requests(
-                        auth, self.github.base_url, self.github.bot_login, auditor.repositories
-                    ),
-                    clock=lambda: self.clock[0],
+            tasks = queue_tasks(
+                handlers,
+                schedule,
+                lambda: installed_pull_requests(
+                    auth, self.github.base_url, self.github.bot_login, auditor.repositories
                 ),
-            }
+                clock=lambda: self.clock[0],
+            )
             config = AppConfig(webhook_secret=SECRET, clone_dir=self.tmp, state_dir=self.tmp, workers=workers)
             startup = (lambda: schedule_rebuild(queue, self.clock[0].timestamp()),) if rebuild else ()
             self.app = create_app(

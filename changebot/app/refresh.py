@@ -25,7 +25,7 @@ from changebot.adapters.queue import Queue
 from changebot.app.audit import InstalledRepo
 from changebot.app.jobs import Task, schedule
 from changebot.github.jobs import JobControl
-from changebot.github.router import Handlers, RefreshEvent, Repo
+from changebot.github.router import Handlers, RefreshEvent, Repo, pr_key
 
 log = logging.getLogger("changebot.app.refresh")
 
@@ -33,11 +33,6 @@ log = logging.getLogger("changebot.app.refresh")
 REFRESH = "refresh"
 REBUILD = "refresh-rebuild"
 REBUILD_KEY = "changebot/refresh-rebuild"
-
-
-def pr_key(repo: Repo, number: int) -> str:
-    """The queue key of a pull request's jobs (``router.refresh_job`` and the PR handlers use the same)."""
-    return f"{repo.full_name}#{number}"
 
 
 class QueueSchedule:

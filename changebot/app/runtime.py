@@ -5,7 +5,9 @@ opens the queue; it starts nothing."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from changebot.adapters.queue import Queue, open_queue
 from changebot.app.config import AppConfig, queue_url
@@ -22,7 +24,8 @@ from changebot.app.refresh import (
     refresh_task,
 )
 from changebot.app.scheduler import AuditCron
-from changebot.github.router import GitHubRouter
+from changebot.github.handlers import Handlers
+from changebot.github.router import GitHubRouter, Repo
 
 log = logging.getLogger("changebot.app")
 
@@ -40,6 +43,22 @@ class Runtime:
     tasks: dict[str, Task]
 
 
+def queue_tasks(
+    handlers: Handlers,
+    schedule: QueueSchedule,
+    open_prs: Callable[[], list[tuple[Repo, int]]],
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Task]:
+    """The tasks the queue runs for pull requests and deployments: a due refresh, a waiting deployment's
+    review, and the rebuild that plans every pull request ``open_prs`` lists (``changebot serve`` schedules it
+    at start-up)."""
+    return {
+        REFRESH: refresh_task(handlers),
+        DEPLOYMENT: deployment_task(handlers),
+        REBUILD: rebuild_task(schedule.plan, open_prs, clock),
+    }
+
+
 def build(config: AppConfig) -> Runtime:
     """The parts ``config`` describes: the refresh schedule in the queue with its two tasks (a due refresh, and
     the start-up rebuild from the installations' open PRs); waiting deployments in the queue with their task;
@@ -53,14 +72,11 @@ def build(config: AppConfig) -> Runtime:
     metrics = Metrics()
     audit = None
     lister = AppAuditor(parts.auth, parts.clones, config.api_url, parts.bot_login, metrics)
-    tasks: dict[str, Task] = {
-        REFRESH: refresh_task(parts.handlers),
-        DEPLOYMENT: deployment_task(parts.handlers),
-        REBUILD: rebuild_task(
-            schedule.plan,
-            lambda: installed_pull_requests(parts.auth, config.api_url, parts.bot_login, lister.repositories),
-        ),
-    }
+    tasks = queue_tasks(
+        parts.handlers,
+        schedule,
+        lambda: installed_pull_requests(parts.auth, config.api_url, parts.bot_login, lister.repositories),
+    )
     if config.audit_cron is not None:
         auditor = AppAuditor(
             parts.auth, parts.clones, config.api_url, parts.bot_login, metrics, publish=config.audit_publish

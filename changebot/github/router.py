@@ -64,6 +64,11 @@ class Repo:
     installation_id: int | None
 
 
+def pr_key(repo: Repo, number: int) -> str:
+    """The queue key of one pull request's jobs: its events, commands and refreshes run one at a time, in order."""
+    return f"{repo.full_name}#{number}"
+
+
 @dataclass(frozen=True)
 class PullRequestEvent:
     """A pull request to plan. ``head_repo`` differs from ``repo.full_name`` for a fork."""
@@ -401,7 +406,7 @@ class GitHubRouter:
         handlers = self.handlers
         return [
             Job(
-                key=f"{ev.repo.full_name}#{ev.number}",
+                key=pr_key(ev.repo, ev.number),
                 name=f"{event}.{ev.action}",
                 run=lambda control: handlers.pull_request(ev, control),
                 order=(ev.updated_at,),
@@ -416,7 +421,7 @@ class GitHubRouter:
         handlers = self.handlers
         return [
             Job(
-                key=f"{ev.repo.full_name}#{ev.number}",
+                key=pr_key(ev.repo, ev.number),
                 name="issue_comment.command",
                 run=lambda control: handlers.command(ev, control),
             )
@@ -474,6 +479,4 @@ def deployment_job(handlers: Handlers, ev: DeploymentEvent) -> Job:
 
 def refresh_job(handlers: Handlers, ev: RefreshEvent) -> Job:
     """The job that refreshes one pull request (serialised with the PR's other jobs by its key)."""
-    return Job(
-        key=f"{ev.repo.full_name}#{ev.number}", name=f"refresh.{ev.reason}", run=lambda c: handlers.refresh(ev, c)
-    )
+    return Job(key=pr_key(ev.repo, ev.number), name=f"refresh.{ev.reason}", run=lambda c: handlers.refresh(ev, c))

@@ -29,18 +29,11 @@ from changebot.adapters.github.app_auth import AppAuth
 from changebot.adapters.queue import Queue, open_queue
 from changebot.app.audit import AppAuditor
 from changebot.app.config import AppConfig
-from changebot.app.deployments import DEPLOYMENT, QueueDeployments, deployment_task
+from changebot.app.deployments import QueueDeployments
 from changebot.app.github import app_handlers
 from changebot.app.metrics import Metrics
-from changebot.app.refresh import (
-    REBUILD,
-    REFRESH,
-    QueueSchedule,
-    installed_pull_requests,
-    rebuild_task,
-    refresh_task,
-    schedule_rebuild,
-)
+from changebot.app.refresh import REFRESH, QueueSchedule, installed_pull_requests, schedule_rebuild
+from changebot.app.runtime import queue_tasks
 from changebot.app.webhook import create_app
 from changebot.github.router import GitHubRouter, Repo
 from tests.support.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY
@@ -188,17 +181,14 @@ class Scene:
             )
             handlers.lag_pause = 0.05
             auditor = AppAuditor(auth, clones, self.github.base_url, self.github.bot_login, Metrics())
-            tasks = {
-                REFRESH: refresh_task(handlers),
-                DEPLOYMENT: deployment_task(handlers),
-                REBUILD: rebuild_task(
-                    schedule.plan,
-                    lambda: installed_pull_requests(
-                        auth, self.github.base_url, self.github.bot_login, auditor.repositories
-                    ),
-                    clock=lambda: self.clock[0],
+            tasks = queue_tasks(
+                handlers,
+                schedule,
+                lambda: installed_pull_requests(
+                    auth, self.github.base_url, self.github.bot_login, auditor.repositories
                 ),
-            }
+                clock=lambda: self.clock[0],
+            )
             config = AppConfig(webhook_secret=SECRET, clone_dir=self.tmp, state_dir=self.tmp, workers=2)
             self.app = create_app(
                 config,
