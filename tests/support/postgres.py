@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,25 @@ class PostgresServer:
 def postgres_available() -> bool:
     bindir = postgres_bindir()
     return bindir is not None and (bindir / "psql").exists()
+
+
+@contextmanager
+def own_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the caller's own (to crash and restart), removed afterwards."""
+    bindir = postgres_bindir()
+    require(
+        bindir is not None and (bindir / "psql").exists(),
+        "PostgreSQL is not installed (Debian: apt-get install -y postgresql)",
+    )
+    assert bindir is not None
+    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="changebot-pg-")))
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(server.directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,14 @@ The mapping (procrastinate 3.x schema, applied on first use when ``procrastinate
   ``error``: procrastinate has no error column, so the error of ``release``/``bury`` is kept in ``args``);
 * ``accept`` = our delivery-id dedupe (``changebot_queue_deliveries``, pruned past the window) and the newest
   order token per key (``changebot_queue_newest``), then ``procrastinate_defer_jobs_v1``, in one transaction;
-* ``claim`` = register the owner as a procrastinate worker (``procrastinate_register_worker_v1``, remembered in
-  ``changebot_queue_workers``), heartbeat it, retry the jobs of workers whose heartbeat is older than ``lease``
-  (procrastinate's ``select_stalled_jobs_by_heartbeat`` query and ``procrastinate_retry_job_v2``), then
-  ``procrastinate_fetch_job_v2``; ``extend`` = heartbeat; ``complete`` = ``procrastinate_finish_job_v1``
-  (succeeded, deleted); ``release`` = ``procrastinate_retry_job_v2`` at ``due``; ``bury`` = finish ``failed``;
-  ``revive`` = retry a failed job; ``purge`` deletes failed jobs; ``schedule`` replaces the ``todo`` job of its
-  slot (``procrastinate_cancel_job_v1`` with delete) and defers the new one.
+* ``claim`` = retry the jobs of workers whose heartbeat is older than ``lease`` (procrastinate's
+  ``select_stalled_jobs_by_heartbeat`` query and ``procrastinate_retry_job_v2``), register a procrastinate worker
+  for this claim (``procrastinate_register_worker_v1``, its owner kept in ``changebot_queue_leases``), then
+  ``procrastinate_fetch_job_v2``; ``extend`` = ``procrastinate_update_heartbeat_v1``; ``complete`` =
+  ``procrastinate_finish_job_v1`` (succeeded, deleted); ``release`` = ``procrastinate_retry_job_v2`` at ``due``;
+  ``bury`` = finish ``failed``; each of the three unregisters the claim's worker. ``revive`` = retry a failed job;
+  ``purge`` deletes failed jobs; ``schedule`` replaces the ``todo`` job of its slot (``procrastinate_cancel_job_v1``
+  with delete) and defers the new one.
 
 Where procrastinate and the ``Queue`` promises differ, the promises win:
 
@@ -26,11 +27,14 @@ Where procrastinate and the ``Queue`` promises differ, the promises win:
 * **a future job does not hold back its key.** procrastinate's fetch rejects a job while an earlier ``todo`` job
   of its lock exists, due or not, so a refresh scheduled in an hour would block its pull request. The priority is
   therefore the due time, negated (``PRIORITY_ZERO - floor(due)``): a job's earlier jobs are those due first, and
-  a job not yet due never outranks a due one (within the same second the older id goes first: a job due up to a
-  second later can delay one due now by that much);
-* **the lease is the claimer's.** procrastinate's heartbeat is per worker: a job is stalled when its worker's
-  heartbeat is older than the ``lease`` of the ``claim`` that looks (the App passes one configured lease
-  everywhere), not than the lease its holder asked for;
+  a job not yet due never outranks a due one. Within one second the older id goes first (a job due up to a second
+  later can delay one due now by that much), except that a released or revived job ranks as due at the next whole
+  second, behind the jobs already due (its old id would put it first);
+* **a worker per claim.** procrastinate registers one worker per process, whose heartbeat covers every job it
+  holds. Here each claim registers a worker of its own (the lease of one job), so a job whose claim never reached
+  its owner (PostgreSQL crashed after the fetch committed) stalls on its own instead of living on the owner's
+  later heartbeats. A job is stalled when its worker's heartbeat is older than the ``lease`` of the ``claim`` that
+  looks (the App passes one configured lease everywhere), not than the lease its holder asked for;
 * **attempts.** procrastinate counts an attempt when a job is retried or finished; ``Claimed.attempt`` is that
   count plus one, and ``revive`` sets it back to zero (procrastinate's retry of a failed job would keep it).
 
@@ -69,7 +73,7 @@ QUEUE = "changebot"
 PRIORITY_ZERO = 1_800_000_000
 #: Forget delivery ids and order tokens past the window once every this many accepted deliveries.
 PRUNE_EVERY = 500
-#: A worker (owner) whose heartbeat is older than this many leases is unregistered.
+#: A claim's worker whose heartbeat is older than this many leases is unregistered (its job was retried).
 PRUNE_WORKERS_AFTER = 10
 
 OUR_SCHEMA = """
@@ -78,11 +82,10 @@ CREATE INDEX IF NOT EXISTS changebot_queue_deliveries_seen ON changebot_queue_de
 CREATE TABLE IF NOT EXISTS changebot_queue_newest (
     key text PRIMARY KEY, ord text NOT NULL, seen_at double precision NOT NULL
 );
-CREATE TABLE IF NOT EXISTS changebot_queue_workers (
-    owner text PRIMARY KEY,
-    worker_id bigint NOT NULL REFERENCES procrastinate_workers (id) ON DELETE CASCADE
+CREATE TABLE IF NOT EXISTS changebot_queue_leases (
+    worker_id bigint PRIMARY KEY REFERENCES procrastinate_workers (id) ON DELETE CASCADE,
+    owner text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS changebot_queue_workers_worker ON changebot_queue_workers (worker_id);
 CREATE SCHEMA IF NOT EXISTS changebot_clock;
 CREATE OR REPLACE FUNCTION changebot_clock.now() RETURNS timestamp with time zone LANGUAGE sql STABLE AS $$
     SELECT COALESCE(
@@ -112,9 +115,9 @@ SELECT 1 FROM procrastinate_jobs
  LIMIT 1
 """
 
-#: The job ``id`` if it is running for ``owner`` (locked).
+#: The job ``id`` and its claim's worker if it is running for ``owner`` (locked).
 OWNED = """
-SELECT job.id FROM procrastinate_jobs job JOIN changebot_queue_workers w ON w.worker_id = job.worker_id
+SELECT job.id, job.worker_id FROM procrastinate_jobs job JOIN changebot_queue_leases w ON w.worker_id = job.worker_id
  WHERE job.id = %(id)s AND job.status = 'doing' AND w.owner = %(owner)s
    FOR UPDATE OF job
 """
@@ -122,9 +125,12 @@ SELECT job.id FROM procrastinate_jobs job JOIN changebot_queue_workers w ON w.wo
 JOB_COLUMNS = "id, lock, task_name, args, attempts"
 
 
-def priority(due: float) -> int:
-    """procrastinate's priority for a job due at ``due`` (earlier due, higher priority)."""
-    return max(-(2**31), min(2**31 - 1, PRIORITY_ZERO - math.floor(due)))
+def priority(due: float, again: bool = False) -> int:
+    """procrastinate's priority for a job due at ``due`` (earlier due, higher priority). A job that comes back
+    (``again``: released or revived) ranks after every job due within the same second, as if due at the next
+    whole second: it has an older id, which would otherwise put it first among them."""
+    seconds = math.ceil(due) if again else math.floor(due)
+    return max(-(2**31), min(2**31 - 1, PRIORITY_ZERO - seconds))
 
 
 class PgQueue:
@@ -245,48 +251,38 @@ class PgQueue:
 
     def claim(self, owner: str, now: float, lease: float) -> Claimed | None:
         with self._tx(now) as cur:
-            worker = self._worker(cur, owner)
-            cur.execute("SELECT procrastinate_update_heartbeat_v1(%s)", (worker,))
             cur.execute(STALLED, {"seconds": lease, "queue": QUEUE})
             for (stalled,) in cur.fetchall():
                 cur.execute("SELECT procrastinate_retry_job_v2(%s, now(), NULL, NULL, NULL)", (stalled,))
             cur.execute("SELECT procrastinate_prune_stalled_workers_v1(%s)", (lease * PRUNE_WORKERS_AFTER,))
+            cur.execute("SELECT worker_id FROM procrastinate_register_worker_v1()")
+            worker = int(_one(cur)[0])
+            cur.execute("SELECT procrastinate_update_heartbeat_v1(%s)", (worker,))  # the caller's clock
             while True:
                 cur.execute(f"SELECT {JOB_COLUMNS} FROM procrastinate_fetch_job_v2(%s, %s)", ([QUEUE], worker))  # noqa: S608
                 row = cur.fetchone()
                 if row is None or row[0] is None:
+                    cur.execute("SELECT procrastinate_unregister_worker_v1(%s)", (worker,))
                     return None
                 order = row[3].get("ord")
                 if order is not None and _newer(cur, row[0], row[1], order):
                     cur.execute("SELECT procrastinate_finish_job_v1(%s, 'succeeded', true)", (row[0],))
                     continue
+                cur.execute("INSERT INTO changebot_queue_leases (worker_id, owner) VALUES (%s, %s)", (worker, owner))
                 return _claimed(row, owner)
 
-    @staticmethod
-    def _worker(cur: psycopg.Cursor[Any], owner: str) -> int:
-        """The procrastinate worker id of ``owner``, registered on its first claim (or after it was pruned)."""
-        cur.execute("SELECT worker_id FROM changebot_queue_workers WHERE owner = %s", (owner,))
+    def _owned(self, cur: psycopg.Cursor[Any], job: Claimed) -> int | None:
+        """The worker of ``job``'s claim while ``job.owner`` holds it (the job's row locked), else ``None``."""
+        cur.execute(OWNED, {"id": job.id, "owner": job.owner})
         row = cur.fetchone()
-        if row is not None:
-            return int(row[0])
-        cur.execute("SELECT worker_id FROM procrastinate_register_worker_v1()")
-        found = _one(cur)
-        cur.execute(
-            "INSERT INTO changebot_queue_workers (owner, worker_id) VALUES (%s, %s)"
-            " ON CONFLICT (owner) DO UPDATE SET worker_id = EXCLUDED.worker_id",
-            (owner, found[0]),
-        )
-        return int(found[0])
+        return None if row is None else int(row[1])
 
     def extend(self, job: Claimed, now: float, lease: float) -> bool:
         with self._tx(now) as cur:
-            cur.execute(OWNED, {"id": job.id, "owner": job.owner})
-            if cur.fetchone() is None:
+            worker = self._owned(cur, job)
+            if worker is None:
                 return False
-            cur.execute(
-                "SELECT procrastinate_update_heartbeat_v1(worker_id) FROM changebot_queue_workers WHERE owner = %s",
-                (job.owner,),
-            )
+            cur.execute("SELECT procrastinate_update_heartbeat_v1(%s)", (worker,))
             return True
 
     def superseded(self, job: Claimed) -> bool:
@@ -298,25 +294,27 @@ class PgQueue:
 
     def complete(self, job: Claimed) -> None:
         with self._tx() as cur:
-            cur.execute(OWNED, {"id": job.id, "owner": job.owner})
-            if cur.fetchone() is not None:
+            worker = self._owned(cur, job)
+            if worker is not None:
                 cur.execute("SELECT procrastinate_finish_job_v1(%s, 'succeeded', true)", (job.id,))
+                cur.execute("SELECT procrastinate_unregister_worker_v1(%s)", (worker,))
 
     def release(self, job: Claimed, error: str, due: float) -> None:
         with self._tx() as cur:
-            cur.execute(OWNED, {"id": job.id, "owner": job.owner})
-            if cur.fetchone() is None:
+            worker = self._owned(cur, job)
+            if worker is None:
                 return
             _keep_error(cur, job.id, error)
             cur.execute(
                 "SELECT procrastinate_retry_job_v2(%s, to_timestamp(%s), %s, NULL, NULL)",
-                (job.id, due, priority(due)),
+                (job.id, due, priority(due, again=True)),
             )
+            cur.execute("SELECT procrastinate_unregister_worker_v1(%s)", (worker,))
 
     def bury(self, job: Claimed, error: str, now: float) -> None:
         with self._tx(now) as cur:
-            cur.execute(OWNED, {"id": job.id, "owner": job.owner})
-            if cur.fetchone() is None:
+            worker = self._owned(cur, job)
+            if worker is None:
                 return
             _keep_error(cur, job.id, error)
             # A dead job gives up its slot (a revived one must not collide with the slot's next job) and is
@@ -326,6 +324,7 @@ class PgQueue:
                 (now, job.id),
             )
             cur.execute("SELECT procrastinate_finish_job_v1(%s, 'failed', false)", (job.id,))
+            cur.execute("SELECT procrastinate_unregister_worker_v1(%s)", (worker,))
 
     def stats(self, now: float) -> QueueStats:
         with self._tx(now) as cur:
@@ -377,7 +376,9 @@ class PgQueue:
             )
             ids = [row[0] for row in cur.fetchall()]
             for dead in ids:
-                cur.execute("SELECT procrastinate_retry_job_v2(%s, now(), %s, NULL, NULL)", (dead, priority(now)))
+                cur.execute(
+                    "SELECT procrastinate_retry_job_v2(%s, now(), %s, NULL, NULL)", (dead, priority(now, again=True))
+                )
             if ids:
                 cur.execute("UPDATE procrastinate_jobs SET attempts = 0 WHERE id = ANY(%s)", (ids,))
             return len(ids)
@@ -410,7 +411,7 @@ def _ensure_schema(conn: psycopg.Connection[Any]) -> None:
         row = _one(
             conn.execute(
                 "SELECT to_regclass('procrastinate_jobs') IS NOT NULL,"
-                " to_regclass('changebot_queue_workers') IS NOT NULL,"
+                " to_regclass('changebot_queue_leases') IS NOT NULL,"
                 " to_regprocedure('changebot_clock.now()') IS NOT NULL"
             )
         )
