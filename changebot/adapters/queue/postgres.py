@@ -21,9 +21,10 @@ The mapping (procrastinate 3.x schema, applied on first use when ``procrastinate
 Where procrastinate and the ``Queue`` promises differ, the promises win:
 
 * **the caller's clock.** procrastinate's procedures read ``now()``; the ``Queue`` methods take the time from
-  the caller. Each of our sessions puts a schema ``changebot_clock`` first on ``search_path`` (``pg_catalog``
+  the caller. Each of our transactions puts a schema ``changebot_clock`` first on ``search_path`` (``pg_catalog``
   named after it), whose ``now()`` returns the transaction's ``changebot.now`` setting, so the unmodified
   procedures run on the caller's clock (a plain ``procrastinate`` worker on the same database keeps the server's);
+* **order tokens compare by bytes** (``COLLATE "C"``), as in SQLite and Redis, whatever the database's collation;
 * **a future job does not hold back its key.** procrastinate's fetch rejects a job while an earlier ``todo`` job
   of its lock exists, due or not, so a refresh scheduled in an hour would block its pull request. The priority is
   therefore the due time, negated (``PRIORITY_ZERO - floor(due)``): a job's earlier jobs are those due first, and
@@ -73,6 +74,8 @@ QUEUE = "changebot"
 PRIORITY_ZERO = 1_800_000_000
 #: Forget delivery ids and order tokens past the window once every this many accepted deliveries.
 PRUNE_EVERY = 500
+#: A statement that takes longer (a lock held by a stuck client, a hung server) fails: ``QueueUnavailable``.
+STATEMENT_TIMEOUT_MS = 30_000
 #: A claim's worker whose heartbeat is older than this many leases is unregistered (its job was retried).
 PRUNE_WORKERS_AFTER = 10
 
@@ -80,7 +83,7 @@ OUR_SCHEMA = """
 CREATE TABLE IF NOT EXISTS changebot_queue_deliveries (id text PRIMARY KEY, seen_at double precision NOT NULL);
 CREATE INDEX IF NOT EXISTS changebot_queue_deliveries_seen ON changebot_queue_deliveries (seen_at);
 CREATE TABLE IF NOT EXISTS changebot_queue_newest (
-    key text PRIMARY KEY, ord text NOT NULL, seen_at double precision NOT NULL
+    key text PRIMARY KEY, ord text COLLATE "C" NOT NULL, seen_at double precision NOT NULL
 );
 CREATE TABLE IF NOT EXISTS changebot_queue_leases (
     worker_id bigint PRIMARY KEY REFERENCES procrastinate_workers (id) ON DELETE CASCADE,
@@ -111,7 +114,7 @@ SELECT job.id
 NEWER = """
 SELECT 1 FROM procrastinate_jobs
  WHERE queue_name = %(queue)s AND lock = %(key)s AND status = 'todo' AND id > %(id)s AND queueing_lock IS NULL
-   AND args->>'ord' IS NOT NULL AND args->>'ord' >= %(ord)s
+   AND args->>'ord' IS NOT NULL AND (args->>'ord') COLLATE "C" >= %(ord)s
  LIMIT 1
 """
 
@@ -142,6 +145,7 @@ class PgQueue:
         self.connect_timeout = connect_timeout
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
+        self._search_path = ""
         self._accepted = 0
 
     # -- connection --------------------------------------------------------------------------------------------
@@ -166,12 +170,8 @@ class PgQueue:
         )  # fmt: skip
         try:
             _ensure_schema(conn)
-            path = conn.execute("SELECT current_setting('search_path')").fetchone()
-            conn.execute(
-                sql.SQL("SELECT set_config('search_path', {}, false)").format(
-                    sql.Literal(f"changebot_clock, {path[0] if path else 'public'}, pg_catalog")
-                )
-            )
+            path = _one(conn.execute("SELECT current_setting('search_path')"))[0]
+            self._search_path = f"changebot_clock, {path}, pg_catalog"
         except BaseException:
             conn.close()
             raise
@@ -186,13 +186,17 @@ class PgQueue:
 
     @contextmanager
     def _tx(self, now: float | None = None) -> Iterator[psycopg.Cursor[Any]]:
-        """One transaction on the caller's clock ``now`` (the server's when ``None``)."""
+        """One transaction on the caller's clock ``now`` (the server's when ``None``). Its settings are the
+        transaction's own (``SET LOCAL``), so a pooler in transaction mode is fine too."""
         with self._lock:
             try:
                 conn = self._connect()
                 with conn.transaction(), conn.cursor() as cur:
-                    if now is not None:
-                        cur.execute("SELECT set_config('changebot.now', %s, true)", (repr(float(now)),))
+                    cur.execute(
+                        "SELECT set_config('search_path', %s, true), set_config('changebot.now', %s, true),"
+                        " set_config('statement_timeout', %s, true)",
+                        (self._search_path, "" if now is None else repr(float(now)), f"{STATEMENT_TIMEOUT_MS}"),
+                    )
                     yield cur
             except psycopg.Error as exc:
                 if self._conn is not None and (self._conn.closed or self._conn.broken):
@@ -219,6 +223,7 @@ class PgQueue:
             for job in jobs:
                 order = join_order(job.order)
                 if order is not None:
+                    # ``ord`` is COLLATE "C": byte order, like SQLite's and Redis's comparisons.
                     cur.execute(
                         "INSERT INTO changebot_queue_newest AS n (key, ord, seen_at) VALUES (%s, %s, %s)"
                         " ON CONFLICT (key) DO UPDATE SET ord = EXCLUDED.ord, seen_at = EXCLUDED.seen_at"
