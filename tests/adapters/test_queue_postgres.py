@@ -130,3 +130,43 @@ def test_a_crashed_postgres_is_queue_unavailable_then_the_queue_reconnects() -> 
         assert queue.accept("d-1", [job(delivery="d-1")], NOW).status == "duplicate"  # acknowledged before: kept
         assert queue.stats(NOW).depth == 2
         queue.close()
+
+
+def test_a_schema_procrastinate_applied_itself_is_used_as_it_is(postgres_url: str) -> None:
+    import procrastinate  # noqa: PLC0415
+
+    app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=postgres_url))
+    with app.open():
+        app.schema_manager.apply_schema()
+    queue = open_queue(postgres_url)
+    queue.accept("d-1", [job(delivery="d-1")], NOW)
+    claimed = queue.claim("w1", NOW, 30)
+    assert claimed is not None and claimed.delivery == "d-1"
+    queue.complete(claimed)
+    queue.close()
+    assert rows(postgres_url, "SELECT to_regclass('changebot_queue_leases') IS NOT NULL") == [(True,)]
+
+
+def test_why_the_priority_is_the_due_time(postgres_url: str) -> None:
+    """procrastinate's own rule (one priority for all): an earlier job of the lock, due or not, holds the lock's
+    later jobs back, so a refresh scheduled in an hour would block its pull request's deliveries until then."""
+    schema = open_queue(postgres_url)
+    schema.ping()  # applies the schema
+    schema.close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT procrastinate_defer_jobs_v1(ARRAY["
+            " ROW('q', 'refresh', 0, 'octo/repo#7', NULL, '{}'::jsonb, now() + interval '1 hour'),"
+            " ROW('q', 'synchronize', 0, 'octo/repo#7', NULL, '{}'::jsonb, now())"
+            "]::procrastinate_job_to_defer_v1[])"
+        )
+        worker = conn.execute("SELECT worker_id FROM procrastinate_register_worker_v1()").fetchone()
+        assert worker is not None
+        fetched = conn.execute("SELECT id FROM procrastinate_fetch_job_v2(ARRAY['q'], %s)", (worker[0],)).fetchone()
+        assert fetched == (None,)  # held back by the job due in an hour
+    queue = open_queue(postgres_url)  # changebot's priorities: the due job runs now
+    queue.schedule(job(delivery="refresh", due=NOW + 3600, slot="refresh:octo/repo#7"))
+    queue.accept("d-1", [job(delivery="d-1")], NOW)
+    claimed = queue.claim("w1", NOW, 30)
+    assert claimed is not None and claimed.delivery == "d-1"
+    queue.close()
