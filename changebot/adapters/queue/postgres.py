@@ -110,6 +110,13 @@ SELECT job.id
    FOR UPDATE OF job SKIP LOCKED
 """
 
+#: Whether any job is due (the partial index ``procrastinate_jobs_priority_idx_v1`` holds the ``todo`` ones).
+DUE = """
+SELECT 1 FROM procrastinate_jobs
+ WHERE status = 'todo' AND queue_name = %(queue)s AND (scheduled_at IS NULL OR scheduled_at <= now())
+ LIMIT 1
+"""
+
 #: A job of ``key`` queued after ``id`` with the same or a newer order token (``slot`` jobs carry none).
 NEWER = """
 SELECT 1 FROM procrastinate_jobs
@@ -260,6 +267,9 @@ class PgQueue:
             for (stalled,) in cur.fetchall():
                 cur.execute("SELECT procrastinate_retry_job_v2(%s, now(), NULL, NULL, NULL)", (stalled,))
             cur.execute("SELECT procrastinate_prune_stalled_workers_v1(%s)", (lease * PRUNE_WORKERS_AFTER,))
+            cur.execute(DUE, {"queue": QUEUE})
+            if cur.fetchone() is None:
+                return None  # an idle poll writes nothing (no worker registered for nothing)
             cur.execute("SELECT worker_id FROM procrastinate_register_worker_v1()")
             worker = int(_one(cur)[0])
             cur.execute("SELECT procrastinate_update_heartbeat_v1(%s)", (worker,))  # the caller's clock
