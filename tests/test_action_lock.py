@@ -42,20 +42,23 @@ def direct() -> list[Requirement]:
 
 
 def closure(roots: list[Requirement]) -> set[str]:
-    """Every distribution ``roots`` need in this environment (markers evaluated here, extras not followed)."""
+    """Every distribution ``roots`` need in this environment (markers evaluated here, with the extras a
+    requirement names followed: ``psycopg[binary]`` needs ``psycopg-binary``)."""
     env = default_environment()
-    seen: set[str] = set()
-    todo = [r for r in roots if r.marker is None or r.marker.evaluate(env)]
+    seen: set[tuple[str, str]] = set()
+    todo = [(r, "") for r in roots if r.marker is None or r.marker.evaluate({**env, "extra": ""})]
     while todo:
-        name = canonicalize_name(todo.pop().name)
-        if name in seen:
-            continue
-        seen.add(name)
-        for raw in metadata.requires(name) or []:
-            req = Requirement(raw)
-            if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
-                todo.append(req)
-    return seen
+        req, _ = todo.pop()
+        name = canonicalize_name(req.name)
+        for extra in ("", *sorted(req.extras)):
+            if (name, extra) in seen:
+                continue
+            seen.add((name, extra))
+            for raw in metadata.requires(name) or []:
+                dep = Requirement(raw)
+                if dep.marker is None or dep.marker.evaluate({**env, "extra": extra}):
+                    todo.append((dep, extra))
+    return {name for name, _ in seen}
 
 
 def test_every_locked_package_is_pinned_with_its_hashes() -> None:

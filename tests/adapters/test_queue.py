@@ -173,6 +173,7 @@ def test_concurrent_claimers_never_share_a_key(queue_url: str) -> None:
         t.start()
     for t in threads:
         t.join(60)
+    setup.close()
     assert not errors
     assert all(seq == sorted(seq) for seq in order.values())
     assert sum(len(seq) for seq in order.values()) == 40

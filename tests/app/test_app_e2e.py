@@ -647,18 +647,25 @@ def test_a_job_out_of_attempts_is_dead_counted_and_leaves_could_not_evaluate(ret
     world.double.violations.clear()  # the faults answered bodies GitHub's schema would not
 
 
+@pytest.fixture(params=["redis", "postgres"])
+def shared_queue_url(request: pytest.FixtureRequest) -> str:
+    """A queue that replicas share: the session Redis, emptied, or a new database on the session PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
 @pytest.fixture
-def redis_world(
-    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path, redis_url: str
+def replica_world(
+    github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path, shared_queue_url: str
 ) -> Iterator[World]:
-    yield from build_world(github, make_repo, tmp_path, queue_url=redis_url, workers=2)
+    yield from build_world(github, make_repo, tmp_path, queue_url=shared_queue_url, workers=2)
 
 
-def test_three_replicas_on_one_redis_make_one_check_run_per_head_and_one_sticky_comment(
-    redis_world: World, tmp_path: Path, redis_url: str
+def test_three_replicas_on_one_shared_queue_make_one_check_run_per_head_and_one_sticky_comment(
+    replica_world: World, tmp_path: Path, shared_queue_url: str
 ) -> None:
-    world = redis_world
-    config = AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, queue_url=redis_url, workers=2)
+    world = replica_world
+    config = AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, queue_url=shared_queue_url,
+                       workers=2)
     others = [create_app(config, GitHubRouter(world.handlers, BOT)) for _ in range(2)]
     heads = [world.head]
     with serve(others[0]) as second, serve(others[1]) as third:

@@ -111,9 +111,12 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh queue of each backend: a SQLite file in the test's temp dir, and the session Redis, emptied."""
+    """A fresh queue of each backend: a SQLite file in the test's temp dir, the session Redis, emptied, and a new
+    database on the session PostgreSQL (``tests.support.postgres``)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'queue.db'}"
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
     return str(request.getfixturevalue("redis_url"))

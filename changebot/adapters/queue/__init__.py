@@ -5,9 +5,11 @@ at a time across every replica, and scheduled jobs that replace each other by sl
 
 - ``sqlite:///PATH`` (the default, a file under the state directory): one node, nothing else to run
   (``changebot.adapters.queue.sqlite``);
-- ``redis://HOST:PORT/DB``: several replicas on one Redis or Valkey (``changebot.adapters.queue.redis_store``).
+- ``redis://HOST:PORT/DB``: several replicas on one Redis or Valkey (``changebot.adapters.queue.redis_store``);
+- ``postgresql://USER@HOST:PORT/DB`` (or ``postgres://``): several replicas on one PostgreSQL, on procrastinate's
+  job table and procedures (``changebot.adapters.queue.postgres``).
 
-Both keep the same promises (the shared test suite runs against each):
+All three keep the same promises (the shared test suite runs against each):
 
 * ``accept`` stores a delivery's jobs and its id in one atomic step; a delivery id seen within the dedupe window
   is answered ``duplicate`` and stores nothing;
@@ -47,7 +49,7 @@ __all__ = [
 ]
 
 
-SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
+SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://", "postgresql://", "postgres://")
 
 
 def check_url(url: str) -> str:
@@ -55,7 +57,7 @@ def check_url(url: str) -> str:
     if not url.startswith(SCHEMES) or url == "sqlite:///":
         raise UsageError(
             f"CHANGEBOT_QUEUE_URL={url!r} is not a queue changebot knows",
-            "use sqlite:///ABSOLUTE/PATH.db or redis://HOST:PORT/DB",
+            "use sqlite:///ABSOLUTE/PATH.db, redis://HOST:PORT/DB or postgresql://USER@HOST:PORT/DB",
         )
     return url
 
@@ -68,6 +70,10 @@ def open_queue(url: str, dedupe_seconds: float = 7 * 86400.0) -> Queue:
         from changebot.adapters.queue.sqlite import SqliteQueue  # noqa: PLC0415
 
         return SqliteQueue(Path("/" + url.removeprefix("sqlite:///").lstrip("/")), dedupe_seconds)
+    if url.startswith(("postgresql://", "postgres://")):
+        from changebot.adapters.queue.postgres import PgQueue  # noqa: PLC0415
+
+        return PgQueue(url, dedupe_seconds)
     from changebot.adapters.queue.redis_store import RedisQueue  # noqa: PLC0415
 
     return RedisQueue(url, dedupe_seconds)
