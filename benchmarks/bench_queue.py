@@ -1,12 +1,13 @@
-"""The durable queue: enqueue latency against Huey's on the same engines, jobs/s with 1, 2 and 4 workers, and
-recovery time after ``kill -9``.
+"""The durable queue on each backend (SQLite, PostgreSQL): enqueue latency (against Huey's on SQLite), jobs/s with
+1, 2 and 4 workers, and recovery time after ``kill -9``.
 
     python benchmarks/bench_queue.py [--enqueues 2000] [--jobs 48] [--lease 5]
 
 1. Enqueue: ``--enqueues`` single deliveries (one job of 22 KB each, like a ``pull_request`` payload), one at a
-   time, into changebot's queue (``accept``: dedupe check, stale check, job, in one transaction or Lua script)
-   and, when ``huey`` is installed, into Huey's ``SqliteHuey``/``RedisHuey`` storage (``enqueue``: one insert or
-   LPUSH, no dedupe). SQLite in a temp file; Redis a ``redis-server`` from PATH with ``appendfsync always``.
+   time, into changebot's queue (``accept``: dedupe check, stale check, job, in one transaction) and, when
+   ``huey`` is installed, into Huey's ``SqliteHuey`` storage (``enqueue``: one insert, no dedupe). SQLite in a
+   temp file; PostgreSQL a cluster of its own (``tests/support/postgres.py``: ``initdb``/``pg_ctl``, fsync on), a
+   new database for each measurement.
 2. Throughput: ``--jobs`` jobs over ``--jobs / 2`` pull requests, run by ``changebot.app.jobs.Workers`` with 1, 2
    and 4 threads; each job spends 6 x 50 ms in "GitHub calls" (a ``pull_request`` run makes 6 calls; 50 ms is the
    GitHub-double latency asked for).
@@ -27,13 +28,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_webhook import free_port, percentile, start_redis  # noqa: E402
+from benchmarks.bench_webhook import free_port, percentile  # noqa: E402
+from tests.support.postgres import own_postgres_server  # noqa: E402
 
 PAYLOAD = json.dumps({"body": "x" * 22_000}).encode()
 
@@ -59,15 +62,12 @@ def enqueue_changebot(url: str, count: int) -> list[float]:
     return times
 
 
-def enqueue_huey(kind: str, where: str, count: int) -> list[float] | None:
+def enqueue_huey(where: str, count: int) -> list[float] | None:
     try:
         import huey  # noqa: PLC0415
     except ImportError:
         return None
-    if kind == "sqlite":
-        store: Any = huey.SqliteHuey(filename=where).storage
-    else:
-        store = huey.RedisHuey(url=where).storage
+    store: Any = huey.SqliteHuey(filename=where).storage
     times = []
     for _ in range(count):
         started = time.perf_counter()
@@ -164,33 +164,30 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=48)
     parser.add_argument("--lease", type=float, default=5.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, own_postgres_server() as postgres:
         scratch = Path(tmp)
-        redis, redis_url = start_redis(scratch)
-        time.sleep(0.5)
-        try:
-            urls = {"sqlite": f"sqlite:///{scratch / 'bench.db'}", "redis": redis_url}
-            print(f"== enqueue, {args.enqueues} deliveries of {len(PAYLOAD):,} bytes, one at a time")
-            for kind, url in urls.items():
-                show(f"changebot accept ({kind})", enqueue_changebot(url, args.enqueues))
-                where = str(scratch / "huey.db") if kind == "sqlite" else redis_url
-                huey_times = enqueue_huey(kind, where, args.enqueues)
-                if huey_times is None:
-                    print("huey enqueue: huey is not installed (pip install huey)")
-                else:
-                    show(f"huey enqueue ({kind})", huey_times)
-            print(f"== throughput, {args.jobs} jobs of 6 x 50 ms calls over {args.jobs // 2} pull requests")
-            for kind, url in urls.items():
-                for workers in (1, 2, 4):
-                    rate = throughput(url.replace("bench.db", f"t{workers}.db"), args.jobs, workers)
-                    print(f"{kind:<7} {workers} worker(s): {rate:5.2f} jobs/s (ideal {workers / 0.3:5.2f})")
-            print(f"== recovery after kill -9 (lease {args.lease:g} s, 100 commands, killed after 30)")
-            for kind, url in urls.items():
-                first, last, left = recovery(url.replace("bench.db", "chaos.db"), scratch, args.lease)
-                print(f"{kind:<7} {left} left at the kill: first effect {first:.2f} s after restart, all {last:.2f} s")
-        finally:
-            redis.terminate()
-            redis.wait(30)
+        # Each backend: a fresh queue per name (a SQLite file in the scratch dir, a new PostgreSQL database).
+        fresh: dict[str, Callable[[str], str]] = {
+            "sqlite": lambda name: f"sqlite:///{scratch / name}.db",
+            "postgres": lambda _name: postgres.create_database(),
+        }
+        print(f"== enqueue, {args.enqueues} deliveries of {len(PAYLOAD):,} bytes, one at a time")
+        for kind, queue in fresh.items():
+            show(f"changebot accept ({kind})", enqueue_changebot(queue("bench"), args.enqueues))
+        huey_times = enqueue_huey(str(scratch / "huey.db"), args.enqueues)
+        if huey_times is None:
+            print("huey enqueue: huey is not installed (pip install huey)")
+        else:
+            show("huey enqueue (sqlite)", huey_times)
+        print(f"== throughput, {args.jobs} jobs of 6 x 50 ms calls over {args.jobs // 2} pull requests")
+        for kind, queue in fresh.items():
+            for workers in (1, 2, 4):
+                rate = throughput(queue(f"t{workers}"), args.jobs, workers)
+                print(f"{kind:<8} {workers} worker(s): {rate:5.2f} jobs/s (ideal {workers / 0.3:5.2f})")
+        print(f"== recovery after kill -9 (lease {args.lease:g} s, 100 commands, killed after 30)")
+        for kind, queue in fresh.items():
+            first, last, left = recovery(queue("chaos"), scratch, args.lease)
+            print(f"{kind:<8} {left} left at the kill: first effect {first:.2f} s after restart, all {last:.2f} s")
     return 0
 
 

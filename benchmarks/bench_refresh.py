@@ -4,8 +4,8 @@ The scene is ``tests/app/test_mergetime_e2e.py``'s, scaled out: ``--repos`` real
 weekend freeze Fri 17:00 - Mon 09:00 Europe/Dublin and ``--pulls`` open pull requests on their own branches),
 cloned over ``file://``; the GitHub REST double on 127.0.0.1 (no OpenAPI checker: its validation would be
 charged to changebot), issuing the App's installation tokens against a real JWT; uvicorn serving the ASGI app
-``changebot serve`` builds, over the durable queue (a SQLite file, or with ``--queue redis`` a ``redis-server``
-from PATH started as ``tests/support/redis_server.py`` does) with ``app.refresh.QueueSchedule``,
+``changebot serve`` builds, over the durable queue (a SQLite file, or with ``--queue postgres`` a database on a
+PostgreSQL cluster of its own, started as ``tests/support/postgres.py`` does) with ``app.refresh.QueueSchedule``,
 ``refresh_task`` and the rebuild task, run by ``app.jobs.Workers``. The clock is injected.
 
 Per worker count: a first life of the server (4 workers, Thursday 17:00:01 UTC) rebuilds the schedule from the
@@ -19,7 +19,7 @@ After the last run it counts API calls (App token calls apart) per refresh when 
 planned again an hour later) and per ``merge_group`` of one PR (a real merge commit on a
 ``gh-readonly-queue/...`` branch, posted as a signed webhook).
 
-    python benchmarks/bench_refresh.py [--repos 50] [--pulls 10] [--workers 1,2,4] [--queue sqlite|redis]
+    python benchmarks/bench_refresh.py [--repos 50] [--pulls 10] [--workers 1,2,4] [--queue sqlite|postgres]
                                        [--latency-ms 0]
 
 ``--latency-ms`` delays each answer of the double (GitHub is not on loopback in production).
@@ -33,14 +33,13 @@ import hmac
 import json
 import logging
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,7 +65,7 @@ from changebot.github.router import GitHubRouter, Repo  # noqa: E402
 from tests.support.app_token_server import APP_ID, KEY_PEM, PUBLIC_KEY  # noqa: E402
 from tests.support.asgi_server import serve  # noqa: E402
 from tests.support.github_double import GitHubDouble  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
+from tests.support.postgres import PostgresServer, own_postgres_server  # noqa: E402
 from tests.support.repos import GIT_ENV  # noqa: E402
 
 SECRET = b"bench refresh secret"
@@ -351,59 +350,48 @@ def main() -> None:
     parser.add_argument("--repos", type=int, default=50)
     parser.add_argument("--pulls", type=int, default=10, help="open pull requests per repository")
     parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--queue", choices=("sqlite", "redis"), default="sqlite")
+    parser.add_argument("--queue", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    redis = None
-    with tempfile.TemporaryDirectory() as tmp_name:
+    with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
-        if args.queue == "redis":
-            binary = shutil.which("redis-server")
-            if binary is None:
-                raise SystemExit("redis-server is not on PATH (Debian: apt-get install -y redis-server)")
-            (tmp / "redis").mkdir()
-            redis = RedisServer(binary, tmp / "redis")
-            redis.start()
-        try:
-            started = time.perf_counter()
-            upstreams = []
-            for i in range(args.repos):
-                name = f"org{i // REPOS_PER_INSTALLATION}/repo{i}"
-                base, heads = make_upstream(tmp / "up" / name, args.pulls)
-                upstreams.append(Upstream(name, tmp / "up" / name, base, heads))
-            total = args.repos * args.pulls
+        postgres: PostgresServer | None = None
+        if args.queue == "postgres":
+            postgres = stack.enter_context(own_postgres_server())
+        started = time.perf_counter()
+        upstreams = []
+        for i in range(args.repos):
+            name = f"org{i // REPOS_PER_INSTALLATION}/repo{i}"
+            base, heads = make_upstream(tmp / "up" / name, args.pulls)
+            upstreams.append(Upstream(name, tmp / "up" / name, base, heads))
+        total = args.repos * args.pulls
+        print(
+            f"{total} open PRs across {args.repos} repositories, queue {args.queue}, "
+            f"double latency {args.latency_ms:g} ms, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
+            f"repositories built in {time.perf_counter() - started:.1f} s"
+        )
+        scene: Scene | None = None
+        for n in (int(w) for w in args.workers.split(",")):
+            run = tmp / f"run-{n}"
+            run.mkdir()
+            queue_url = postgres.create_database() if postgres is not None else f"sqlite:///{run / 'queue.db'}"
+            scene = Scene(upstreams, run, queue_url, args.latency_ms / 1000)
+            server = scene.github.serve()
+            try:
+                r = flip(scene, n)
+                if n == int(args.workers.split(",")[-1]):
+                    quiet, group, tokens = counts(scene)
+            finally:
+                server.stop()
+            verdict = "met" if r["max"] <= 60 else f"missed by {r['max'] - 60:.1f} s"
             print(
-                f"{total} open PRs across {args.repos} repositories, queue {args.queue}, "
-                f"double latency {args.latency_ms:g} ms, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
-                f"repositories built in {time.perf_counter() - started:.1f} s"
+                f"workers {n}: every PR flipped {r['max']:.2f} s after the edge (p50 {r['p50']:.2f} s, "
+                f"p99 {r['p99']:.2f} s, mean {r['mean']:.2f} s; {total / r['max']:.1f} PRs/s); "
+                f"60 s target {verdict}  [setup with 4 workers {r['setup']:.1f} s]"
             )
-            scene: Scene | None = None
-            for n in (int(w) for w in args.workers.split(",")):
-                if redis is not None:
-                    redis.flush()
-                run = tmp / f"run-{n}"
-                run.mkdir()
-                queue_url = redis.url if redis is not None else f"sqlite:///{run / 'queue.db'}"
-                scene = Scene(upstreams, run, queue_url, args.latency_ms / 1000)
-                server = scene.github.serve()
-                try:
-                    r = flip(scene, n)
-                    if n == int(args.workers.split(",")[-1]):
-                        quiet, group, tokens = counts(scene)
-                finally:
-                    server.stop()
-                verdict = "met" if r["max"] <= 60 else f"missed by {r['max'] - 60:.1f} s"
-                print(
-                    f"workers {n}: every PR flipped {r['max']:.2f} s after the edge (p50 {r['p50']:.2f} s, "
-                    f"p99 {r['p99']:.2f} s, mean {r['mean']:.2f} s; {total / r['max']:.1f} PRs/s); "
-                    f"60 s target {verdict}  [setup with 4 workers {r['setup']:.1f} s]"
-                )
-            print(f"API calls per quiet refresh (nothing changed, token calls apart): {quiet:.2f}")
-            print(f"API calls per merge_group of one PR: {len(group)} ({', '.join(group)}); token calls {tokens}")
-        finally:
-            if redis is not None:
-                redis.stop()
+        print(f"API calls per quiet refresh (nothing changed, token calls apart): {quiet:.2f}")
+        print(f"API calls per merge_group of one PR: {len(group)} ({', '.join(group)}); token calls {tokens}")
 
 
 if __name__ == "__main__":

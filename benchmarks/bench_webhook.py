@@ -4,12 +4,13 @@ The server (uvicorn + the real webhook app and router, no workers, so the number
 path: read, verify HMAC, parse, route, store durably with the dedupe check) runs in its own process on
 127.0.0.1, once per queue backend: ``memory`` (a dict behind the same port: what acknowledging from process
 memory costs, as before the durable queue), ``sqlite`` (a file in a temp dir, ``synchronous=FULL``) and
-``redis`` (a ``redis-server`` from PATH started here, ``appendfsync always``). This process sends ``--count``
+``postgres`` (a database on a PostgreSQL cluster of its own, started as ``tests/support/postgres.py`` does:
+``initdb``/``pg_ctl`` from Debian's ``postgresql``, fsync on). This process sends ``--count``
 signed ``pull_request`` deliveries open-loop at ``--rate`` per second (each scheduled at its own instant,
 whether or not earlier ones were answered) and reports p50/p99/max of the time from sending to the 202, plus
 the server's own ``changebot_ack_seconds`` histogram.
 
-    python benchmarks/bench_webhook.py [--rate 200] [--count 2000] [--queue memory,sqlite,redis]
+    python benchmarks/bench_webhook.py [--rate 200] [--count 2000] [--queue memory,sqlite,postgres]
 
 Payload: @octokit/webhooks-examples' ``pull_request.opened`` when the test setup has fetched it (.cache/npm),
 otherwise an equivalent payload of the same size. Bounded: at most ``--count`` requests and 120 s.
@@ -28,6 +29,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -195,28 +198,33 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def start_redis(scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A ``redis-server`` from PATH with the append-only file fsynced on every write (the documented setting)."""
-    port = free_port()
-    (scratch / "redis").mkdir()
-    redis = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(scratch / "redis"),
-         "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    return redis, f"redis://127.0.0.1:{port}/0"
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A database on a PostgreSQL cluster of its own (``tests.support.postgres``: ``initdb`` and ``pg_ctl`` on a
+    free loopback port, fsync on), removed afterwards."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.postgres import own_postgres_server  # noqa: PLC0415
+
+    with own_postgres_server() as server:
+        yield server.create_database()
 
 
 def run_one(queue: str, rate: float, count: int, scratch: Path) -> int:
+    if queue not in ("memory", "sqlite", "postgres"):
+        raise SystemExit(f"unknown queue {queue!r}: memory, sqlite or postgres")
+    with ExitStack() as stack:
+        if queue == "sqlite":
+            queue_url = f"sqlite:///{scratch / 'queue.db'}"
+        elif queue == "postgres":
+            queue_url = stack.enter_context(postgres_database())
+        else:
+            queue_url = "memory"
+        return serve_and_load(queue, queue_url, rate, count)
+
+
+def serve_and_load(queue: str, queue_url: str, rate: float, count: int) -> int:
     import httpx  # noqa: PLC0415 - the load process only
 
-    redis = None
-    if queue == "sqlite":
-        queue_url = f"sqlite:///{scratch / 'queue.db'}"
-    elif queue == "redis":
-        redis, queue_url = start_redis(scratch)
-    else:
-        queue_url = "memory"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -237,9 +245,6 @@ def run_one(queue: str, rate: float, count: int, scratch: Path) -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        if redis is not None:
-            redis.terminate()
-            redis.wait(timeout=30)
     report(queue, rate, latencies, errors, elapsed, metrics)
     return errors
 
@@ -273,7 +278,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--queue", default="memory,sqlite,redis", help="backends, comma-separated")
+    parser.add_argument("--queue", default="memory,sqlite,postgres", help="backends, comma-separated")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--queue-url", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -19,7 +19,8 @@ effect and prints, per candidate:
 
 Candidates (each with its documented crash-recovery knob set to about 5 s, like changebot's ``--lease 5``):
 
-- ``changebot-sqlite``/``changebot-redis``: ``changebot.adapters.queue`` and ``changebot.app.jobs.Workers``;
+- ``changebot-sqlite``/``changebot-postgres``: ``changebot.adapters.queue`` and ``changebot.app.jobs.Workers``
+  (``changebot-postgres``: ``PgQueue``, on procrastinate's schema in a database of its own on the cluster below);
 - ``huey-sqlite``/``huey-redis``: Huey's ``SqliteHuey``/``RedisHuey`` and its consumer (thread workers);
 - ``dramatiq-redis``: Dramatiq's ``RedisBroker`` (``heartbeat_timeout`` 5 s, maintenance on every fetch) and
   ``dramatiq.Worker``;
@@ -27,7 +28,8 @@ Candidates (each with its documented crash-recovery knob set to about 5 s, like 
   ``postgresql``, as the ``postgres`` user when run as root), jobs deferred with ``lock=<key>``, a worker with a
   1 s heartbeat, and a periodic task retrying stalled jobs every 2 s (procrastinate's documented recipe).
 
-Redis is a ``redis-server`` from PATH with ``appendfsync always``. Results: ``benchmarks/README.md`` ("Choosing the
+Redis (for Huey and Dramatiq only) is a ``redis-server`` from PATH with ``appendfsync always``, started only when a
+Redis candidate runs. Results: ``benchmarks/README.md`` ("Choosing the
 queue").
 """
 
@@ -50,11 +52,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_webhook import free_port, start_redis  # noqa: E402
+from benchmarks.bench_webhook import free_port  # noqa: E402
 
 CANDIDATES = (
     "changebot-sqlite",
-    "changebot-redis",
+    "changebot-postgres",
     "huey-sqlite",
     "huey-redis",
     "dramatiq-redis",
@@ -275,12 +277,26 @@ def procrastinate_consume(conninfo: str) -> None:
 # -- servers --------------------------------------------------------------------------------------------------------
 
 
-def start_postgres(scratch: Path) -> tuple[Callable[[], None], str]:
+def start_redis(scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``redis-server`` from PATH with the append-only file fsynced on every write (Huey's and Dramatiq's broker)."""
+    if shutil.which("redis-server") is None:
+        raise SystemExit("the Redis candidates need redis-server: apt-get install redis-server")
+    port = free_port()
+    (scratch / "redis").mkdir()
+    redis = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(scratch / "redis"),
+         "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return redis, f"redis://127.0.0.1:{port}/0"
+
+
+def start_postgres(scratch: Path) -> tuple[Callable[[], None], int]:
     """A PostgreSQL cluster of its own in ``scratch``, on a free loopback port (``initdb`` refuses root: then it
-    runs as ``postgres``)."""
+    runs as ``postgres``); the function that stops it, and its port."""
     bindir = next(Path("/usr/lib/postgresql").glob("*/bin"), None)
     if bindir is None:
-        raise SystemExit("procrastinate-pg needs PostgreSQL: apt-get install postgresql")
+        raise SystemExit("the PostgreSQL candidates need PostgreSQL: apt-get install postgresql")
     scratch.mkdir()
     data = scratch / "pg"
     data.mkdir()
@@ -299,7 +315,16 @@ def start_postgres(scratch: Path) -> tuple[Callable[[], None], str]:
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        check=False, stdout=subprocess.DEVNULL)  # fmt: skip
 
-    return stop, f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+    return stop, port
+
+
+def postgres_database(port: int, name: str) -> str:
+    """A new database ``name`` on the cluster at ``port``; its conninfo (``postgresql://`` URL)."""
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:{port}/{name}"
 
 
 # -- one run --------------------------------------------------------------------------------------------------------
@@ -383,7 +408,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         scratch.chmod(0o777)  # the PostgreSQL child runs as another user
-        redis, redis_url = start_redis(scratch)
+        redis: subprocess.Popen[bytes] | None = None
         stop_pg: Callable[[], None] | None = None
         try:
             for n, name in enumerate(args.only):
@@ -391,18 +416,22 @@ def main() -> int:
                     where = str(scratch / f"{name}.db")
                     where = f"sqlite:///{where}" if name.startswith("changebot") else where
                 elif name.endswith("-redis"):
+                    if redis is None:
+                        redis, redis_url = start_redis(scratch)
+                        time.sleep(0.5)
                     where = redis_url.removesuffix("/0") + f"/{n}"
                 else:
                     if stop_pg is None:
-                        stop_pg, conninfo = start_postgres(scratch / "pgroot")
-                    where = conninfo
+                        stop_pg, pg_port = start_postgres(scratch / "pgroot")
+                    where = postgres_database(pg_port, name.replace("-", "_"))
                 print(f"-- {name}: {args.jobs} jobs over {args.keys} keys, SIGKILL after {args.kill_after} effects",
                       flush=True)  # fmt: skip
                 results.append(run_one(name, where, args, scratch))
                 print("   " + json.dumps(results[-1]), flush=True)
         finally:
-            redis.terminate()
-            redis.wait(30)
+            if redis is not None:
+                redis.terminate()
+                redis.wait(30)
             if stop_pg is not None:
                 stop_pg()
     print()

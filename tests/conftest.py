@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.github_fixtures import github, github_checker, github_mode, github_spec  # noqa: F401 - fixtures
 from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
-from tests.support.redis_server import queue_url, redis_server, redis_url  # noqa: F401 - fixtures
+from tests.support.queues import queue_url  # noqa: F401 - fixture
 from tests.support.repos import GitRepo
 
 

@@ -8,9 +8,10 @@
 ``CHANGEBOT_CLONE_DIR``        where bare clones are cached (default: ``~/.cache/changebot/clones``)
 ``CHANGEBOT_WORKERS``          worker threads per process (default 4; ``changebot serve --workers N`` overrides;
                                0: this process only accepts deliveries, ``changebot worker`` runs them)
-``CHANGEBOT_QUEUE_URL``        the durable queue: ``sqlite:///PATH``, ``redis://HOST:PORT/DB`` or
-                               ``postgresql://USER@HOST:PORT/DB`` (default: the SQLite file ``queue.db`` in the
-                               state directory)
+``CHANGEBOT_QUEUE_URL``        the durable queue: ``sqlite:///PATH`` (one node) or
+                               ``postgresql://USER@HOST:PORT/DB`` (replicas sharing one PostgreSQL; needs
+                               ``changebot[postgres]``) (default: the SQLite file ``queue.db`` in the state
+                               directory)
 ``CHANGEBOT_STATE_DIR``        the state directory (default ``~/.local/state/changebot``)
 ``CHANGEBOT_DEDUPE_DAYS``      how long a delivery id is remembered (default 7: GitHub Enterprise Server's
                                redelivery window; github.com's is 3)

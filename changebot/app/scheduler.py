@@ -23,6 +23,7 @@ from changebot.github.jobs import JobControl
 
 log = logging.getLogger("changebot.app.scheduler")
 
+
 def parse_cron(expression: str) -> str:
     """``expression`` normalised, if it is a valid five-field cron expression; a ``UsageError`` otherwise."""
     from croniter import croniter  # noqa: PLC0415 - only the App with a cron setting needs it

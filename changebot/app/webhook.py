@@ -173,9 +173,7 @@ class WebhookApp:
         if not isinstance(payload, dict):
             return self._refuse(400, "bad_request", "body is not a JSON object")
         jobs = self.router.route(event, delivery, payload) if event != "ping" else []
-        stored = [
-            NewJob(job.key, job.name, event, delivery, body, index, job.order) for index, job in enumerate(jobs)
-        ]
+        stored = [NewJob(job.key, job.name, event, delivery, body, index, job.order) for index, job in enumerate(jobs)]
         try:
             accepted = await run_in_threadpool(self.queue.accept, delivery, stored, self.clock())
         except QueueUnavailable as exc:

@@ -37,10 +37,10 @@ from the environment:
   CHANGEBOT_CLONE_DIR       where bare clones are cached
                             (default ~/.cache/changebot/clones)
   CHANGEBOT_WORKERS         worker threads (default 4; same as --workers)
-  CHANGEBOT_QUEUE_URL       the durable queue: sqlite:///PATH,
-                            redis://HOST:PORT/DB or
-                            postgresql://USER@HOST:PORT/DB (default:
-                            queue.db in the state directory)
+  CHANGEBOT_QUEUE_URL       the durable queue: sqlite:///PATH (one node) or
+                            postgresql://USER@HOST:PORT/DB (replicas on one
+                            PostgreSQL; pip install 'changebot[postgres]')
+                            (default: queue.db in the state directory)
   CHANGEBOT_STATE_DIR       default ~/.local/state/changebot
   CHANGEBOT_DEDUPE_DAYS     how long delivery ids are remembered (default 7)
   CHANGEBOT_MAX_ATTEMPTS    runs of a failing job before it is dead (default 5)

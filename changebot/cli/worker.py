@@ -26,7 +26,8 @@ the rest go back to the queue.
 exit status: 0 after a clean shutdown, 2 when a setting is missing or wrong
 
 example:
-  CHANGEBOT_QUEUE_URL=redis://queue.internal:6379/0 changebot worker --workers 8
+  CHANGEBOT_QUEUE_URL=postgresql://changebot@queue.internal:5432/changebot \\
+    changebot worker --workers 8
 """
 
 

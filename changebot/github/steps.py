@@ -189,7 +189,6 @@ class Steps:
         name = decisions.check_name(ctx.settings, self.tools.check_name)
         return Evaluated(plan, name, tuple(stored), tuple(in_force), change)
 
-
     def open_prs(self, ctx: Context) -> tuple[Merge, ...]:
         """Read, for the what-if of a governance change: the other open PRs into the same branch (at most
         ``MAX_OPEN_PRS``, most recently updated first), each with its changed files and its head commit fetched

@@ -34,8 +34,7 @@ _GATE_HELP: dict[GateId, tuple[str, str]] = {
     ),
     GateId.RULES: (
         "rulesjson-the-rules-gate",
-        "A rule in .maestro/rules.json (read from the base branch) matched this change, or could not be "
-        "evaluated.",
+        "A rule in .maestro/rules.json (read from the base branch) matched this change, or could not be evaluated.",
     ),
     GateId.POLICY: (
         "rego-policies-the-policy-gate",

@@ -146,6 +146,8 @@ def _within(result: GateResult, budget: worker.GateBudget) -> GateResult:
         "(never a pass)",
     )
     return replace(result, status=Status.FAIL, findings=(*result.findings, finding))
+
+
 def engines(ctx: Context, policy: PolicyEngine | None = None) -> Engines:
     """The sandboxes the governance checks compile with: QuickJS for rules' ``if``, the policy gate's engine."""
     scripts = QuickJs(rules_settings(ctx.settings.section("rules")))
@@ -173,6 +175,7 @@ def gates(
         prestart(engine.address_space)  # the sandbox children start while the other gates run
     if layout.RULES in ctx.base.files and ctx.settings.mode(GateId.RULES) is not GateMode.OFF:
         prestart(jsbox.ADDRESS_SPACE)
+
     def run(gate: GateId, evaluate: Callable[[], GateResult]) -> GateResult:
         mode = ctx.settings.mode(gate)
         if mode is GateMode.OFF:

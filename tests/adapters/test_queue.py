@@ -1,8 +1,10 @@
-"""The durable queue's promises, against each backend (a SQLite file, and a real redis-server)."""
+"""The durable queue's promises, against each backend (a SQLite file, and a database on a real PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -15,8 +17,15 @@ NOW = 1_760_000_000.0
 
 
 def job(key: str = "octo/repo#7", order: tuple[str, ...] | None = None, delivery: str = "d", **kw: object) -> NewJob:
-    return NewJob(key=key, name="pull_request.synchronize", event="pull_request", delivery=delivery,
-                  payload=json.dumps({"d": delivery}).encode(), order=order, **kw)  # type: ignore[arg-type]
+    return NewJob(
+        key=key,
+        name="pull_request.synchronize",
+        event="pull_request",
+        delivery=delivery,
+        payload=json.dumps({"d": delivery}).encode(),
+        order=order,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -184,11 +193,47 @@ def test_an_unknown_scheme_is_a_usage_error() -> None:
         open_queue("amqp://x")
 
 
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://queue:6380/1", "unix:///run/redis.sock"])
+def test_a_redis_url_is_a_usage_error_naming_the_postgresql_queue(url: str) -> None:
+    with pytest.raises(UsageError, match="changebot has no Redis queue; the distributed queue is PostgreSQL") as caught:
+        open_queue(url)
+    assert "postgresql://USER@HOST:PORT/DB" in str(caught.value.hint)
+
+
+@pytest.mark.parametrize("blocked", ["psycopg", "procrastinate"])
+def test_a_postgresql_url_without_the_postgres_extra_says_how_to_install_it(blocked: str, tmp_path: Path) -> None:
+    # A fresh interpreter in which the package cannot be imported, as when the extra is not installed.
+    script = f"""
+import sys
+sys.modules[{blocked!r}] = None
+from changebot.adapters.queue import open_queue
+from changebot.errors import UsageError
+try:
+    open_queue("postgresql://changebot@127.0.0.1:1/queue")
+except UsageError as exc:
+    print(exc)
+    print(exc.hint)
+    print(sorted(m for m in sys.modules if m.startswith(("psycopg", "procrastinate")) and sys.modules[m]))
+else:
+    print("no UsageError")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    message, hint, loaded = done.stdout.splitlines()
+    assert message == f"CHANGEBOT_QUEUE_URL names a PostgreSQL queue, but {blocked} is not installed"
+    assert "pip install 'changebot[postgres]'" in hint
+    assert list(tmp_path.iterdir()) == []  # nothing was created
+    if blocked == "psycopg":
+        assert loaded == "[]"  # nothing of the driver was half-imported
+
+
 def test_an_unreachable_backend_is_queue_unavailable(tmp_path: Path) -> None:
-    from tests.support.redis_server import free_port  # noqa: PLC0415
+    from tests.support.ports import free_port  # noqa: PLC0415
 
     with pytest.raises(QueueUnavailable):
-        open_queue(f"redis://127.0.0.1:{free_port()}/0").accept("d", [], NOW)
+        open_queue(f"postgresql://changebot@127.0.0.1:{free_port()}/queue").accept("d", [], NOW)
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(QueueUnavailable, match=r"file/sub/q\.db"):
         open_queue(f"sqlite:///{tmp_path / 'file' / 'sub' / 'q.db'}").ping()

@@ -12,15 +12,21 @@ import pytest
 
 from changebot.adapters.queue import NewJob, QueueUnavailable, check_url, open_queue
 from changebot.adapters.queue.postgres import PgQueue
+from tests.support.ports import free_port
 from tests.support.postgres import own_postgres_server
-from tests.support.redis_server import free_port
 
 NOW = 1_760_000_000.0
 
 
 def job(key: str = "octo/repo#7", delivery: str = "d", **kw: object) -> NewJob:
-    return NewJob(key=key, name="pull_request.synchronize", event="pull_request", delivery=delivery,
-                  payload=json.dumps({"d": delivery}).encode(), **kw)  # type: ignore[arg-type]
+    return NewJob(
+        key=key,
+        name="pull_request.synchronize",
+        event="pull_request",
+        delivery=delivery,
+        payload=json.dumps({"d": delivery}).encode(),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def rows(url: str, query: str) -> list[tuple[object, ...]]:

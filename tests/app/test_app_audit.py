@@ -268,7 +268,12 @@ def test_the_server_runs_the_audit_at_the_cron_time(scene: Scene, tmp_path: Path
         return clock[0].timestamp()
 
     app = create_app(
-        settings, router=None, metrics=scene.metrics, audit=cron, queue=queue, clock=seconds  # type: ignore[arg-type]
+        settings,
+        router=None,
+        metrics=scene.metrics,
+        audit=cron,
+        queue=queue,
+        clock=seconds,  # type: ignore[arg-type]
     )
     assert not scene.github.requests  # nothing happens before the server starts
     with serve(app) as url:

@@ -590,6 +590,8 @@ def test_a_governance_edit_behind_3000_other_files_still_needs_its_owner(
             "edits governance config (release-policy.yml) and needs an approval from one of alice"
             in (world.sticky()["body"])
         )
+
+
 @pytest.fixture
 def retrying_world(github: GitHubDouble, make_repo: Callable[..., GitRepo], tmp_path: Path) -> Iterator[World]:
     yield from build_world(github, make_repo, tmp_path, max_attempts=3, retry_backoff_seconds=0.1)
@@ -647,10 +649,10 @@ def test_a_job_out_of_attempts_is_dead_counted_and_leaves_could_not_evaluate(ret
     world.double.violations.clear()  # the faults answered bodies GitHub's schema would not
 
 
-@pytest.fixture(params=["redis", "postgres"])
-def shared_queue_url(request: pytest.FixtureRequest) -> str:
-    """A queue that replicas share: the session Redis, emptied, or a new database on the session PostgreSQL."""
-    return str(request.getfixturevalue(f"{request.param}_url"))
+@pytest.fixture
+def shared_queue_url(postgres_url: str) -> str:
+    """A queue that replicas share: a new database on the session PostgreSQL."""
+    return postgres_url
 
 
 @pytest.fixture
@@ -664,8 +666,9 @@ def test_three_replicas_on_one_shared_queue_make_one_check_run_per_head_and_one_
     replica_world: World, tmp_path: Path, shared_queue_url: str
 ) -> None:
     world = replica_world
-    config = AppConfig(webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, queue_url=shared_queue_url,
-                       workers=2)
+    config = AppConfig(
+        webhook_secret=SECRET, clone_dir=tmp_path, state_dir=tmp_path, queue_url=shared_queue_url, workers=2
+    )
     others = [create_app(config, GitHubRouter(world.handlers, BOT)) for _ in range(2)]
     heads = [world.head]
     with serve(others[0]) as second, serve(others[1]) as third:

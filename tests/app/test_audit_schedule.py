@@ -158,7 +158,12 @@ def test_the_server_arms_the_cron_and_its_workers_run_it(tmp_path: Path) -> None
     clock = lambda: datetime.fromtimestamp(now[0], UTC)  # noqa: E731
     cron = AuditCron(queue, "0 0 * * *", tick, metrics, clock=clock, on_stop=lambda: stopped.append(True))
     app = create_app(
-        settings, router=None, metrics=metrics, audit=cron, queue=queue, clock=lambda: now[0]  # type: ignore[arg-type]
+        settings,
+        router=None,
+        metrics=metrics,
+        audit=cron,
+        queue=queue,
+        clock=lambda: now[0],  # type: ignore[arg-type]
     )
     assert queue.stats(START.timestamp()).scheduled == 0  # building the app starts nothing
     with serve(app) as url:

@@ -1,5 +1,5 @@
 """Chaos, bounded in time: Apps in processes of their own killed with SIGKILL mid-load (on each backend), three
-replicas on one Redis and on one PostgreSQL, and PostgreSQL itself crashed and restarted mid-load. Every
+replicas on one PostgreSQL, and PostgreSQL itself crashed and restarted mid-load. Every
 acknowledged delivery has its effect exactly once, and a pull request's commands take effect in the order they
 were delivered."""
 
@@ -20,11 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.support.chaos_app import SECRET, command_payload
+from tests.support.ports import free_port
 from tests.support.postgres import own_postgres_server
-from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,11 +111,8 @@ def test_kill_9_with_200_deliveries_queued_or_running_loses_none(queue_url: str,
     assert_in_order(done)
 
 
-@pytest.mark.parametrize("backend", ["redis", "postgres"])
-def test_three_replicas_on_one_backend_keep_per_pr_order(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    url = str(request.getfixturevalue(f"{backend}_url"))  # one Redis, or one PostgreSQL database
+def test_three_replicas_on_one_postgresql_keep_per_pr_order(postgres_url: str, tmp_path: Path) -> None:
+    url = postgres_url  # one PostgreSQL database that every replica shares
     store = tmp_path / "effects.db"
     plan = [(1 + n % 6, 5000 + n) for n in range(150)]
     with (

@@ -1,4 +1,4 @@
-"""The App on a real queue: nothing acknowledged is lost when Redis goes away and comes back, a queue that cannot
+"""The App on a real queue: nothing acknowledged is lost when PostgreSQL crashes and comes back, a queue that cannot
 be reached is answered 503 (GitHub can redeliver), and slow clients cannot starve the server."""
 
 from __future__ import annotations
@@ -20,28 +20,24 @@ from changebot.app.webhook import create_app
 from changebot.github.router import GitHubRouter
 from tests.app.test_webhook import Recorder, post, pr_payload
 from tests.support.asgi_server import serve
-from tests.support.redis_server import RedisServer, redis_binary
-from tests.support.required import require
+from tests.support.postgres import PostgresServer, own_postgres_server
 
 SECRET = b"It's a Secret to Everybody"
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Any:
-    """A Redis of this test's own, to kill and restart."""
-    binary = redis_binary()
-    require(binary is not None, "redis-server is not on PATH (Debian: apt-get install -y redis-server)")
-    assert binary is not None
-    server = RedisServer(binary, tmp_path / "redis")
-    server.directory.mkdir()
-    server.start()
-    yield server
-    server.stop()
+def own_postgres() -> Any:
+    """A PostgreSQL of this test's own, to crash and restart."""
+    with own_postgres_server() as server:
+        yield server
 
 
-def test_redis_down_is_503_not_ready_and_nothing_acknowledged_is_lost_across_a_restart(own_redis: RedisServer) -> None:
+def test_postgresql_down_is_503_not_ready_and_nothing_acknowledged_is_lost_across_a_restart(
+    own_postgres: PostgresServer,
+) -> None:
     recorder = Recorder()
-    config = AppConfig(webhook_secret=SECRET, clone_dir=Path("/nonexistent"), queue_url=own_redis.url, workers=0)
+    queue_url = own_postgres.create_database()
+    config = AppConfig(webhook_secret=SECRET, clone_dir=Path("/nonexistent"), queue_url=queue_url, workers=0)
     app = create_app(config, GitHubRouter(recorder))
     with serve(app) as url:
         acknowledged = [
@@ -49,19 +45,19 @@ def test_redis_down_is_503_not_ready_and_nothing_acknowledged_is_lost_across_a_r
         ]
         assert {r.status_code for r in acknowledged} == {202}
         assert httpx.get(url + "/healthz/ready").status_code == 200
-        own_redis.kill()  # kill -9: only the append-only file survives
+        own_postgres.stop("immediate")  # a crash: no shutdown checkpoint, only the fsynced WAL survives
         refused = post(url, pr_payload("f" * 40, "2025-12-20T09:00:00Z", number=99), "d-99")
         assert refused.status_code == 503
         assert refused.json() == {"error": "the queue cannot be reached; redeliver later"}
         assert httpx.get(url + "/healthz").status_code == 200  # alive, but
         assert httpx.get(url + "/healthz/ready").status_code == 503  # not ready
         assert "changebot_queue_up 0.0" in httpx.get(url + "/metrics").text
-        own_redis.start()
+        own_postgres.start()
         # GitHub's redelivery of the refused delivery is new to the queue; the acknowledged ones are still there.
         assert post(url, pr_payload("f" * 40, "2025-12-20T09:00:00Z", number=99), "d-99").status_code == 202
         assert post(url, pr_payload(f"{3:040d}", "2025-12-20T09:00:00Z", number=3), "d-3").status_code == 200
     runner = create_app(
-        AppConfig(webhook_secret=SECRET, clone_dir=Path("/nonexistent"), queue_url=own_redis.url, workers=2),
+        AppConfig(webhook_secret=SECRET, clone_dir=Path("/nonexistent"), queue_url=queue_url, workers=2),
         GitHubRouter(recorder),
     )
     with serve(runner):

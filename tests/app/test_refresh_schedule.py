@@ -1,4 +1,4 @@
-"""The App's refresh schedule lives in the durable queue (SQLite and a real Redis): one pending refresh per PR,
+"""The App's refresh schedule lives in the durable queue (SQLite and a real PostgreSQL): one pending refresh per PR,
 the latest plan wins, nothing is due before its instant, the plan survives the process, and the task a due
 refresh runs is a quiet refresh of that PR."""
 

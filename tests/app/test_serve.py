@@ -93,10 +93,10 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
             "CHANGEBOT_APP_ID='my-app' is not a number",
         ),
         ({"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_WORKERS": "-1"}, "CHANGEBOT_WORKERS='-1' is not a whole"),
-            (
-                {"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_QUEUE_URL": "amqp://mq/"},
-                "CHANGEBOT_QUEUE_URL='amqp://mq/' is not a queue changebot knows",
-            ),
+        (
+            {"CHANGEBOT_WEBHOOK_SECRET": SECRET, "CHANGEBOT_QUEUE_URL": "amqp://mq/"},
+            "CHANGEBOT_QUEUE_URL='amqp://mq/' is not a queue changebot knows",
+        ),
     ],
 )
 def test_bad_settings(env: dict[str, str], message: str) -> None:

@@ -540,6 +540,8 @@ def test_the_check_run_and_the_comment_name_the_real_opa_that_decided(
     [comment] = github.comments[REPO][7]
     assert engine in comment["body"]
     assert "package org.nochart: charts/ need the platform team" in comment["body"]
+
+
 def test_a_scheduled_refresh_republishes_only_pull_requests_whose_verdict_changed(
     github: GitHubDouble, checkout: Checkout, runner: Runner
 ) -> None:

@@ -69,8 +69,13 @@ def test_bad_url_and_unreachable_queue_exit_2(
     monkeypatch.setenv("CHANGEBOT_QUEUE_URL", "amqp://mq/")
     assert main(["queue", "ls"]) == 2
     assert "CHANGEBOT_QUEUE_URL='amqp://mq/' is not a queue changebot knows" in capsys.readouterr().err
-    from tests.support.redis_server import free_port  # noqa: PLC0415
+    from tests.support.ports import free_port  # noqa: PLC0415
 
-    monkeypatch.setenv("CHANGEBOT_QUEUE_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("CHANGEBOT_QUEUE_URL", f"postgresql://changebot@127.0.0.1:{free_port()}/queue")
     assert main(["queue", "retry", "--all"]) == 2
-    assert "is Redis running and writable?" in capsys.readouterr().err
+    assert "is PostgreSQL running and writable?" in capsys.readouterr().err
+    monkeypatch.setenv("CHANGEBOT_QUEUE_URL", "redis://127.0.0.1:6379/0")
+    assert main(["queue", "ls"]) == 2
+    err = capsys.readouterr().err
+    assert "changebot has no Redis queue; the distributed queue is PostgreSQL" in err
+    assert "postgresql://USER@HOST:PORT/DB" in err

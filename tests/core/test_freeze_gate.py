@@ -531,6 +531,8 @@ def test_forty_back_to_back_ten_minute_rrules_are_a_bounded_fail_closed_answer()
     assert "freeze-too-dense" in [f.code for f in gate.findings]
     [dense] = [f for f in gate.findings if f.code == "freeze-too-dense"]
     assert dense.message.startswith(f"the freeze calendar has more than {MAX_WINDOWS_PER_QUERY:,} windows")
+
+
 def test_a_window_starting_exactly_at_the_lookahead_warns() -> None:
     """``lookahead_hours: 24`` means starts within 24 h, that instant included (next_change schedules it)."""
     gate = freeze_gate(context(FILES, "2025-12-18T17:00:00Z", base_branch="main"), ())

@@ -169,8 +169,7 @@ def test_governance_edits_need_an_owner_approval(
     code, doc = plan(repo, capsys, "--base", "main", "--head", "feature")
     assert code == 1
     assert [f["message"] for f in gate_of(doc, "policy")["findings"]] == [
-        "this pull request edits governance config (.maestro/rules.json) "
-        "and needs an approval from one of ana, bo"
+        "this pull request edits governance config (.maestro/rules.json) and needs an approval from one of ana, bo"
     ]
     code, doc = plan(repo, capsys, "--base", "main", "--head", "feature", "--approved-by", "bo")
     assert code == 0

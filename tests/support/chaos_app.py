@@ -32,9 +32,7 @@ class KeyedEffects:
         self.path = path
         self.delay = delay
         with self._connect() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS effects (comment INTEGER PRIMARY KEY, pr INTEGER, runs INTEGER)"
-            )
+            conn.execute("CREATE TABLE IF NOT EXISTS effects (comment INTEGER PRIMARY KEY, pr INTEGER, runs INTEGER)")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)

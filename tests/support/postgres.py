@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis_server import free_port
+from tests.support.ports import free_port
 from tests.support.required import require
 
 

@@ -5,11 +5,11 @@ at a time across every replica, and scheduled jobs that replace each other by sl
 
 - ``sqlite:///PATH`` (the default, a file under the state directory): one node, nothing else to run
   (``changebot.adapters.queue.sqlite``);
-- ``redis://HOST:PORT/DB``: several replicas on one Redis or Valkey (``changebot.adapters.queue.redis_store``);
-- ``postgresql://USER@HOST:PORT/DB`` (or ``postgres://``): several replicas on one PostgreSQL, on procrastinate's
-  job table and procedures (``changebot.adapters.queue.postgres``).
+- ``postgresql://USER@HOST:PORT/DB`` (or ``postgres://``): the distributed queue, several replicas on one
+  PostgreSQL, on procrastinate's job table and procedures (``changebot.adapters.queue.postgres``). It needs the
+  ``postgres`` extra: ``pip install 'changebot[postgres]'``.
 
-All three keep the same promises (the shared test suite runs against each):
+Both keep the same promises (the shared test suite runs against each):
 
 * ``accept`` stores a delivery's jobs and its id in one atomic step; a delivery id seen within the dedupe window
   is answered ``duplicate`` and stores nothing;
@@ -23,6 +23,7 @@ All three keep the same promises (the shared test suite runs against each):
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 from changebot.adapters.queue.model import (
@@ -49,31 +50,41 @@ __all__ = [
 ]
 
 
-SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://", "postgresql://", "postgres://")
+SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+HINT = "use sqlite:///ABSOLUTE/PATH.db (one node) or postgresql://USER@HOST:PORT/DB (the distributed queue)"
 
 
 def check_url(url: str) -> str:
     """``url`` when it names a queue changebot knows; a ``UsageError`` otherwise."""
-    if not url.startswith(SCHEMES) or url == "sqlite:///":
+    if url.startswith(("redis://", "rediss://", "unix://")):
         raise UsageError(
-            f"CHANGEBOT_QUEUE_URL={url!r} is not a queue changebot knows",
-            "use sqlite:///ABSOLUTE/PATH.db, redis://HOST:PORT/DB or postgresql://USER@HOST:PORT/DB",
+            f"CHANGEBOT_QUEUE_URL={url!r}: changebot has no Redis queue; the distributed queue is PostgreSQL",
+            "use postgresql://USER@HOST:PORT/DB (pip install 'changebot[postgres]'), or sqlite:///ABSOLUTE/PATH.db "
+            "on one node",
         )
+    if not url.startswith(SCHEMES) or url == "sqlite:///":
+        raise UsageError(f"CHANGEBOT_QUEUE_URL={url!r} is not a queue changebot knows", HINT)
     return url
 
 
 def open_queue(url: str, dedupe_seconds: float = 7 * 86400.0) -> Queue:
-    """The queue ``url`` names. A URL of another scheme is a ``UsageError``. Nothing connects yet: the first
-    call does (and creates the SQLite file and its directory)."""
+    """The queue ``url`` names. A URL of another scheme is a ``UsageError``, and so is a PostgreSQL URL when the
+    ``postgres`` extra is not installed. Nothing connects yet: the first call does (and creates the SQLite file
+    and its directory)."""
     check_url(url)
     if url.startswith("sqlite:///"):
         from changebot.adapters.queue.sqlite import SqliteQueue  # noqa: PLC0415
 
         return SqliteQueue(Path("/" + url.removeprefix("sqlite:///").lstrip("/")), dedupe_seconds)
-    if url.startswith(("postgresql://", "postgres://")):
-        from changebot.adapters.queue.postgres import PgQueue  # noqa: PLC0415
+    try:
+        from changebot.adapters.queue.postgres import PgQueue  # noqa: PLC0415 - only with the postgres extra
 
-        return PgQueue(url, dedupe_seconds)
-    from changebot.adapters.queue.redis_store import RedisQueue  # noqa: PLC0415
-
-    return RedisQueue(url, dedupe_seconds)
+        missing = None if find_spec("procrastinate") is not None else "procrastinate"
+    except ImportError as exc:
+        missing = exc.name or "psycopg"
+    if missing is not None:
+        raise UsageError(
+            f"CHANGEBOT_QUEUE_URL names a PostgreSQL queue, but {missing} is not installed",
+            "pip install 'changebot[postgres]' (procrastinate and psycopg), or use sqlite:///ABSOLUTE/PATH.db",
+        )
+    return PgQueue(url, dedupe_seconds)

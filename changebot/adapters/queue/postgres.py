@@ -24,7 +24,7 @@ Where procrastinate and the ``Queue`` promises differ, the promises win:
   the caller. Each of our transactions puts a schema ``changebot_clock`` first on ``search_path`` (``pg_catalog``
   named after it), whose ``now()`` returns the transaction's ``changebot.now`` setting, so the unmodified
   procedures run on the caller's clock (a plain ``procrastinate`` worker on the same database keeps the server's);
-* **order tokens compare by bytes** (``COLLATE "C"``), as in SQLite and Redis, whatever the database's collation;
+* **order tokens compare by bytes** (``COLLATE "C"``), as in SQLite, whatever the database's collation;
 * **a future job does not hold back its key.** procrastinate's fetch rejects a job while an earlier ``todo`` job
   of its lock exists, due or not, so a refresh scheduled in an hour would block its pull request. The priority is
   therefore the due time, negated (``PRIORITY_ZERO - floor(due)``): a job's earlier jobs are those due first, and
@@ -230,7 +230,7 @@ class PgQueue:
             for job in jobs:
                 order = join_order(job.order)
                 if order is not None:
-                    # ``ord`` is COLLATE "C": byte order, like SQLite's and Redis's comparisons.
+                    # ``ord`` is COLLATE "C": byte order, like SQLite's comparisons.
                     cur.execute(
                         "INSERT INTO changebot_queue_newest AS n (key, ord, seen_at) VALUES (%s, %s, %s)"
                         " ON CONFLICT (key) DO UPDATE SET ord = EXCLUDED.ord, seen_at = EXCLUDED.seen_at"
