@@ -237,3 +237,14 @@ def test_an_unreachable_backend_is_queue_unavailable(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(QueueUnavailable, match=r"file/sub/q\.db"):
         open_queue(f"sqlite:///{tmp_path / 'file' / 'sub' / 'q.db'}").ping()
+
+
+def test_the_sqlite_queue_and_the_directory_it_creates_are_owner_only(tmp_path: Path) -> None:
+    """The queue holds webhook bodies (private repositories' titles and comments): nobody else may read them."""
+    path = tmp_path / "state" / "queue.db"
+    queue = open_queue(f"sqlite:///{path}")
+    queue.accept("d-1", [NewJob("octo/app#1", "pull_request.opened", "pull_request", "d-1", b"{}")], NOW)
+    queue.close()
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    for stored in (path, *path.parent.glob("queue.db-*")):
+        assert stored.stat().st_mode & 0o077 == 0, stored
