@@ -100,15 +100,21 @@ def postgres_available() -> bool:
     return bindir is not None and (bindir / "psql").exists()
 
 
-@contextmanager
-def own_postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL cluster of the caller's own (to crash and restart), removed afterwards."""
+def required_bindir() -> Path:
+    """PostgreSQL's ``bin`` directory: a skip locally when it is missing, a failure in CI."""
     bindir = postgres_bindir()
     require(
         bindir is not None and (bindir / "psql").exists(),
         "PostgreSQL is not installed (Debian: apt-get install -y postgresql)",
     )
     assert bindir is not None
+    return bindir
+
+
+@contextmanager
+def own_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the caller's own (to crash and restart), removed afterwards."""
+    bindir = required_bindir()
     server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="changebot-pg-")))
     try:
         server.init()
@@ -122,12 +128,7 @@ def own_postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     """A PostgreSQL cluster of the test session's own (a fresh database per test with ``postgres_url``)."""
-    bindir = postgres_bindir()
-    require(
-        bindir is not None and (bindir / "psql").exists(),
-        "PostgreSQL is not installed (Debian: apt-get install -y postgresql)",
-    )
-    assert bindir is not None
+    bindir = required_bindir()
     # The postgres user cannot enter pytest's own temp root (mode 0700, root's): as root, a directory of its own.
     directory = Path(tempfile.mkdtemp(prefix="changebot-pg-")) if os.geteuid() == 0 else tmp_path_factory.mktemp("pg")
     server = PostgresServer(bindir, directory)
